@@ -1,0 +1,26 @@
+//! The example-based cases, one async function each, grouped by contract rule.
+//! Each takes a fresh, empty store and panics if the store breaks a rule.
+
+mod concurrency;
+mod deletion;
+mod expected_version;
+mod idempotency;
+mod input;
+mod listing;
+mod notifications;
+mod ordering;
+mod payload;
+mod reads;
+mod snapshots_checkpoints;
+
+pub use concurrency::*;
+pub use deletion::*;
+pub use expected_version::*;
+pub use idempotency::*;
+pub use input::*;
+pub use listing::*;
+pub use notifications::*;
+pub use ordering::*;
+pub use payload::*;
+pub use reads::*;
+pub use snapshots_checkpoints::*;

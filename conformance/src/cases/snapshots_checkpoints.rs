@@ -1,0 +1,68 @@
+//! Snapshots (one per stream, newest version wins) and named checkpoints.
+
+use std::sync::Arc;
+
+use disco_core::{Checkpoint, EventStore, ExpectedVersion::*};
+
+use crate::helpers::*;
+
+/// The snapshot with the highest version is kept; an older one saved later is
+/// ignored; the same version saved again replaces the data.
+pub async fn snapshot_newest_version_wins(store: Arc<dyn EventStore>) {
+    let s = sid("snap");
+    assert_eq!(ok(store.load_snapshot(&s).await, "load_snapshot"), None);
+    append_ok(&*store, &s, NoStream, evs(5)).await;
+    ok(store.save_snapshot(&s, 3, b"at-3".to_vec()).await, "save");
+    ok(store.save_snapshot(&s, 5, vec![0, 255, 0]).await, "save");
+    ok(store.save_snapshot(&s, 4, b"older".to_vec()).await, "save");
+    let snap = ok(store.load_snapshot(&s).await, "load").expect("a snapshot");
+    assert_eq!((snap.stream_id, snap.version, snap.data), (s.clone(), 5, vec![0, 255, 0]));
+    ok(store.save_snapshot(&s, 5, b"again".to_vec()).await, "save");
+    let snap = ok(store.load_snapshot(&s).await, "load").expect("a snapshot");
+    assert_eq!((snap.version, snap.data), (5, b"again".to_vec()));
+    assert_eq!(ok(store.load_snapshot(&sid("snap-other")).await, "load"), None);
+}
+
+/// A snapshot must name a version the stream has: 0 or beyond the stream's
+/// version is `InvalidInput`.
+pub async fn snapshot_version_must_exist(store: Arc<dyn EventStore>) {
+    let s = sid("snap-bounds");
+    assert_invalid(store.save_snapshot(&s, 1, vec![]).await);
+    append_ok(&*store, &s, NoStream, evs(2)).await;
+    assert_invalid(store.save_snapshot(&s, 0, vec![]).await);
+    assert_invalid(store.save_snapshot(&s, 3, vec![]).await);
+    ok(store.save_snapshot(&s, 2, vec![]).await, "save");
+    let snap = ok(store.load_snapshot(&s).await, "load").expect("a snapshot");
+    assert_eq!((snap.version, snap.data), (2, vec![]));
+}
+
+/// Checkpoints save, load, move back (a reset), and list by name.
+pub async fn checkpoints_save_load_overwrite_and_list(store: Arc<dyn EventStore>) {
+    assert_eq!(ok(store.load_checkpoint("projector").await, "load"), None);
+    assert!(ok(store.list_checkpoints().await, "list").is_empty());
+    ok(store.save_checkpoint("projector", 10).await, "save");
+    ok(store.save_checkpoint("mailer", 3).await, "save");
+    ok(store.save_checkpoint("projector", 42).await, "save");
+    assert_eq!(ok(store.load_checkpoint("projector").await, "load"), Some(42));
+    ok(store.save_checkpoint("projector", 0).await, "reset");
+    assert_eq!(ok(store.load_checkpoint("projector").await, "load"), Some(0));
+    ok(store.save_checkpoint("big", u64::MAX >> 1).await, "save");
+    let listed = ok(store.list_checkpoints().await, "list");
+    let expect = |name: &str, position| Checkpoint { name: name.into(), position };
+    assert_eq!(
+        listed,
+        vec![expect("big", u64::MAX >> 1), expect("mailer", 3), expect("projector", 0)]
+    );
+}
+
+/// Checkpoint names follow the rules of stream ids but for `$`: 1 to 255
+/// bytes, no control characters.
+pub async fn checkpoint_names_are_validated(store: Arc<dyn EventStore>) {
+    assert_invalid(store.save_checkpoint("", 1).await);
+    assert_invalid(store.save_checkpoint(&"n".repeat(256), 1).await);
+    assert_invalid(store.save_checkpoint("a\0b", 1).await);
+    assert_invalid(store.load_checkpoint("").await);
+    ok(store.save_checkpoint(&"n".repeat(255), 1).await, "save");
+    ok(store.save_checkpoint("it's \"quoted\"; --", 2).await, "save");
+    assert_eq!(ok(store.load_checkpoint("it's \"quoted\"; --").await, "load"), Some(2));
+}

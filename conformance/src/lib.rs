@@ -1,0 +1,152 @@
+//! # disco-conformance
+//!
+//! The suite every disco event store runs to prove it keeps the contract
+//! written on [`disco_core::EventStore`]. It has two halves:
+//!
+//! - [`cases`]: one async function per rule and edge, each a separate
+//!   `#[tokio::test]` in the adapter's test file, so a failure names its case;
+//! - [`model`]: a model-based property test that runs random operation
+//!   sequences on the store and on a pure reference model
+//!   ([`model::ReferenceModel`]) and compares every result.
+//!
+//! An adapter adds one test file:
+//!
+//! ```ignore
+//! use disco_conformance::Fixture;
+//!
+//! async fn fresh_store() -> Fixture {
+//!     Fixture::new(my_store::MyStore::open_temporary().await.unwrap())
+//! }
+//!
+//! disco_conformance::suite!(fresh_store);
+//! ```
+//!
+//! The test crate needs `tokio` with the `macros` and `rt-multi-thread`
+//! features. `DISCO_MODEL_CASES` sets how many sequences the model test runs
+//! (default 200).
+#![deny(missing_docs)]
+
+pub mod cases;
+mod fixture;
+pub mod helpers;
+pub mod model;
+
+pub use fixture::{run_case, CaseFn, Fixture};
+
+/// Generates one `#[tokio::test]` per conformance case, plus `model_based`,
+/// the model-based property test, for a store made by `$factory` (an
+/// `async fn() -> Fixture` or a closure returning such a future, called once
+/// per case).
+#[macro_export]
+macro_rules! suite {
+    ($factory:expr) => {
+        $crate::__with_cases!(__generate_tests, $factory);
+    };
+}
+
+/// Calls `$crate::$callback!` with `$arg` and the name of every case. The
+/// one list of case names lives here.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_cases {
+    ($callback:ident, $arg:expr) => {
+        $crate::$callback! { $arg;
+            any_appends_to_absent_and_existing_streams,
+            no_stream_passes_on_absent_stream,
+            no_stream_fails_on_existing_stream,
+            stream_exists_passes_on_existing_stream,
+            stream_exists_fails_on_absent_stream,
+            exact_passes_at_current_version,
+            exact_fails_below_and_above_current_version,
+            exact_zero_behaves_as_no_stream,
+            failed_expected_version_writes_nothing,
+            batch_failing_part_way_writes_nothing,
+            empty_append_is_rejected,
+            empty_stream_id_is_rejected,
+            stream_id_length_limit_is_255_bytes,
+            control_characters_in_stream_id_are_rejected,
+            dollar_prefixed_stream_id_is_rejected,
+            bad_event_types_are_rejected,
+            event_over_size_limit_is_too_large,
+            same_id_twice_in_one_append_is_rejected,
+            versions_start_at_one_without_holes,
+            positions_are_unique_and_increase_within_an_append,
+            positions_follow_commit_order_across_streams,
+            head_position_tracks_commits,
+            stream_version_of_absent_stream_is_zero,
+            read_all_pages_cover_every_event_once,
+            read_all_after_and_limit_edges,
+            read_all_filters_by_type_and_stream_prefix,
+            read_stream_forward_from_and_limit,
+            read_stream_backward_from_and_limit,
+            absent_stream_reads_empty,
+            read_stream_returns_only_its_stream,
+            empty_data_and_metadata_round_trip,
+            binary_data_and_metadata_round_trip,
+            one_mib_payload_round_trips,
+            recorded_fields_match_the_append,
+            retry_with_any_returns_original_result,
+            retry_with_stream_exists_returns_original_result,
+            retry_with_version_before_the_run_returns_original_result,
+            retry_of_an_earlier_append_in_the_middle_of_a_stream,
+            retry_with_another_expected_version_is_duplicate,
+            reused_id_in_another_stream_is_duplicate,
+            partly_known_ids_are_duplicate,
+            reordered_retry_is_duplicate,
+            soft_deleted_stream_refuses_reads_and_appends,
+            soft_deleted_events_stay_in_read_all,
+            hard_delete_removes_events_and_snapshot,
+            hard_deleted_stream_id_stays_refused,
+            hard_delete_frees_event_ids,
+            delete_checks_expected_version,
+            soft_deleted_stream_can_be_deleted_hard,
+            deleting_an_absent_stream_refuses_its_id,
+            snapshot_newest_version_wins,
+            snapshot_version_must_exist,
+            checkpoints_save_load_overwrite_and_list,
+            checkpoint_names_are_validated,
+            list_streams_pages_by_prefix,
+            list_streams_shows_deleted_streams,
+            racing_exact_appends_have_one_winner,
+            concurrent_appends_to_distinct_streams_all_land,
+            reader_never_sees_a_late_position,
+            notifications_wake_a_waiting_reader,
+            notifications_report_the_head_at_once,
+        }
+    };
+}
+
+/// Generates the tests; see [`suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __generate_tests {
+    ($factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::run_case($factory, |store| ::std::boxed::Box::pin($crate::cases::$case(store))).await;
+            }
+        )*
+
+        #[test]
+        fn model_based() {
+            $crate::model::run_model_test($factory);
+        }
+    };
+}
+
+/// Generates [`all_cases`]'s list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __generate_list {
+    ($unused:expr; $($case:ident),* $(,)?) => {
+        /// Every case of the suite with its name, in the order of the suite.
+        pub fn all_cases() -> ::std::vec::Vec<(&'static str, $crate::CaseFn)> {
+            ::std::vec![
+                $((stringify!($case), (|store| ::std::boxed::Box::pin($crate::cases::$case(store))) as $crate::CaseFn),)*
+            ]
+        }
+    };
+}
+
+__with_cases!(__generate_list, ());

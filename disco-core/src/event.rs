@@ -1,0 +1,138 @@
+//! The events that go in ([`NewEvent`]) and come out ([`RecordedEvent`]) of a
+//! store, the answer to an append ([`AppendResult`]) and [`Timestamp`].
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use uuid::Uuid;
+
+use crate::StreamId;
+
+/// An event to append. The store gives it a version and a position.
+///
+/// ```
+/// use disco_core::NewEvent;
+/// let e = NewEvent::new("WalletCreated", br#"{"balance":10}"#.to_vec())
+///     .with_metadata(br#"{"correlation_id":"c1"}"#.to_vec());
+/// assert_eq!(e.event_type, "WalletCreated");
+/// assert!(!e.id.is_nil());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEvent {
+    /// Unique in the store. Re-sending an append with the same ids is how a
+    /// client retries safely (rule 6), so keep the id with the event.
+    pub id: Uuid,
+    /// The event's type name: 1 to 255 bytes, no control characters.
+    pub event_type: String,
+    /// The payload, stored and returned byte for byte.
+    pub data: Vec<u8>,
+    /// Free-form metadata (correlation and causation ids, ...), byte for byte.
+    pub metadata: Vec<u8>,
+}
+
+impl NewEvent {
+    /// An event with a fresh random (v4) id and empty metadata.
+    pub fn new(event_type: impl Into<String>, data: Vec<u8>) -> Self {
+        NewEvent {
+            id: Uuid::new_v4(),
+            event_type: event_type.into(),
+            data,
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Replaces the id (to retry an append, or to use ids of your own).
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Replaces the metadata.
+    pub fn with_metadata(mut self, metadata: Vec<u8>) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Data plus metadata length, the size checked against
+    /// [`Limits::max_event_size`](crate::Limits::max_event_size).
+    pub fn size(&self) -> usize {
+        self.data.len() + self.metadata.len()
+    }
+}
+
+/// An event as the store holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// The id it was appended with.
+    pub id: Uuid,
+    /// The stream it belongs to.
+    pub stream_id: StreamId,
+    /// Its version in the stream: 1 for the first event, then 2, 3, ...
+    pub version: u64,
+    /// Its position in the store's global order (> 0, unique).
+    pub position: u64,
+    /// Its type name.
+    pub event_type: String,
+    /// The payload, as appended.
+    pub data: Vec<u8>,
+    /// The metadata, as appended.
+    pub metadata: Vec<u8>,
+    /// When the store recorded it.
+    pub recorded_at: Timestamp,
+}
+
+/// What an append wrote: the versions and positions of its first and last
+/// events. For a single-event append first and last are equal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AppendResult {
+    /// Version of the first event written.
+    pub first_version: u64,
+    /// Version of the last event written; the stream's new version.
+    pub last_version: u64,
+    /// Position of the first event written.
+    pub first_position: u64,
+    /// Position of the last event written.
+    pub last_position: u64,
+}
+
+/// Microseconds since the Unix epoch, UTC.
+///
+/// ```
+/// use disco_core::Timestamp;
+/// let t = Timestamp::from_micros(1_500_000);
+/// assert_eq!(t.as_micros(), 1_500_000);
+/// assert_eq!(
+///     t.to_system_time(),
+///     std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_500_000)
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The current time of the system clock.
+    pub fn now() -> Self {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+            Err(before) => Timestamp(-i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// A timestamp of `micros` microseconds since the epoch.
+    pub const fn from_micros(micros: i64) -> Self {
+        Timestamp(micros)
+    }
+
+    /// Microseconds since the epoch.
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    /// The same instant as a [`SystemTime`].
+    pub fn to_system_time(self) -> SystemTime {
+        if self.0 >= 0 {
+            UNIX_EPOCH + Duration::from_micros(self.0.unsigned_abs())
+        } else {
+            UNIX_EPOCH - Duration::from_micros(self.0.unsigned_abs())
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! # disco-core
+//!
+//! The contract of a disco event store and everything built on the contract
+//! alone. No database code lives here: backends are separate crates
+//! (`disco-store-memory`, `-sqlite`, `-redb`, `-postgres`) that implement
+//! [`EventStore`], and the `disco-conformance` crate proves they keep it.
+//!
+//! Start with [`EventStore`]: its documentation states the rules.
+#![deny(missing_docs)]
+
+pub mod append_check;
+mod error;
+mod event;
+mod expected_version;
+mod limits;
+mod notifications;
+mod store;
+mod stream_id;
+
+pub use error::{Error, Result};
+pub use event::{AppendResult, NewEvent, RecordedEvent, Timestamp};
+pub use expected_version::ExpectedVersion;
+pub use limits::{
+    check_checkpoint_name, check_event_type, Limits, DEFAULT_MAX_EVENT_SIZE,
+    MAX_CHECKPOINT_NAME_LEN, MAX_EVENT_TYPE_LEN,
+};
+pub use notifications::{Notifications, Notifier};
+pub use store::{
+    Checkpoint, DeleteMode, EventFilter, EventLocation, EventStore, ReadDirection, Snapshot,
+    StreamInfo, StreamState,
+};
+pub use stream_id::{StreamId, MAX_STREAM_ID_LEN};
+pub use uuid::Uuid;

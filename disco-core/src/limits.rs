@@ -1,0 +1,81 @@
+//! [`Limits`]: the input rules a store enforces before it writes anything.
+
+use std::collections::HashSet;
+
+use crate::error::Error;
+use crate::event::NewEvent;
+use crate::stream_id::validate_name;
+
+/// The most bytes an event type name may hold.
+pub const MAX_EVENT_TYPE_LEN: usize = 255;
+/// The most bytes a checkpoint (consumer) name may hold.
+pub const MAX_CHECKPOINT_NAME_LEN: usize = 255;
+/// The default maximum event size: 16 MiB of data plus metadata.
+pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+
+/// Input limits of one store, set when it is opened.
+///
+/// ```
+/// use disco_core::{Limits, NewEvent};
+/// let limits = Limits::default().with_max_event_size(8);
+/// assert!(limits.check_append(&[NewEvent::new("Small", vec![0; 8])]).is_ok());
+/// assert!(limits.check_append(&[NewEvent::new("Big", vec![0; 9])]).is_err());
+/// assert!(limits.check_append(&[]).is_err()); // empty appends are refused
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The most bytes of data plus metadata one event may hold.
+    pub max_event_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_event_size: DEFAULT_MAX_EVENT_SIZE,
+        }
+    }
+}
+
+impl Limits {
+    /// These limits with another maximum event size.
+    pub fn with_max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
+        self
+    }
+
+    /// Checks the events of one append: at least one event, valid type names,
+    /// no event over the size limit, no id twice in the batch.
+    pub fn check_append(&self, events: &[NewEvent]) -> Result<(), Error> {
+        if events.is_empty() {
+            return Err(Error::InvalidInput("an append needs at least one event".into()));
+        }
+        let mut ids = HashSet::with_capacity(events.len());
+        for event in events {
+            check_event_type(&event.event_type)?;
+            let size = event.size();
+            if size > self.max_event_size {
+                return Err(Error::TooLarge {
+                    id: event.id,
+                    size,
+                    limit: self.max_event_size,
+                });
+            }
+            if !ids.insert(event.id) {
+                return Err(Error::DuplicateEventId { id: event.id });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks an event type name: 1 to [`MAX_EVENT_TYPE_LEN`] bytes, no control
+/// characters.
+pub fn check_event_type(event_type: &str) -> Result<(), Error> {
+    validate_name("event type", event_type, MAX_EVENT_TYPE_LEN)
+}
+
+/// Checks a checkpoint name: 1 to [`MAX_CHECKPOINT_NAME_LEN`] bytes, no
+/// control characters.
+pub fn check_checkpoint_name(name: &str) -> Result<(), Error> {
+    validate_name("checkpoint name", name, MAX_CHECKPOINT_NAME_LEN)
+}

@@ -1,0 +1,280 @@
+//! The [`EventStore`] trait and the small types of its calls.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{
+    AppendResult, ExpectedVersion, Limits, NewEvent, Notifications, RecordedEvent, Result,
+    StreamId,
+};
+
+/// The order of a stream read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadDirection {
+    /// Versions ascending, starting at `from` (0 and 1 both mean the start).
+    Forward,
+    /// Versions descending, starting at `from` (`u64::MAX` means the end).
+    Backward,
+}
+
+/// How a stream is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeleteMode {
+    /// The stream refuses reads and appends; its events stay in `read_all`.
+    Soft,
+    /// The stream's events and snapshot are removed from every read, and their
+    /// ids are free again; the stream id stays refused.
+    Hard,
+}
+
+/// Whether a stream is live or deleted, as [`EventStore::list_streams`] shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StreamState {
+    /// Accepts reads and appends.
+    Active,
+    /// Deleted with [`DeleteMode::Soft`].
+    SoftDeleted,
+    /// Deleted with [`DeleteMode::Hard`].
+    HardDeleted,
+}
+
+/// One row of [`EventStore::list_streams`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The stream.
+    pub stream_id: StreamId,
+    /// Its version (the version it had when deleted, for a deleted stream).
+    pub version: u64,
+    /// Live or deleted.
+    pub state: StreamState,
+}
+
+/// A stream's snapshot: an aggregate's state as of `version`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The stream it summarises.
+    pub stream_id: StreamId,
+    /// The stream version it was taken at (1 ..= the stream's version).
+    pub version: u64,
+    /// The serialized state, byte for byte.
+    pub data: Vec<u8>,
+}
+
+/// A named consumer position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The consumer's name.
+    pub name: String,
+    /// The last position it has processed.
+    pub position: u64,
+}
+
+/// Which events a global read returns. The default returns every event.
+///
+/// ```
+/// use disco_core::EventFilter;
+/// let f = EventFilter::default()
+///     .with_stream_prefix("wallet-")
+///     .with_event_types(["Deposited", "Withdrawn"]);
+/// assert!(f.matches("wallet-7", "Deposited"));
+/// assert!(!f.matches("order-7", "Deposited"));
+/// assert!(!f.matches("wallet-7", "WalletCreated"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events of these types; every type when empty.
+    pub event_types: Vec<String>,
+    /// Only events of streams whose id starts with this.
+    pub stream_prefix: Option<String>,
+}
+
+impl EventFilter {
+    /// Only events of these types.
+    pub fn with_event_types<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.event_types = types.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Only events of streams whose id starts with `prefix`.
+    pub fn with_stream_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.stream_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Whether this filter lets nothing out (every event matches).
+    pub fn is_empty(&self) -> bool {
+        self.event_types.is_empty() && self.stream_prefix.is_none()
+    }
+
+    /// Whether an event of `event_type` in `stream` passes the filter.
+    pub fn matches(&self, stream: &str, event_type: &str) -> bool {
+        (self.event_types.is_empty() || self.event_types.iter().any(|t| t == event_type))
+            && self
+                .stream_prefix
+                .as_deref()
+                .is_none_or(|p| stream.starts_with(p))
+    }
+}
+
+/// An event store: the contract every disco backend keeps.
+///
+/// The trait is object safe; applications usually hold an `Arc<dyn EventStore>`.
+/// The conformance suite (crate `disco-conformance`) checks each rule below
+/// on every backend, by example and against a reference model.
+///
+/// # The contract
+///
+/// 1. **Versions.** A stream's first event has version 1, then 2, 3, ... with
+///    no holes. A stream with no events is at version 0.
+/// 2. **Expected version.** [`ExpectedVersion::Any`] always passes; `NoStream`
+///    passes only if the stream has no events; `StreamExists` only if it has;
+///    `Exact(n)` only if its version is `n` (`Exact(0)` is `NoStream`). A failed
+///    check returns [`Error::WrongExpectedVersion`](crate::Error::WrongExpectedVersion)
+///    with the expected and the actual version, and writes nothing.
+/// 3. **Atomicity.** An append writes all of its events or none. Empty appends
+///    and invalid input are rejected with a typed error.
+/// 4. **Global order.** Every event has a position > 0, unique in the store,
+///    increasing within an append in batch order. Position order is commit
+///    order: once any reader has seen position `p`, no event with a smaller
+///    position can appear later. Holes are allowed (a hard delete makes them);
+///    late arrivals are not.
+/// 5. **Reads.** `read_all` returns events with position > `after`, ascending,
+///    at most `limit`. `read_stream` honours direction, `from` and `limit`; an
+///    absent stream reads empty. Data and metadata come back byte for byte.
+/// 6. **Idempotency.** Event ids are unique in the store. Re-sending an append
+///    whose ids already sit, in the same order, as a run in that stream returns
+///    the original result and writes nothing, when the expected version is
+///    `Any`, `StreamExists`, or the version just before that run. Any other
+///    reuse of an id is [`Error::DuplicateEventId`](crate::Error::DuplicateEventId).
+///    A client that lost the answer to a committed append can retry safely.
+/// 7. **Concurrency.** Of several appends racing on one stream with the same
+///    `Exact(v)`, exactly one succeeds. Appends to different streams never block
+///    each other's correctness, and all land exactly once.
+/// 8. **Deletion.** A soft-deleted stream refuses reads and appends
+///    ([`Error::StreamDeleted`](crate::Error::StreamDeleted)); its events stay in
+///    `read_all`. A hard delete removes its events and snapshot from every read;
+///    the id stays refused.
+/// 9. **Durability.** An append that returned `Ok` survives a `kill -9` of the
+///    process (SQLite, redb, PostgreSQL at default settings; not the memory store).
+/// 10. **Errors are typed** ([`Error`](crate::Error)): `WrongExpectedVersion`,
+///     `StreamDeleted`, `DuplicateEventId`, `InvalidInput`, `TooLarge`,
+///     `Unavailable` (retryable), `Backend`. No panics on any input.
+///
+/// Precedence, where several rules apply to one append: input checks
+/// (`InvalidInput`, `TooLarge`, an id twice in the batch) come first, then
+/// `StreamDeleted`, then the id checks of rule 6, then the expected version.
+///
+/// # Example
+///
+/// ```
+/// # async fn demo(store: std::sync::Arc<dyn disco_core::EventStore>) -> disco_core::Result<()> {
+/// use disco_core::{ExpectedVersion, NewEvent, ReadDirection, StreamId};
+/// let stream = StreamId::new("wallet-1")?;
+/// let written = store
+///     .append(&stream, ExpectedVersion::NoStream, vec![NewEvent::new("Opened", vec![])])
+///     .await?;
+/// assert_eq!(written.last_version, 1);
+/// let events = store.read_stream(&stream, 1, ReadDirection::Forward, 100).await?;
+/// assert_eq!(events.len(), 1);
+/// # Ok(()) }
+/// ```
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends `events` to `stream` atomically if `expected` passes (rules 1–3, 6, 7).
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult>;
+
+    /// Up to `limit` events of `stream`, starting at version `from` and going in
+    /// `direction`. An absent stream reads empty; a deleted one is refused.
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: ReadDirection,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>>;
+
+    /// Up to `limit` events that pass `filter`, with position > `after`,
+    /// ascending by position.
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<RecordedEvent>>;
+
+    /// Up to `limit` events with position > `after`, ascending by position.
+    async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.read_all_filtered(after, limit, &EventFilter::default())
+            .await
+    }
+
+    /// The stream's version: 0 when it has no events. A deleted stream is refused.
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64>;
+
+    /// The highest position ever committed (hard deletes do not lower it);
+    /// 0 for an empty store.
+    async fn head_position(&self) -> Result<u64>;
+
+    /// Up to `limit` streams whose id starts with `prefix` and sorts after
+    /// `after` (byte order), in byte order, deleted ones included.
+    async fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&StreamId>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>>;
+
+    /// Deletes `stream` if `expected` passes (rule 8). Deleting a stream that has
+    /// no events marks its id as deleted. A soft-deleted stream may be deleted
+    /// again hard; a hard-deleted one refuses everything.
+    async fn delete_stream(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        mode: DeleteMode,
+    ) -> Result<()>;
+
+    /// Keeps `data` as the stream's snapshot at `version` (1 ..= the stream's
+    /// version), unless the stored one has a newer version: the newest wins.
+    async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()>;
+
+    /// The stream's snapshot, if one was saved.
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
+
+    /// Sets the consumer checkpoint `name` to `position` (it may move back: a reset).
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()>;
+
+    /// The checkpoint `name`, if one was saved.
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>>;
+
+    /// Every checkpoint, by name.
+    async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    /// A handle that wakes its owner when the head position may have moved.
+    fn notifications(&self) -> Notifications;
+
+    /// The input limits this store enforces.
+    fn limits(&self) -> Limits;
+}
+
+/// Where an event id sits, for the idempotency check of rule 6.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventLocation {
+    /// The id.
+    pub id: Uuid,
+    /// The stream holding it.
+    pub stream_id: StreamId,
+    /// Its version there.
+    pub version: u64,
+    /// Its global position.
+    pub position: u64,
+}

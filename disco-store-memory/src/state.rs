@@ -1,0 +1,319 @@
+//! The data of a memory store and the rules applied to it. Everything here is
+//! synchronous and runs under the store's lock.
+//!
+//! Invariants:
+//! - `events[p - 1]` holds the event at position `p`; `None` once hard-deleted.
+//!   So positions are dense, ascending in commit order, and `head()` is
+//!   `events.len()`.
+//! - `streams[s].positions[v - 1]` is the position of version `v` of `s`, for
+//!   every version of a stream that was not hard-deleted.
+//! - `ids` maps the id of every stored (not hard-deleted) event to its position.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+use std::sync::Arc;
+
+use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
+use disco_core::{
+    AppendResult, DeleteMode, Error, EventFilter, EventLocation, ExpectedVersion, NewEvent,
+    ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp,
+    Uuid,
+};
+
+#[derive(Default)]
+pub(crate) struct State {
+    events: Vec<Option<StoredEvent>>,
+    streams: BTreeMap<StreamId, StreamEntry>,
+    ids: HashMap<Uuid, u64>,
+    event_types: HashSet<Arc<str>>,
+    pub(crate) checkpoints: BTreeMap<String, u64>,
+}
+
+/// One event, kept compact: data and metadata share one allocation, the type
+/// name is interned.
+struct StoredEvent {
+    id: Uuid,
+    stream: StreamId,
+    version: u64,
+    event_type: Arc<str>,
+    payload: Box<[u8]>,
+    data_len: usize,
+    recorded_at: Timestamp,
+}
+
+#[derive(Default)]
+struct StreamEntry {
+    version: u64,
+    positions: Vec<u64>,
+    deleted: Option<DeleteMode>,
+    snapshot: Option<(u64, Vec<u8>)>,
+}
+
+impl StreamEntry {
+    fn check_live(&self, stream: &StreamId) -> Result<()> {
+        match self.deleted {
+            Some(_) => Err(Error::StreamDeleted {
+                stream: stream.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl StoredEvent {
+    fn to_recorded(&self, position: u64) -> RecordedEvent {
+        let (data, metadata) = self.payload.split_at(self.data_len);
+        RecordedEvent {
+            id: self.id,
+            stream_id: self.stream.clone(),
+            version: self.version,
+            position,
+            event_type: self.event_type.to_string(),
+            data: data.to_vec(),
+            metadata: metadata.to_vec(),
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
+impl AppendView for State {
+    fn stream_status(&mut self, stream: &StreamId) -> Result<StreamStatus> {
+        Ok(self
+            .streams
+            .get(stream)
+            .map(|entry| StreamStatus {
+                version: entry.version,
+                deleted: entry.deleted.is_some(),
+            })
+            .unwrap_or_default())
+    }
+
+    fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
+        Ok(ids
+            .iter()
+            .map(|id| {
+                let position = *self.ids.get(id)?;
+                let event = self.event_at(position)?;
+                Some(EventLocation {
+                    id: *id,
+                    stream_id: event.stream.clone(),
+                    version: event.version,
+                    position,
+                })
+            })
+            .collect())
+    }
+}
+
+impl State {
+    pub(crate) fn head(&self) -> u64 {
+        self.events.len() as u64
+    }
+
+    fn event_at(&self, position: u64) -> Option<&StoredEvent> {
+        let index = usize::try_from(position.checked_sub(1)?).ok()?;
+        self.events.get(index)?.as_ref()
+    }
+
+    fn intern(&mut self, event_type: String) -> Arc<str> {
+        if let Some(interned) = self.event_types.get(event_type.as_str()) {
+            return interned.clone();
+        }
+        let interned: Arc<str> = Arc::from(event_type);
+        self.event_types.insert(interned.clone());
+        interned
+    }
+
+    /// Appends already-validated `events` (see `Limits::check_append`).
+    pub(crate) fn append(
+        &mut self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        let first_version = match decide_append(self, stream, expected, &events)? {
+            AppendDecision::AlreadyWritten(result) => return Ok(result),
+            AppendDecision::Write { first_version } => first_version,
+        };
+        let recorded_at = Timestamp::now();
+        let first_position = self.head() + 1;
+        let count = events.len() as u64;
+        let mut positions = Vec::with_capacity(events.len());
+        for (offset, event) in events.into_iter().enumerate() {
+            let position = first_position + offset as u64;
+            let data_len = event.data.len();
+            let mut payload = event.data;
+            payload.extend_from_slice(&event.metadata);
+            let event_type = self.intern(event.event_type);
+            self.ids.insert(event.id, position);
+            self.events.push(Some(StoredEvent {
+                id: event.id,
+                stream: stream.clone(),
+                version: first_version + offset as u64,
+                event_type,
+                payload: payload.into_boxed_slice(),
+                data_len,
+                recorded_at,
+            }));
+            positions.push(position);
+        }
+        let entry = self.streams.entry(stream.clone()).or_default();
+        entry.positions.extend(positions);
+        entry.version = first_version + count - 1;
+        Ok(AppendResult {
+            first_version,
+            last_version: entry.version,
+            first_position,
+            last_position: first_position + count - 1,
+        })
+    }
+
+    pub(crate) fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: ReadDirection,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let Some(entry) = self.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
+        entry.check_live(stream)?;
+        let versions: Box<dyn Iterator<Item = u64>> = match direction {
+            ReadDirection::Forward => Box::new(from.max(1)..=entry.version),
+            ReadDirection::Backward => Box::new((1..=from.min(entry.version)).rev()),
+        };
+        Ok(versions
+            .take(limit)
+            .filter_map(|version| {
+                let position = *entry.positions.get(usize::try_from(version - 1).ok()?)?;
+                Some(self.event_at(position)?.to_recorded(position))
+            })
+            .collect())
+    }
+
+    pub(crate) fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Vec<RecordedEvent> {
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(self.events.len());
+        self.events[start..]
+            .iter()
+            .zip(start as u64 + 1..)
+            .filter_map(|(slot, position)| Some((slot.as_ref()?, position)))
+            .filter(|(event, _)| filter.matches(event.stream.as_str(), &event.event_type))
+            .take(limit)
+            .map(|(event, position)| event.to_recorded(position))
+            .collect()
+    }
+
+    pub(crate) fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        match self.streams.get(stream) {
+            None => Ok(0),
+            Some(entry) => entry.check_live(stream).map(|()| entry.version),
+        }
+    }
+
+    pub(crate) fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&StreamId>,
+        limit: usize,
+    ) -> Vec<StreamInfo> {
+        let lower = match after {
+            Some(after) if after.as_str() >= prefix => Bound::Excluded(after.as_str()),
+            _ => Bound::Included(prefix),
+        };
+        self.streams
+            .range::<str, _>((lower, Bound::Unbounded))
+            .take_while(|(id, _)| id.as_str().starts_with(prefix))
+            .take(limit)
+            .map(|(id, entry)| StreamInfo {
+                stream_id: id.clone(),
+                version: entry.version,
+                state: match entry.deleted {
+                    None => StreamState::Active,
+                    Some(DeleteMode::Soft) => StreamState::SoftDeleted,
+                    Some(DeleteMode::Hard) => StreamState::HardDeleted,
+                },
+            })
+            .collect()
+    }
+
+    pub(crate) fn delete_stream(
+        &mut self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        mode: DeleteMode,
+    ) -> Result<()> {
+        let entry = self.streams.entry(stream.clone()).or_default();
+        // A soft-deleted stream may still be deleted hard; nothing else.
+        if entry.deleted == Some(DeleteMode::Hard)
+            || (entry.deleted == Some(DeleteMode::Soft) && mode == DeleteMode::Soft)
+        {
+            return Err(Error::StreamDeleted {
+                stream: stream.clone(),
+            });
+        }
+        if !expected.accepts(entry.version) {
+            let actual = entry.version;
+            if actual == 0 && entry.deleted.is_none() {
+                // Keep absent streams absent when the check fails.
+                self.streams.remove(stream);
+            }
+            return Err(Error::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                actual,
+            });
+        }
+        entry.deleted = Some(mode);
+        if mode == DeleteMode::Hard {
+            entry.snapshot = None;
+            for position in std::mem::take(&mut entry.positions) {
+                let Some(index) = usize::try_from(position - 1).ok() else {
+                    continue;
+                };
+                if let Some(event) = self.events.get_mut(index).and_then(Option::take) {
+                    self.ids.remove(&event.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn save_snapshot(
+        &mut self,
+        stream: &StreamId,
+        version: u64,
+        data: Vec<u8>,
+    ) -> Result<()> {
+        let actual = self.stream_version(stream)?;
+        if version == 0 || version > actual {
+            return Err(Error::InvalidInput(format!(
+                "a snapshot of {stream} must be at a version from 1 to {actual}, not {version}"
+            )));
+        }
+        let entry = self.streams.entry(stream.clone()).or_default();
+        if entry.snapshot.as_ref().is_none_or(|(kept, _)| *kept <= version) {
+            entry.snapshot = Some((version, data));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        let Some(entry) = self.streams.get(stream) else {
+            return Ok(None);
+        };
+        entry.check_live(stream)?;
+        Ok(entry.snapshot.as_ref().map(|(version, data)| Snapshot {
+            stream_id: stream.clone(),
+            version: *version,
+            data: data.clone(),
+        }))
+    }
+}

@@ -1,0 +1,6 @@
+//! The postgres store of disco: **not built yet** (issue 5).
+//!
+//! This crate holds a place in the workspace so the facade's `postgres` feature
+//! and the layout exist; it exports nothing, so nothing can mistake it for a
+//! working store.
+#![deny(missing_docs)]
