@@ -11,11 +11,14 @@
 //!
 //! An adapter adds one test file:
 //!
-//! ```ignore
+//! ```no_run
 //! use disco_conformance::Fixture;
+//! use disco_store_memory::MemoryStore; // your store here
 //!
 //! async fn fresh_store() -> Fixture {
-//!     Fixture::new(my_store::MyStore::open_temporary().await.unwrap())
+//!     // A new, empty, isolated store for each case; add a cleanup if it
+//!     // leaves something behind (a schema, a file).
+//!     Fixture::new(MemoryStore::new())
 //! }
 //!
 //! disco_conformance::suite!(fresh_store);
