@@ -25,26 +25,18 @@
 
 pub use disco_core::*;
 
-/// The in-memory store (feature `memory`).
 #[cfg(feature = "memory")]
-pub mod memory {
-    pub use disco_store_memory::*;
-}
+#[doc(inline)]
+pub use disco_store_memory as memory;
 
-/// The SQLite store (feature `sqlite`).
 #[cfg(feature = "sqlite")]
-pub mod sqlite {
-    pub use disco_store_sqlite::*;
-}
+#[doc(inline)]
+pub use disco_store_sqlite as sqlite;
 
-/// The redb store (feature `redb`).
 #[cfg(feature = "redb")]
-pub mod redb {
-    pub use disco_store_redb::*;
-}
+#[doc(inline)]
+pub use disco_store_redb as redb;
 
-/// The PostgreSQL store (feature `postgres`).
 #[cfg(feature = "postgres")]
-pub mod postgres {
-    pub use disco_store_postgres::*;
-}
+#[doc(inline)]
+pub use disco_store_postgres as postgres;

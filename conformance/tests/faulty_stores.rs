@@ -64,7 +64,9 @@ impl EventStore for Faulty {
     ) -> Result<AppendResult> {
         match self.fault {
             Fault::IgnoresExpectedVersion => {
-                self.inner.append(stream, ExpectedVersion::Any, events).await
+                self.inner
+                    .append(stream, ExpectedVersion::Any, events)
+                    .await
             }
             Fault::PositionsOutOfCommitOrder => {
                 let r = self.inner.append(stream, expected, events).await?;
@@ -100,7 +102,10 @@ impl EventStore for Faulty {
         direction: ReadDirection,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        let events = self.inner.read_stream(stream, from, direction, limit).await?;
+        let events = self
+            .inner
+            .read_stream(stream, from, direction, limit)
+            .await?;
         Ok(self.events(events))
     }
 
@@ -213,7 +218,10 @@ fn failing_cases(fault: Fault) -> Vec<&'static str> {
     let runtime = quiet_runtime();
     let mut failed = Vec::new();
     for (name, case) in all_cases() {
-        if runtime.block_on(runtime.spawn(case(faulty(fault)))).is_err() {
+        if runtime
+            .block_on(runtime.spawn(case(faulty(fault))))
+            .is_err()
+        {
             failed.push(name);
         }
     }
@@ -230,11 +238,16 @@ fn assert_caught(fault: Fault, must_fail: &[&str]) -> std::result::Result<(), St
     }
     match check_model(move || async move { Fixture::from_arc(faulty(fault)) }) {
         Err(report) if report.contains("minimal failing sequence") => {
-            println!("{fault:?} caught by {} cases ({failed:?}) and the model test:\n{report}", failed.len());
+            println!(
+                "{fault:?} caught by {} cases ({failed:?}) and the model test:\n{report}",
+                failed.len()
+            );
             Ok(())
         }
         Err(report) => Err(format!("{fault:?}: the model test failed oddly: {report}")),
-        Ok(()) => Err(format!("{fault:?}: the model test passed on a faulty store")),
+        Ok(()) => Err(format!(
+            "{fault:?}: the model test passed on a faulty store"
+        )),
     }
 }
 
@@ -285,6 +298,9 @@ async fn the_suite_has_at_least_forty_cases_and_passes_on_the_memory_store() {
     assert!(cases.len() >= 40, "only {} cases", cases.len());
     for (name, case) in cases {
         let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
-        assert!(tokio::spawn(case(store)).await.is_ok(), "{name} failed on the memory store");
+        assert!(
+            tokio::spawn(case(store)).await.is_ok(),
+            "{name} failed on the memory store"
+        );
     }
 }

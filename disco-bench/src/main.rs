@@ -1,1 +1,115 @@
-fn main(){}
+//! disco-bench: runs named workloads against a store URL and, in the same
+//! process, against the backend's raw baseline, and prints events/s for both,
+//! their ratio and peak memory, as a table and as JSON lines.
+
+mod backend;
+mod baseline;
+mod memory_usage;
+mod report;
+mod target;
+mod workloads;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use backend::Backend;
+use report::Row;
+use workloads::{Case, Sizes};
+
+/// Benchmarks a disco event store against the raw baseline of its backend.
+#[derive(Parser, Debug)]
+#[command(name = "disco-bench", version)]
+struct Args {
+    /// The store: memory: (sqlite:PATH, redb:PATH and postgres://... as those stores land).
+    #[arg(long, default_value = "memory:", env = "DISCO_STORE")]
+    store: String,
+    /// Cases to run (repeat the flag); all of them by default.
+    #[arg(long = "case", value_name = "NAME")]
+    cases: Vec<String>,
+    /// Multiplies every case's amount of work (0.01 for a smoke run).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// Print only JSON lines, no table.
+    #[arg(long)]
+    json: bool,
+    /// List the cases and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list {
+        for case in Case::ALL {
+            println!("{}", case.name());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let backend = match Backend::parse(&args.store) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("disco-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut cases = Vec::new();
+    for name in &args.cases {
+        match Case::from_name(name) {
+            Some(case) => cases.push(case),
+            None => {
+                let known: Vec<_> = Case::ALL.iter().map(|c| c.name()).collect();
+                eprintln!(
+                    "disco-bench: no case {name:?}; the cases are {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if cases.is_empty() {
+        cases = Case::ALL.to_vec();
+    }
+    if !(args.scale > 0.0 && args.scale.is_finite()) {
+        eprintln!("disco-bench: --scale must be a positive number");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("disco-bench: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sizes = Sizes::scaled(args.scale);
+    let mut rows = Vec::new();
+    for case in cases {
+        match runtime.block_on(report::measure(&backend, case, sizes)) {
+            Ok(row) => {
+                if args.json {
+                    println!("{}", row.json());
+                }
+                rows.push(row);
+            }
+            Err(e) => {
+                eprintln!("disco-bench: {} failed: {e}", case.name());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if !args.json {
+        report::print_table(&rows);
+        println!();
+        for row in &rows {
+            println!("{}", row.json());
+        }
+    }
+    if rows.iter().any(|r: &Row| r.met == Some(false)) {
+        eprintln!("disco-bench: a goal was missed (see the `goal` column)");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

@@ -113,7 +113,9 @@ impl Timestamp {
     pub fn now() -> Self {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-            Err(before) => Timestamp(-i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX)),
+            Err(before) => {
+                Timestamp(-i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX))
+            }
         }
     }
 

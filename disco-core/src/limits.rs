@@ -47,10 +47,14 @@ impl Limits {
     /// no event over the size limit, no id twice in the batch.
     pub fn check_append(&self, events: &[NewEvent]) -> Result<(), Error> {
         if events.is_empty() {
-            return Err(Error::InvalidInput("an append needs at least one event".into()));
+            return Err(Error::InvalidInput(
+                "an append needs at least one event".into(),
+            ));
         }
-        let mut ids = HashSet::with_capacity(events.len());
-        for event in events {
+        // Small batches (the common case) compare ids pairwise; a set pays off
+        // only for larger ones.
+        let mut ids = HashSet::new();
+        for (i, event) in events.iter().enumerate() {
             check_event_type(&event.event_type)?;
             let size = event.size();
             if size > self.max_event_size {
@@ -60,7 +64,12 @@ impl Limits {
                     limit: self.max_event_size,
                 });
             }
-            if !ids.insert(event.id) {
+            let repeated = if events.len() <= 16 {
+                events[..i].iter().any(|earlier| earlier.id == event.id)
+            } else {
+                !ids.insert(event.id)
+            };
+            if repeated {
                 return Err(Error::DuplicateEventId { id: event.id });
             }
         }

@@ -4,8 +4,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{
-    AppendResult, ExpectedVersion, Limits, NewEvent, Notifications, RecordedEvent, Result,
-    StreamId,
+    AppendResult, ExpectedVersion, Limits, NewEvent, Notifications, RecordedEvent, Result, StreamId,
 };
 
 /// The order of a stream read.

@@ -142,7 +142,9 @@ impl State {
         for (offset, event) in events.into_iter().enumerate() {
             let position = first_position + offset as u64;
             let data_len = event.data.len();
-            let mut payload = event.data;
+            // One exact allocation for both: no growth slack, no realloc.
+            let mut payload = Vec::with_capacity(data_len + event.metadata.len());
+            payload.extend_from_slice(&event.data);
             payload.extend_from_slice(&event.metadata);
             let event_type = self.intern(event.event_type);
             self.ids.insert(event.id, position);
@@ -299,7 +301,11 @@ impl State {
             )));
         }
         let entry = self.streams.entry(stream.clone()).or_default();
-        if entry.snapshot.as_ref().is_none_or(|(kept, _)| *kept <= version) {
+        if entry
+            .snapshot
+            .as_ref()
+            .is_none_or(|(kept, _)| *kept <= version)
+        {
             entry.snapshot = Some((version, data));
         }
         Ok(())

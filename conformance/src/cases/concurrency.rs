@@ -122,8 +122,16 @@ pub async fn reader_never_sees_a_late_position(store: Arc<dyn EventStore>) {
     }
     done.store(true, Ordering::SeqCst);
     let seen = reader.await.expect("reader task panicked");
-    let all: Vec<_> = read_everything(&*store, 1000).await.iter().map(|e| e.id).collect();
+    let all: Vec<_> = read_everything(&*store, 1000)
+        .await
+        .iter()
+        .map(|e| e.id)
+        .collect();
     assert_eq!(all.len(), 8 * 120);
-    assert_eq!(seen.len(), all.len(), "the reader skipped events that committed late");
+    assert_eq!(
+        seen.len(),
+        all.len(),
+        "the reader skipped events that committed late"
+    );
     assert_eq!(seen, all);
 }

@@ -10,7 +10,10 @@ use crate::helpers::*;
 pub async fn soft_deleted_stream_refuses_reads_and_appends(store: Arc<dyn EventStore>) {
     let s = sid("soft");
     append_ok(&*store, &s, NoStream, evs(2)).await;
-    ok(store.delete_stream(&s, Exact(2), Soft).await, "delete_stream");
+    ok(
+        store.delete_stream(&s, Exact(2), Soft).await,
+        "delete_stream",
+    );
     assert_deleted(store.read_stream(&s, 1, Forward, 10).await);
     assert_deleted(store.read_stream(&s, u64::MAX, Backward, 10).await);
     assert_deleted(store.append(&s, Any, evs(1)).await);
@@ -37,9 +40,15 @@ pub async fn hard_delete_removes_events_and_snapshot(store: Arc<dyn EventStore>)
     let (s, other) = (sid("hard"), sid("survivor"));
     append_ok(&*store, &s, NoStream, evs(3)).await;
     append_ok(&*store, &other, NoStream, evs(2)).await;
-    ok(store.save_snapshot(&s, 3, b"state".to_vec()).await, "save_snapshot");
+    ok(
+        store.save_snapshot(&s, 3, b"state".to_vec()).await,
+        "save_snapshot",
+    );
     let head = ok(store.head_position().await, "head_position");
-    ok(store.delete_stream(&s, Exact(3), Hard).await, "delete_stream");
+    ok(
+        store.delete_stream(&s, Exact(3), Hard).await,
+        "delete_stream",
+    );
     let left = read_everything(&*store, 100).await;
     assert_eq!(left.len(), 2);
     assert!(left.iter().all(|e| e.stream_id == other));
@@ -65,7 +74,10 @@ pub async fn hard_deleted_stream_id_stays_refused(store: Arc<dyn EventStore>) {
 pub async fn hard_delete_frees_event_ids(store: Arc<dyn EventStore>) {
     let batch = evs(2);
     append_ok(&*store, &sid("first-home"), NoStream, batch.clone()).await;
-    ok(store.delete_stream(&sid("first-home"), Any, Hard).await, "delete_stream");
+    ok(
+        store.delete_stream(&sid("first-home"), Any, Hard).await,
+        "delete_stream",
+    );
     let r = append_ok(&*store, &sid("second-home"), NoStream, batch).await;
     assert_eq!(r.last_version, 2);
 }
@@ -75,8 +87,18 @@ pub async fn hard_delete_frees_event_ids(store: Arc<dyn EventStore>) {
 pub async fn delete_checks_expected_version(store: Arc<dyn EventStore>) {
     let s = sid("guarded-delete");
     append_ok(&*store, &s, NoStream, evs(2)).await;
-    assert_wrong_version(store.delete_stream(&s, Exact(1), Soft).await, &s, Exact(1), 2);
-    assert_wrong_version(store.delete_stream(&s, NoStream, Hard).await, &s, NoStream, 2);
+    assert_wrong_version(
+        store.delete_stream(&s, Exact(1), Soft).await,
+        &s,
+        Exact(1),
+        2,
+    );
+    assert_wrong_version(
+        store.delete_stream(&s, NoStream, Hard).await,
+        &s,
+        NoStream,
+        2,
+    );
     assert_eq!(read_stream_all(&*store, &s).await.len(), 2);
     let absent = sid("absent-delete");
     assert_wrong_version(
@@ -86,7 +108,10 @@ pub async fn delete_checks_expected_version(store: Arc<dyn EventStore>) {
         0,
     );
     append_ok(&*store, &absent, NoStream, evs(1)).await;
-    ok(store.delete_stream(&s, StreamExists, Soft).await, "delete_stream");
+    ok(
+        store.delete_stream(&s, StreamExists, Soft).await,
+        "delete_stream",
+    );
 }
 
 /// A soft-deleted stream can be deleted hard, which then removes its events.
@@ -103,7 +128,10 @@ pub async fn soft_deleted_stream_can_be_deleted_hard(store: Arc<dyn EventStore>)
 /// Deleting a stream that has no events refuses its id afterwards.
 pub async fn deleting_an_absent_stream_refuses_its_id(store: Arc<dyn EventStore>) {
     let s = sid("never-written");
-    ok(store.delete_stream(&s, NoStream, Soft).await, "delete_stream");
+    ok(
+        store.delete_stream(&s, NoStream, Soft).await,
+        "delete_stream",
+    );
     assert_deleted(store.append(&s, Any, evs(1)).await);
     assert_deleted(store.read_stream(&s, 1, Forward, 1).await);
 }

@@ -39,7 +39,10 @@ pub async fn retry_with_version_before_the_run_returns_original_result(store: Ar
     let s = sid("retry-exact");
     let opening = evs(2);
     let first = append_ok(&*store, &s, NoStream, opening.clone()).await;
-    assert_eq!(append_ok(&*store, &s, NoStream, opening.clone()).await, first);
+    assert_eq!(
+        append_ok(&*store, &s, NoStream, opening.clone()).await,
+        first
+    );
     assert_eq!(append_ok(&*store, &s, Exact(0), opening).await, first);
     let next = evs(3);
     let second = append_ok(&*store, &s, Exact(2), next.clone()).await;

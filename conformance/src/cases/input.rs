@@ -15,7 +15,10 @@ pub async fn batch_failing_part_way_writes_nothing(store: Arc<dyn EventStore>) {
     let mut too_big = evs(3);
     too_big.push(NewEvent::new("Huge", vec![7; limit + 1]));
     let result = store.append(&s, Any, too_big.clone()).await;
-    assert!(matches!(result, Err(Error::TooLarge { .. })), "got {result:?}");
+    assert!(
+        matches!(result, Err(Error::TooLarge { .. })),
+        "got {result:?}"
+    );
 
     let mut bad_type = evs(3);
     bad_type.insert(2, NewEvent::new("", vec![]));
@@ -68,9 +71,19 @@ pub async fn dollar_prefixed_stream_id_is_rejected(store: Arc<dyn EventStore>) {
 pub async fn bad_event_types_are_rejected(store: Arc<dyn EventStore>) {
     let s = sid("typed");
     for bad in [String::new(), "T".repeat(256), "a\0b".into(), "a\nb".into()] {
-        assert_invalid(store.append(&s, Any, vec![NewEvent::new(bad, vec![])]).await);
+        assert_invalid(
+            store
+                .append(&s, Any, vec![NewEvent::new(bad, vec![])])
+                .await,
+        );
     }
-    append_ok(&*store, &s, NoStream, vec![NewEvent::new("T".repeat(255), vec![])]).await;
+    append_ok(
+        &*store,
+        &s,
+        NoStream,
+        vec![NewEvent::new("T".repeat(255), vec![])],
+    )
+    .await;
     assert_eq!(ok(store.head_position().await, "head_position"), 1);
 }
 

@@ -70,14 +70,26 @@ pub async fn positions_follow_commit_order_across_streams(store: Arc<dyn EventSt
 pub async fn head_position_tracks_commits(store: Arc<dyn EventStore>) {
     assert_eq!(ok(store.head_position().await, "head_position"), 0);
     let r = append_ok(&*store, &sid("h1"), NoStream, evs(3)).await;
-    assert_eq!(ok(store.head_position().await, "head_position"), r.last_position);
+    assert_eq!(
+        ok(store.head_position().await, "head_position"),
+        r.last_position
+    );
     let r = append_ok(&*store, &sid("h2"), NoStream, evs(1)).await;
-    assert_eq!(ok(store.head_position().await, "head_position"), r.last_position);
+    assert_eq!(
+        ok(store.head_position().await, "head_position"),
+        r.last_position
+    );
 }
 
 /// A stream without events is at version 0.
 pub async fn stream_version_of_absent_stream_is_zero(store: Arc<dyn EventStore>) {
-    assert_eq!(ok(store.stream_version(&sid("never")).await, "stream_version"), 0);
+    assert_eq!(
+        ok(store.stream_version(&sid("never")).await, "stream_version"),
+        0
+    );
     append_ok(&*store, &sid("other"), NoStream, evs(2)).await;
-    assert_eq!(ok(store.stream_version(&sid("never")).await, "stream_version"), 0);
+    assert_eq!(
+        ok(store.stream_version(&sid("never")).await, "stream_version"),
+        0
+    );
 }

@@ -12,11 +12,22 @@ async fn round_trip(store: &dyn EventStore, stream: &str, data: Vec<u8>, metadat
     append_ok(store, &s, Any, vec![event]).await;
     let back = read_stream_all(store, &s).await;
     let last = back.last().expect("the event just appended");
-    assert!(last.data == data, "data changed ({} bytes in, {} out)", data.len(), last.data.len());
+    assert!(
+        last.data == data,
+        "data changed ({} bytes in, {} out)",
+        data.len(),
+        last.data.len()
+    );
     assert!(last.metadata == metadata, "metadata changed");
     let global = read_everything(store, 1000).await;
-    let same = global.iter().find(|e| e.id == last.id).expect("event in read_all");
-    assert!(same.data == data && same.metadata == metadata, "read_all changed the payload");
+    let same = global
+        .iter()
+        .find(|e| e.id == last.id)
+        .expect("event in read_all");
+    assert!(
+        same.data == data && same.metadata == metadata,
+        "read_all changed the payload"
+    );
 }
 
 /// Empty data and metadata stay empty.
@@ -27,14 +38,28 @@ pub async fn empty_data_and_metadata_round_trip(store: Arc<dyn EventStore>) {
 /// Every byte value, invalid UTF-8 and NULs come back unchanged.
 pub async fn binary_data_and_metadata_round_trip(store: Arc<dyn EventStore>) {
     let every_byte: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).collect();
-    round_trip(&*store, "binary", every_byte.clone(), vec![0, 0xff, 0xfe, 0, 0xc3, 0x28]).await;
+    round_trip(
+        &*store,
+        "binary",
+        every_byte.clone(),
+        vec![0, 0xff, 0xfe, 0, 0xc3, 0x28],
+    )
+    .await;
     round_trip(&*store, "binary", b"\0\0\0".to_vec(), every_byte).await;
-    round_trip(&*store, "binary", br#"{"quote":"'\"; DROP TABLE events; --"}"#.to_vec(), vec![]).await;
+    round_trip(
+        &*store,
+        "binary",
+        br#"{"quote":"'\"; DROP TABLE events; --"}"#.to_vec(),
+        vec![],
+    )
+    .await;
 }
 
 /// A 1 MiB payload comes back unchanged.
 pub async fn one_mib_payload_round_trips(store: Arc<dyn EventStore>) {
-    let data: Vec<u8> = (0..1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let data: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     round_trip(&*store, "big", data, vec![9; 1024 * 1024]).await;
 }
 

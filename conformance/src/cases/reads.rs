@@ -38,8 +38,14 @@ pub async fn read_all_after_and_limit_edges(store: Arc<dyn EventStore>) {
     assert!(ok(store.read_all(0, 0).await, "read_all limit 0").is_empty());
     assert_eq!(ok(store.read_all(0, 1).await, "read_all")[..], all[..1]);
     let third = all[2].position;
-    assert_eq!(ok(store.read_all(third, 3).await, "read_all")[..], all[3..6]);
-    assert_eq!(ok(store.read_all(third - 1, 1).await, "read_all")[0], all[2]);
+    assert_eq!(
+        ok(store.read_all(third, 3).await, "read_all")[..],
+        all[3..6]
+    );
+    assert_eq!(
+        ok(store.read_all(third - 1, 1).await, "read_all")[0],
+        all[2]
+    );
     assert!(ok(store.read_all(head, 10).await, "read_all at head").is_empty());
     assert!(ok(store.read_all(head + 1000, 10).await, "read_all past head").is_empty());
     assert!(ok(store.read_all(u64::MAX, 10).await, "read_all at u64::MAX").is_empty());
@@ -50,29 +56,56 @@ pub async fn read_all_after_and_limit_edges(store: Arc<dyn EventStore>) {
 /// still honours after and limit.
 pub async fn read_all_filters_by_type_and_stream_prefix(store: Arc<dyn EventStore>) {
     for i in 0..6 {
-        append_ok(&*store, &sid(&format!("wallet-{i}")), Any, vec![ev("Deposited"), ev("Withdrawn")]).await;
-        append_ok(&*store, &sid(&format!("order-{i}")), Any, vec![ev("Deposited")]).await;
+        append_ok(
+            &*store,
+            &sid(&format!("wallet-{i}")),
+            Any,
+            vec![ev("Deposited"), ev("Withdrawn")],
+        )
+        .await;
+        append_ok(
+            &*store,
+            &sid(&format!("order-{i}")),
+            Any,
+            vec![ev("Deposited")],
+        )
+        .await;
     }
     let deposits = EventFilter::default().with_event_types(["Deposited"]);
-    let got = ok(store.read_all_filtered(0, 100, &deposits).await, "filtered read");
+    let got = ok(
+        store.read_all_filtered(0, 100, &deposits).await,
+        "filtered read",
+    );
     assert_eq!(got.len(), 12);
     assert!(got.iter().all(|e| e.event_type == "Deposited"));
 
     let wallets = EventFilter::default().with_stream_prefix("wallet-");
-    let got = ok(store.read_all_filtered(0, 100, &wallets).await, "filtered read");
+    let got = ok(
+        store.read_all_filtered(0, 100, &wallets).await,
+        "filtered read",
+    );
     assert_eq!(got.len(), 12);
-    assert!(got.iter().all(|e| e.stream_id.as_str().starts_with("wallet-")));
+    assert!(got
+        .iter()
+        .all(|e| e.stream_id.as_str().starts_with("wallet-")));
 
     let both = wallets.clone().with_event_types(["Withdrawn", "Missing"]);
     let got = ok(store.read_all_filtered(0, 4, &both).await, "filtered read");
     assert_eq!(got.len(), 4);
     assert!(got.iter().all(|e| e.event_type == "Withdrawn"));
-    let rest = ok(store.read_all_filtered(got[3].position, 100, &both).await, "filtered read");
+    let rest = ok(
+        store.read_all_filtered(got[3].position, 100, &both).await,
+        "filtered read",
+    );
     assert_eq!(rest.len(), 2);
     assert!(rest[0].position > got[3].position);
 
     let none = EventFilter::default().with_stream_prefix("wallet-9");
-    assert!(ok(store.read_all_filtered(0, 100, &none).await, "filtered read").is_empty());
+    assert!(ok(
+        store.read_all_filtered(0, 100, &none).await,
+        "filtered read"
+    )
+    .is_empty());
 }
 
 /// read_stream forward starts at `from` (0 and 1 mean the start) and stops
@@ -86,7 +119,12 @@ pub async fn read_stream_forward_from_and_limit(store: Arc<dyn EventStore>) {
     let read = |from, limit| {
         let store = store.clone();
         let s = s.clone();
-        async move { ok(store.read_stream(&s, from, Forward, limit).await, "read_stream") }
+        async move {
+            ok(
+                store.read_stream(&s, from, Forward, limit).await,
+                "read_stream",
+            )
+        }
     };
     assert_eq!(versions(read(0, 3).await), vec![1, 2, 3]);
     assert_eq!(versions(read(1, 3).await), vec![1, 2, 3]);
@@ -107,10 +145,13 @@ pub async fn read_stream_backward_from_and_limit(store: Arc<dyn EventStore>) {
         let store = store.clone();
         let s = s.clone();
         async move {
-            ok(store.read_stream(&s, from, Backward, limit).await, "read_stream")
-                .iter()
-                .map(|e| e.version)
-                .collect::<Vec<u64>>()
+            ok(
+                store.read_stream(&s, from, Backward, limit).await,
+                "read_stream",
+            )
+            .iter()
+            .map(|e| e.version)
+            .collect::<Vec<u64>>()
         }
     };
     assert_eq!(read(u64::MAX, 3).await, vec![10, 9, 8]);
@@ -120,7 +161,10 @@ pub async fn read_stream_backward_from_and_limit(store: Arc<dyn EventStore>) {
     assert_eq!(read(1, 5).await, vec![1]);
     assert!(read(0, 5).await.is_empty());
     assert!(read(5, 0).await.is_empty());
-    assert_eq!(read(u64::MAX, usize::MAX).await, (1..=10).rev().collect::<Vec<_>>());
+    assert_eq!(
+        read(u64::MAX, usize::MAX).await,
+        (1..=10).rev().collect::<Vec<_>>()
+    );
 }
 
 /// A stream that was never written reads empty, in both directions.
@@ -128,7 +172,11 @@ pub async fn absent_stream_reads_empty(store: Arc<dyn EventStore>) {
     append_ok(&*store, &sid("present"), NoStream, evs(3)).await;
     let absent = sid("absent");
     assert!(ok(store.read_stream(&absent, 1, Forward, 10).await, "read").is_empty());
-    assert!(ok(store.read_stream(&absent, u64::MAX, Backward, 10).await, "read").is_empty());
+    assert!(ok(
+        store.read_stream(&absent, u64::MAX, Backward, 10).await,
+        "read"
+    )
+    .is_empty());
 }
 
 /// Interleaved appends to several streams: each stream reads only its own.

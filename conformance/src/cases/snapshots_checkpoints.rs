@@ -16,11 +16,17 @@ pub async fn snapshot_newest_version_wins(store: Arc<dyn EventStore>) {
     ok(store.save_snapshot(&s, 5, vec![0, 255, 0]).await, "save");
     ok(store.save_snapshot(&s, 4, b"older".to_vec()).await, "save");
     let snap = ok(store.load_snapshot(&s).await, "load").expect("a snapshot");
-    assert_eq!((snap.stream_id, snap.version, snap.data), (s.clone(), 5, vec![0, 255, 0]));
+    assert_eq!(
+        (snap.stream_id, snap.version, snap.data),
+        (s.clone(), 5, vec![0, 255, 0])
+    );
     ok(store.save_snapshot(&s, 5, b"again".to_vec()).await, "save");
     let snap = ok(store.load_snapshot(&s).await, "load").expect("a snapshot");
     assert_eq!((snap.version, snap.data), (5, b"again".to_vec()));
-    assert_eq!(ok(store.load_snapshot(&sid("snap-other")).await, "load"), None);
+    assert_eq!(
+        ok(store.load_snapshot(&sid("snap-other")).await, "load"),
+        None
+    );
 }
 
 /// A snapshot must name a version the stream has: 0 or beyond the stream's
@@ -43,15 +49,28 @@ pub async fn checkpoints_save_load_overwrite_and_list(store: Arc<dyn EventStore>
     ok(store.save_checkpoint("projector", 10).await, "save");
     ok(store.save_checkpoint("mailer", 3).await, "save");
     ok(store.save_checkpoint("projector", 42).await, "save");
-    assert_eq!(ok(store.load_checkpoint("projector").await, "load"), Some(42));
+    assert_eq!(
+        ok(store.load_checkpoint("projector").await, "load"),
+        Some(42)
+    );
     ok(store.save_checkpoint("projector", 0).await, "reset");
-    assert_eq!(ok(store.load_checkpoint("projector").await, "load"), Some(0));
+    assert_eq!(
+        ok(store.load_checkpoint("projector").await, "load"),
+        Some(0)
+    );
     ok(store.save_checkpoint("big", u64::MAX >> 1).await, "save");
     let listed = ok(store.list_checkpoints().await, "list");
-    let expect = |name: &str, position| Checkpoint { name: name.into(), position };
+    let expect = |name: &str, position| Checkpoint {
+        name: name.into(),
+        position,
+    };
     assert_eq!(
         listed,
-        vec![expect("big", u64::MAX >> 1), expect("mailer", 3), expect("projector", 0)]
+        vec![
+            expect("big", u64::MAX >> 1),
+            expect("mailer", 3),
+            expect("projector", 0)
+        ]
     );
 }
 
@@ -63,6 +82,12 @@ pub async fn checkpoint_names_are_validated(store: Arc<dyn EventStore>) {
     assert_invalid(store.save_checkpoint("a\0b", 1).await);
     assert_invalid(store.load_checkpoint("").await);
     ok(store.save_checkpoint(&"n".repeat(255), 1).await, "save");
-    ok(store.save_checkpoint("it's \"quoted\"; --", 2).await, "save");
-    assert_eq!(ok(store.load_checkpoint("it's \"quoted\"; --").await, "load"), Some(2));
+    ok(
+        store.save_checkpoint("it's \"quoted\"; --", 2).await,
+        "save",
+    );
+    assert_eq!(
+        ok(store.load_checkpoint("it's \"quoted\"; --").await, "load"),
+        Some(2)
+    );
 }

@@ -174,18 +174,20 @@ impl Harness<'_> {
                         id
                     }
                 };
-                NewEvent::new(TYPES[spec.event_type as usize % TYPES.len()], spec.data.clone())
-                    .with_id(id)
-                    .with_metadata(spec.metadata.clone())
+                NewEvent::new(
+                    TYPES[spec.event_type as usize % TYPES.len()],
+                    spec.data.clone(),
+                )
+                .with_id(id)
+                .with_metadata(spec.metadata.clone())
             })
             .collect()
     }
 
     fn model_position(&self, store_position: u64) -> Result<u64, String> {
-        self.to_model
-            .get(&store_position)
-            .copied()
-            .ok_or_else(|| format!("the store returned position {store_position}, which no append produced"))
+        self.to_model.get(&store_position).copied().ok_or_else(|| {
+            format!("the store returned position {store_position}, which no append produced")
+        })
     }
 
     fn store_after(&self, model_after: u64) -> u64 {
@@ -253,7 +255,12 @@ impl Harness<'_> {
         Ok(())
     }
 
-    async fn append(&mut self, index: u8, expect: Expect, events: Vec<NewEvent>) -> Result<(), String> {
+    async fn append(
+        &mut self,
+        index: u8,
+        expect: Expect,
+        events: Vec<NewEvent>,
+    ) -> Result<(), String> {
         let stream = stream_id(index)?;
         let expected = self.resolve(expect, stream.as_str());
         let model_events: Vec<ModelNewEvent> = events
@@ -272,10 +279,13 @@ impl Harness<'_> {
             Err(e) => Outcome::Failed(failure_of(e)),
             Ok(result) => {
                 if !matches!(want, Outcome::Appended { .. }) {
-                    return Err(format!("the store appended ({result:?}) where the model says {want:?}"));
+                    return Err(format!(
+                        "the store appended ({result:?}) where the model says {want:?}"
+                    ));
                 }
                 if self.model.head() > head_before {
-                    self.learn_positions(&stream, &result, head_before + 1, count).await?;
+                    self.learn_positions(&stream, &result, head_before + 1, count)
+                        .await?;
                 }
                 Outcome::Appended {
                     first_version: result.first_version,
@@ -290,7 +300,11 @@ impl Harness<'_> {
 
     async fn step(&mut self, op: &Op) -> Result<(), String> {
         match op {
-            Op::Append { stream, expected, events } => {
+            Op::Append {
+                stream,
+                expected,
+                events,
+            } => {
                 let events = self.make_events(events);
                 if !events.is_empty() {
                     self.history.push((*stream, events.clone()));
@@ -305,32 +319,56 @@ impl Harness<'_> {
                 let (stream, events) = self.history[pick].clone();
                 self.append(stream, *expected, events).await
             }
-            Op::ReadStream { stream, from, backward, limit } => {
+            Op::ReadStream {
+                stream,
+                from,
+                backward,
+                limit,
+            } => {
                 let s = stream_id(*stream)?;
-                let from = if *from == 255 { u64::MAX } else { u64::from(*from) };
+                let from = if *from == 255 {
+                    u64::MAX
+                } else {
+                    u64::from(*from)
+                };
                 let limit = LIMITS[*limit as usize % LIMITS.len()];
                 let want = self.model.read_stream(s.as_str(), from, *backward, limit);
-                let direction = if *backward { ReadDirection::Backward } else { ReadDirection::Forward };
+                let direction = if *backward {
+                    ReadDirection::Backward
+                } else {
+                    ReadDirection::Forward
+                };
                 let got = match self.store.read_stream(&s, from, direction, limit).await {
                     Ok(events) => self.events(events)?,
                     Err(e) => Outcome::Failed(failure_of(e)),
                 };
                 same(want, got)
             }
-            Op::ReadAll { after, limit, event_type, prefix } => {
+            Op::ReadAll {
+                after,
+                limit,
+                event_type,
+                prefix,
+            } => {
                 let limit = LIMITS[*limit as usize % LIMITS.len()];
                 let types: Vec<String> = event_type
                     .iter()
                     .map(|t| TYPES[*t as usize % TYPES.len()].to_owned())
                     .collect();
                 let prefix = prefix.map(|p| PREFIXES[p as usize % PREFIXES.len()]);
-                let want = self.model.read_all(u64::from(*after), limit, &types, prefix);
+                let want = self
+                    .model
+                    .read_all(u64::from(*after), limit, &types, prefix);
                 let mut filter = EventFilter::default().with_event_types(types);
                 if let Some(p) = prefix {
                     filter = filter.with_stream_prefix(p);
                 }
                 let store_after = self.store_after(u64::from(*after));
-                let got = match self.store.read_all_filtered(store_after, limit, &filter).await {
+                let got = match self
+                    .store
+                    .read_all_filtered(store_after, limit, &filter)
+                    .await
+                {
                     Ok(events) => self.events(events)?,
                     Err(e) => Outcome::Failed(failure_of(e)),
                 };
@@ -354,11 +392,17 @@ impl Harness<'_> {
                 };
                 same(want, got)
             }
-            Op::ListStreams { prefix, after, limit } => {
+            Op::ListStreams {
+                prefix,
+                after,
+                limit,
+            } => {
                 let prefix = PREFIXES[*prefix as usize % PREFIXES.len()];
                 let after = after.map(stream_id).transpose()?;
                 let limit = LIMITS[*limit as usize % LIMITS.len()];
-                let want = self.model.list_streams(prefix, after.as_ref().map(StreamId::as_str), limit);
+                let want =
+                    self.model
+                        .list_streams(prefix, after.as_ref().map(StreamId::as_str), limit);
                 let got = match self.store.list_streams(prefix, after.as_ref(), limit).await {
                     Ok(rows) => Outcome::Streams(
                         rows.into_iter()
@@ -369,10 +413,18 @@ impl Harness<'_> {
                 };
                 same(want, got)
             }
-            Op::Delete { stream, expected, hard } => {
+            Op::Delete {
+                stream,
+                expected,
+                hard,
+            } => {
                 let s = stream_id(*stream)?;
                 let expected = self.resolve(*expected, s.as_str());
-                let mode = if *hard { DeleteMode::Hard } else { DeleteMode::Soft };
+                let mode = if *hard {
+                    DeleteMode::Hard
+                } else {
+                    DeleteMode::Soft
+                };
                 let want = self.model.delete(s.as_str(), expected, mode);
                 let got = match self.store.delete_stream(&s, expected, mode).await {
                     Ok(()) => Outcome::Done,
@@ -380,9 +432,17 @@ impl Harness<'_> {
                 };
                 same(want, got)
             }
-            Op::SaveSnapshot { stream, version, data } => {
+            Op::SaveSnapshot {
+                stream,
+                version,
+                data,
+            } => {
                 let s = stream_id(*stream)?;
-                let version = if *version == 7 { self.model.version_of(s.as_str()) } else { u64::from(*version) };
+                let version = if *version == 7 {
+                    self.model.version_of(s.as_str())
+                } else {
+                    u64::from(*version)
+                };
                 let want = self.model.save_snapshot(s.as_str(), version, &[*data]);
                 let got = match self.store.save_snapshot(&s, version, vec![*data]).await {
                     Ok(()) => Outcome::Done,
@@ -420,7 +480,9 @@ impl Harness<'_> {
             Op::ListCheckpoints => {
                 let want = self.model.list_checkpoints();
                 let got = match self.store.list_checkpoints().await {
-                    Ok(list) => Outcome::Checkpoints(list.into_iter().map(|c| (c.name, c.position)).collect()),
+                    Ok(list) => Outcome::Checkpoints(
+                        list.into_iter().map(|c| (c.name, c.position)).collect(),
+                    ),
                     Err(e) => Outcome::Failed(failure_of(e)),
                 };
                 same(want, got)

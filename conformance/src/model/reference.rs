@@ -133,11 +133,16 @@ impl ReferenceModel {
     }
 
     fn live(&self) -> impl Iterator<Item = &ModelEvent> {
-        self.log.iter().filter(|s| !s.hard_deleted).map(|s| &s.event)
+        self.log
+            .iter()
+            .filter(|s| !s.hard_deleted)
+            .map(|s| &s.event)
     }
 
     fn deleted(&self, stream: &str) -> bool {
-        self.streams.get(stream).is_some_and(|s| s.deleted.is_some())
+        self.streams
+            .get(stream)
+            .is_some_and(|s| s.deleted.is_some())
     }
 
     /// Appends, or says why not.
@@ -235,7 +240,13 @@ impl ReferenceModel {
         let mut events: Vec<ModelEvent> = self
             .live()
             .filter(|e| e.stream == stream)
-            .filter(|e| if backward { e.version <= from } else { e.version >= from })
+            .filter(|e| {
+                if backward {
+                    e.version <= from
+                } else {
+                    e.version >= from
+                }
+            })
             .cloned()
             .collect();
         if backward {
@@ -246,7 +257,13 @@ impl ReferenceModel {
     }
 
     /// Reads the global log.
-    pub fn read_all(&self, after: u64, limit: usize, types: &[String], prefix: Option<&str>) -> Outcome {
+    pub fn read_all(
+        &self,
+        after: u64,
+        limit: usize,
+        types: &[String],
+        prefix: Option<&str>,
+    ) -> Outcome {
         Outcome::Events(
             self.live()
                 .filter(|e| e.position > after)
@@ -349,6 +366,11 @@ impl ReferenceModel {
 
     /// Lists checkpoints.
     pub fn list_checkpoints(&self) -> Outcome {
-        Outcome::Checkpoints(self.checkpoints.iter().map(|(n, p)| (n.clone(), *p)).collect())
+        Outcome::Checkpoints(
+            self.checkpoints
+                .iter()
+                .map(|(n, p)| (n.clone(), *p))
+                .collect(),
+        )
     }
 }

@@ -1,0 +1,129 @@
+//! Running a case on both sides and reporting it: [`Row`], the table and
+//! the JSON lines.
+
+use crate::backend::{Backend, Goal};
+use crate::memory_usage;
+use crate::workloads::{self, Case, Sizes};
+
+/// One case's result.
+#[derive(Clone, Debug)]
+pub struct Row {
+    /// Case name.
+    pub case: &'static str,
+    /// Backend name.
+    pub backend: &'static str,
+    /// Events in the timed part (each side did the same).
+    pub events: u64,
+    /// Store events per second.
+    pub store_rate: f64,
+    /// Raw baseline events per second.
+    pub raw_rate: f64,
+    /// Store peak RSS in MiB during its run, where measurable.
+    pub store_peak_mib: Option<f64>,
+    /// Raw peak RSS in MiB during its run, where measurable.
+    pub raw_peak_mib: Option<f64>,
+    /// The goal, if one is set.
+    pub goal: Option<Goal>,
+    /// Whether the goal was met.
+    pub met: Option<bool>,
+}
+
+impl Row {
+    /// Store rate over raw rate.
+    pub fn ratio(&self) -> f64 {
+        self.store_rate / self.raw_rate.max(1e-9)
+    }
+
+    fn goal_text(&self) -> String {
+        let verdict = match self.met {
+            Some(true) => " ok",
+            Some(false) => " MISSED",
+            None => "",
+        };
+        match self.goal {
+            Some(Goal::MinRatio(r)) => format!(">= {r}x{verdict}"),
+            Some(Goal::MaxPeakMib(m)) => format!("peak <= {m} MiB{verdict}"),
+            None => "-".into(),
+        }
+    }
+
+    /// The row as one JSON object.
+    pub fn json(&self) -> String {
+        let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.1}"));
+        format!(
+            "{{\"case\":\"{}\",\"backend\":\"{}\",\"events\":{},\"store_events_per_s\":{:.0},\"raw_events_per_s\":{:.0},\"ratio\":{:.3},\"store_peak_rss_mib\":{},\"raw_peak_rss_mib\":{},\"goal\":\"{}\",\"goal_met\":{}}}",
+            self.case,
+            self.backend,
+            self.events,
+            self.store_rate,
+            self.raw_rate,
+            self.ratio(),
+            opt(self.store_peak_mib),
+            opt(self.raw_peak_mib),
+            self.goal_text(),
+            self.met.map_or("null".to_string(), |m| m.to_string()),
+        )
+    }
+}
+
+fn mib(bytes: Option<u64>) -> Option<f64> {
+    bytes.map(|b| b as f64 / (1024.0 * 1024.0))
+}
+
+/// Runs `case` on a fresh store, then on a fresh raw baseline, and reports.
+pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core::Result<Row> {
+    let can_reset = memory_usage::reset_peak();
+    let store = backend.fresh_store().await?;
+    let on_store = workloads::run(case, store.clone(), sizes).await?;
+    let store_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
+    drop(store);
+
+    memory_usage::reset_peak();
+    let raw = backend.fresh_raw().await?;
+    let on_raw = workloads::run(case, raw.clone(), sizes).await?;
+    let raw_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
+    drop(raw);
+
+    let goal = backend.goal(case);
+    let mut row = Row {
+        case: case.name(),
+        backend: backend.name(),
+        events: on_store.events,
+        store_rate: on_store.rate(),
+        raw_rate: on_raw.rate(),
+        store_peak_mib: store_peak,
+        raw_peak_mib: raw_peak,
+        goal,
+        met: None,
+    };
+    row.met = match goal {
+        Some(Goal::MinRatio(r)) => Some(row.ratio() >= r),
+        // Only a full-size run can show the memory goal.
+        Some(Goal::MaxPeakMib(m)) if sizes.hold_events >= 1_000_000 => store_peak.map(|p| p <= m),
+        _ => None,
+    };
+    Ok(row)
+}
+
+/// Prints the rows as an aligned table.
+pub fn print_table(rows: &[Row]) {
+    let peak = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
+    println!(
+        "{:<18} {:<8} {:>9} {:>14} {:>14} {:>7} {:>10} {:>10}  goal",
+        "case", "backend", "events", "store ev/s", "raw ev/s", "ratio", "store MiB", "raw MiB"
+    );
+    for r in rows {
+        println!(
+            "{:<18} {:<8} {:>9} {:>14.0} {:>14.0} {:>6.2}x {:>10} {:>10}  {}",
+            r.case,
+            r.backend,
+            r.events,
+            r.store_rate,
+            r.raw_rate,
+            r.ratio(),
+            peak(r.store_peak_mib),
+            peak(r.raw_peak_mib),
+            r.goal_text()
+        );
+    }
+}

@@ -1,0 +1,262 @@
+//! The benchmark cases. Each runs the same code on a store and on the raw
+//! baseline (both as [`Target`]s) and reports events per second.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use disco_core::{NewEvent, Result, StreamId};
+use tokio::task::JoinSet;
+
+use crate::target::Target;
+
+/// Data bytes per benchmark event.
+pub const DATA_BYTES: usize = 200;
+/// Metadata bytes per benchmark event.
+pub const METADATA_BYTES: usize = 60;
+
+/// A benchmark case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    /// One writer, one event per append.
+    Append1x1,
+    /// Eight concurrent writers, one event per append, each to its own stream.
+    Append8x1,
+    /// One writer, 100 events per append.
+    Append1x100,
+    /// read_all of a filled store in pages of 1000.
+    ReadAll1000,
+    /// read_stream of a 1000-event stream.
+    ReadStream1000,
+    /// Holding 1,000,000 events (200 B data, 60 B metadata): rate and peak memory.
+    Hold1M,
+}
+
+impl Case {
+    /// Every case, in the order they run.
+    pub const ALL: [Case; 6] = [
+        Case::Append1x1,
+        Case::Append8x1,
+        Case::Append1x100,
+        Case::ReadAll1000,
+        Case::ReadStream1000,
+        Case::Hold1M,
+    ];
+
+    /// The case's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Case::Append1x1 => "append-1x1",
+            Case::Append8x1 => "append-8x1",
+            Case::Append1x100 => "append-1x100",
+            Case::ReadAll1000 => "read-all-1000",
+            Case::ReadStream1000 => "read-stream-1000",
+            Case::Hold1M => "hold-1m",
+        }
+    }
+
+    /// The case named `name`.
+    pub fn from_name(name: &str) -> Option<Case> {
+        Case::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// How much work each case does; `scale` multiplies the defaults.
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    /// Appends of the 1x1 case.
+    pub single_appends: usize,
+    /// Appends of the 8x1 case, over all writers.
+    pub concurrent_appends: usize,
+    /// Events of the 1x100 case.
+    pub batch_events: usize,
+    /// Events in the store the read_all case pages through.
+    pub read_all_events: usize,
+    /// Reads of the 1000-event stream.
+    pub stream_reads: usize,
+    /// Events of the hold case.
+    pub hold_events: usize,
+}
+
+impl Sizes {
+    /// The default sizes times `scale` (at least one unit of each).
+    pub fn scaled(scale: f64) -> Sizes {
+        let s = |n: f64| ((n * scale) as usize).max(1);
+        Sizes {
+            single_appends: s(20_000.0),
+            concurrent_appends: s(40_000.0).max(8),
+            batch_events: s(200_000.0).max(100),
+            read_all_events: s(200_000.0).max(1000),
+            stream_reads: s(200.0),
+            hold_events: s(1_000_000.0).max(100),
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Measurement {
+    /// Events written or read in the timed part.
+    pub events: u64,
+    /// Time of the timed part.
+    pub elapsed: Duration,
+}
+
+impl Measurement {
+    /// Events per second.
+    pub fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// One benchmark event: 200 bytes of JSON-like data, 60 of metadata.
+pub fn bench_event(n: u64) -> NewEvent {
+    let mut data = format!("{{\"n\":{n},\"payload\":\"").into_bytes();
+    data.resize(DATA_BYTES - 2, b'x');
+    data.extend_from_slice(b"\"}");
+    let mut metadata = b"{\"correlation_id\":\"".to_vec();
+    metadata.resize(METADATA_BYTES - 2, b'c');
+    metadata.extend_from_slice(b"\"}");
+    NewEvent::new("BenchEvent", data).with_metadata(metadata)
+}
+
+fn batches(count: usize, size: usize) -> Vec<Vec<NewEvent>> {
+    (0..count)
+        .map(|b| {
+            (0..size)
+                .map(|i| bench_event((b * size + i) as u64))
+                .collect()
+        })
+        .collect()
+}
+
+fn stream(name: &str) -> Result<StreamId> {
+    StreamId::new(name)
+}
+
+/// Appends `batches` to `stream` one after the other.
+async fn append_all(
+    target: &dyn Target,
+    stream: &StreamId,
+    batches: Vec<Vec<NewEvent>>,
+) -> Result<u64> {
+    let mut version = 0;
+    for batch in batches {
+        let n = batch.len() as u64;
+        target.append(stream, version, batch).await?;
+        version += n;
+    }
+    Ok(version)
+}
+
+/// Fills `target` with `events` events in appends of 100 over 10 streams
+/// (not timed).
+async fn fill(target: &dyn Target, events: usize) -> Result<()> {
+    let appends = events.div_ceil(100);
+    let mut versions = [0u64; 10];
+    for a in 0..appends {
+        let s = stream(&format!("fill-{}", a % 10))?;
+        let batch: Vec<NewEvent> = (0..100)
+            .map(|i| bench_event((a * 100 + i) as u64))
+            .collect();
+        target.append(&s, versions[a % 10], batch).await?;
+        versions[a % 10] += 100;
+    }
+    Ok(())
+}
+
+/// Runs `case` on `target`.
+pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Measurement> {
+    match case {
+        Case::Append1x1 => {
+            let work = batches(sizes.single_appends, 1);
+            let s = stream("single-0")?;
+            let start = Instant::now();
+            let events = append_all(&*target, &s, work).await?;
+            Ok(Measurement {
+                events,
+                elapsed: start.elapsed(),
+            })
+        }
+        Case::Append8x1 => {
+            let per_writer = sizes.concurrent_appends / 8;
+            let work: Vec<_> = (0..8).map(|_| batches(per_writer, 1)).collect();
+            let start = Instant::now();
+            let mut writers = JoinSet::new();
+            for (w, batches) in work.into_iter().enumerate() {
+                let target = target.clone();
+                writers.spawn(async move {
+                    let s = stream(&format!("writer-{w}"))?;
+                    append_all(&*target, &s, batches).await
+                });
+            }
+            let mut events = 0;
+            while let Some(joined) = writers.join_next().await {
+                events += joined.map_err(|e| {
+                    disco_core::Error::Backend(format!("writer task failed: {e}"))
+                })??;
+            }
+            Ok(Measurement {
+                events,
+                elapsed: start.elapsed(),
+            })
+        }
+        Case::Append1x100 => {
+            let work = batches(sizes.batch_events.div_ceil(100), 100);
+            let s = stream("batch-0")?;
+            let start = Instant::now();
+            let events = append_all(&*target, &s, work).await?;
+            Ok(Measurement {
+                events,
+                elapsed: start.elapsed(),
+            })
+        }
+        Case::ReadAll1000 => {
+            fill(&*target, sizes.read_all_events).await?;
+            let start = Instant::now();
+            let (mut events, mut after) = (0u64, 0u64);
+            loop {
+                let (n, last) = target.read_page(after, 1000).await?;
+                if n == 0 {
+                    break;
+                }
+                events += n as u64;
+                after = last;
+            }
+            Ok(Measurement {
+                events,
+                elapsed: start.elapsed(),
+            })
+        }
+        Case::ReadStream1000 => {
+            let s = stream("long-0")?;
+            append_all(&*target, &s, batches(10, 100)).await?;
+            let start = Instant::now();
+            let mut events = 0;
+            for _ in 0..sizes.stream_reads {
+                events += target.read_stream(&s, 1000).await? as u64;
+            }
+            Ok(Measurement {
+                events,
+                elapsed: start.elapsed(),
+            })
+        }
+        Case::Hold1M => {
+            let start = Instant::now();
+            let appends = sizes.hold_events.div_ceil(100);
+            let mut versions = vec![0u64; 1000];
+            for a in 0..appends {
+                let slot = a % versions.len();
+                let s = stream(&format!("holder-{slot}"))?;
+                let batch: Vec<NewEvent> = (0..100)
+                    .map(|i| bench_event((a * 100 + i) as u64))
+                    .collect();
+                target.append(&s, versions[slot], batch).await?;
+                versions[slot] += 100;
+            }
+            Ok(Measurement {
+                events: appends as u64 * 100,
+                elapsed: start.elapsed(),
+            })
+        }
+    }
+}
