@@ -123,3 +123,49 @@ fn retried_run(
         last_position: last.position,
     })
 }
+
+/// Checks a delete of `stream` (rule 8): a hard-deleted stream refuses every
+/// delete and a soft-deleted one refuses another soft delete
+/// (`StreamDeleted`); then `expected` must pass against `version`.
+///
+/// ```
+/// use disco_core::append_check::check_delete;
+/// use disco_core::{DeleteMode, ExpectedVersion, StreamId};
+/// let s = StreamId::new("s").unwrap();
+/// assert!(check_delete(&s, None, 3, ExpectedVersion::Exact(3), DeleteMode::Soft).is_ok());
+/// assert!(check_delete(&s, Some(DeleteMode::Soft), 3, ExpectedVersion::Any, DeleteMode::Hard).is_ok());
+/// assert!(check_delete(&s, Some(DeleteMode::Soft), 3, ExpectedVersion::Any, DeleteMode::Soft).is_err());
+/// ```
+pub fn check_delete(
+    stream: &StreamId,
+    current: Option<crate::DeleteMode>,
+    version: u64,
+    expected: ExpectedVersion,
+    mode: crate::DeleteMode,
+) -> Result<()> {
+    use crate::DeleteMode::{Hard, Soft};
+    if matches!((current, mode), (Some(Hard), _) | (Some(Soft), Soft)) {
+        return Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        });
+    }
+    if !expected.accepts(version) {
+        return Err(Error::WrongExpectedVersion {
+            stream: stream.clone(),
+            expected,
+            actual: version,
+        });
+    }
+    Ok(())
+}
+
+/// Checks that a snapshot of `stream` at `version` names a version the stream
+/// has (1 ..= `stream_version`).
+pub fn check_snapshot_version(stream: &StreamId, version: u64, stream_version: u64) -> Result<()> {
+    if version == 0 || version > stream_version {
+        return Err(Error::InvalidInput(format!(
+            "a snapshot of {stream} must be at a version from 1 to {stream_version}, not {version}"
+        )));
+    }
+    Ok(())
+}

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
+use disco_core::append_check::{
+    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
+};
 use disco_core::{
     AppendResult, DeleteMode, Error, EventFilter, EventLocation, ExpectedVersion, NewEvent,
     ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp,
@@ -252,27 +254,12 @@ impl State {
         expected: ExpectedVersion,
         mode: DeleteMode,
     ) -> Result<()> {
+        let (current, version) = self
+            .streams
+            .get(stream)
+            .map_or((None, 0), |entry| (entry.deleted, entry.version));
+        check_delete(stream, current, version, expected, mode)?;
         let entry = self.streams.entry(stream.clone()).or_default();
-        // A soft-deleted stream may still be deleted hard; nothing else.
-        if entry.deleted == Some(DeleteMode::Hard)
-            || (entry.deleted == Some(DeleteMode::Soft) && mode == DeleteMode::Soft)
-        {
-            return Err(Error::StreamDeleted {
-                stream: stream.clone(),
-            });
-        }
-        if !expected.accepts(entry.version) {
-            let actual = entry.version;
-            if actual == 0 && entry.deleted.is_none() {
-                // Keep absent streams absent when the check fails.
-                self.streams.remove(stream);
-            }
-            return Err(Error::WrongExpectedVersion {
-                stream: stream.clone(),
-                expected,
-                actual,
-            });
-        }
         entry.deleted = Some(mode);
         if mode == DeleteMode::Hard {
             entry.snapshot = None;
@@ -294,12 +281,7 @@ impl State {
         version: u64,
         data: Vec<u8>,
     ) -> Result<()> {
-        let actual = self.stream_version(stream)?;
-        if version == 0 || version > actual {
-            return Err(Error::InvalidInput(format!(
-                "a snapshot of {stream} must be at a version from 1 to {actual}, not {version}"
-            )));
-        }
+        check_snapshot_version(stream, version, self.stream_version(stream)?)?;
         let entry = self.streams.entry(stream.clone()).or_default();
         if entry
             .snapshot
