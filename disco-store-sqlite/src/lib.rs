@@ -1,6 +1,310 @@
-//! The sqlite store of disco: **not built yet** (issue 3).
+//! # disco-store-sqlite
 //!
-//! This crate holds a place in the workspace so the facade's `sqlite` feature
-//! and the layout exist; it exports nothing, so nothing can mistake it for a
-//! working store.
+//! The SQLite [`EventStore`]: rusqlite with its bundled SQLite (no system
+//! library needed), WAL mode, `synchronous=FULL` by default, one writer thread
+//! that group-commits appends, and a small pool of read connections beside it.
+//! Nothing blocks the tokio runtime: the writer is a thread of its own and
+//! reads run on tokio's blocking pool.
+//!
+//! Several processes may open the same file. Positions are assigned inside
+//! the write transaction, which holds SQLite's write lock, so position order
+//! is commit order across processes too. A reader waiting on
+//! [`EventStore::notifications`] wakes at once for commits of its own process
+//! and within the poll interval (25 ms by default) for commits of others.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco_core::Result<()> {
+//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco_store_sqlite::{SqliteOptions, SqliteStore};
+//!
+//! let path = std::env::temp_dir().join(format!("disco-doc-{}.db", uuid::Uuid::new_v4()));
+//! let store = SqliteStore::open(&path, SqliteOptions::default()).await?;
+//! let stream = StreamId::new("wallet-1")?;
+//! store
+//!     .append(&stream, ExpectedVersion::NoStream, vec![NewEvent::new("Opened", vec![])])
+//!     .await?;
+//! assert_eq!(store.stream_version(&stream).await?, 1);
+//! # drop(store);
+//! # for suffix in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(format!("{}{suffix}", path.display())); }
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod errors;
+mod options;
+mod readers;
+mod reads;
+mod schema;
+mod watcher;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+
+use async_trait::async_trait;
+use disco_core::{
+    check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
+    Result, Snapshot, StreamId, StreamInfo,
+};
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+pub use options::{SqliteOptions, Synchronous};
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+use readers::ReaderPool;
+use schema::Location;
+use writer::{AppendRequest, Command};
+
+/// A SQLite event store. Clones are handles to the same store (one writer
+/// thread, one reader pool).
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: mpsc::Sender<Command>,
+    readers: Option<Arc<ReaderPool>>,
+    notifier: Arc<Notifier>,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
+    path: Option<PathBuf>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The writer stops when its channel closes (with this struct); the
+        // watcher polls this flag.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .field("head", &self.inner.notifier.head())
+            .finish()
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Unavailable("the store's writer thread has stopped".into())
+}
+
+impl SqliteStore {
+    /// Opens the store in the file at `path`, creating the file and the schema
+    /// if missing. A file that is not a SQLite database, belongs to another
+    /// application or holds a schema from a newer disco is refused with
+    /// [`Error::Backend`] and left untouched; a file locked by another
+    /// process for longer than the busy timeout gives [`Error::Unavailable`].
+    pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
+        Self::start(Location::File(path.as_ref().to_path_buf()), options).await
+    }
+
+    /// Opens a store in a private in-memory database (gone when the last
+    /// handle drops). Reads share the writer's connection.
+    pub async fn open_in_memory(options: SqliteOptions) -> Result<Self> {
+        Self::start(Location::Memory, options).await
+    }
+
+    async fn start(location: Location, options: SqliteOptions) -> Result<Self> {
+        let opened = {
+            let (location, options) = (location.clone(), options.clone());
+            tokio::task::spawn_blocking(move || {
+                let conn = schema::open_writer(&location, &options)?;
+                let head = reads::head(&conn)?;
+                Ok::<_, Error>((conn, head))
+            })
+            .await
+            .map_err(|e| Error::Backend(format!("opening the database failed: {e}")))??
+        };
+        let (conn, head) = opened;
+        let notifier = Arc::new(Notifier::new(head));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sender, receiver) = mpsc::channel();
+        {
+            let notifier = notifier.clone();
+            let max_batch = options.max_batch.max(1);
+            std::thread::Builder::new()
+                .name("disco-sqlite-writer".into())
+                .spawn(move || writer::run(conn, receiver, notifier, max_batch))
+                .map_err(|e| Error::Backend(format!("cannot start the writer thread: {e}")))?;
+        }
+        let (readers, path) = match location {
+            Location::Memory => (None, None),
+            Location::File(path) => {
+                watcher::spawn(
+                    path.clone(),
+                    options.clone(),
+                    notifier.clone(),
+                    stop.clone(),
+                )
+                .map_err(|e| Error::Backend(format!("cannot start the watcher thread: {e}")))?;
+                (
+                    Some(Arc::new(ReaderPool::new(path.clone(), options.clone()))),
+                    Some(path),
+                )
+            }
+        };
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                writer: sender,
+                readers,
+                notifier,
+                limits: options.limits,
+                stop,
+                path,
+            }),
+        })
+    }
+
+    /// The file this store lives in; `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// Runs `job` on the writer's connection, in order with appends.
+    async fn write<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Command::Run(Box::new(move |conn| {
+                let _ = reply.send(job(conn));
+            })))
+            .map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    /// Runs `read` on a read connection (the writer's for in-memory stores).
+    async fn read<T, F>(&self, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match &self.inner.readers {
+            Some(pool) => pool.run(read).await,
+            None => self.write(move |conn| read(conn)).await,
+        }
+    }
+}
+
+#[async_trait]
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        self.inner.limits.check_append(&events)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Command::Append(AppendRequest {
+                stream: stream.clone(),
+                expected,
+                events,
+                reply,
+            }))
+            .map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: ReadDirection,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let stream = stream.clone();
+        self.read(move |c| reads::read_stream(c, &stream, from, direction, limit))
+            .await
+    }
+
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<RecordedEvent>> {
+        let filter = filter.clone();
+        self.read(move |c| reads::read_all(c, after, limit, &filter))
+            .await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let stream = stream.clone();
+        self.read(move |c| reads::live_version(c, &stream)).await
+    }
+
+    async fn head_position(&self) -> Result<u64> {
+        self.read(reads::head).await
+    }
+
+    async fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&StreamId>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>> {
+        let (prefix, after) = (prefix.to_owned(), after.cloned());
+        self.read(move |c| reads::list_streams(c, &prefix, after.as_ref(), limit))
+            .await
+    }
+
+    async fn delete_stream(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        mode: DeleteMode,
+    ) -> Result<()> {
+        let stream = stream.clone();
+        self.write(move |c| writer::delete_stream(c, &stream, expected, mode))
+            .await
+    }
+
+    async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()> {
+        let stream = stream.clone();
+        self.write(move |c| writer::save_snapshot(c, &stream, version, &data))
+            .await
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        let stream = stream.clone();
+        self.read(move |c| reads::load_snapshot(c, &stream)).await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        check_checkpoint_name(name)?;
+        let name = name.to_owned();
+        self.write(move |c| writer::save_checkpoint(c, &name, position))
+            .await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
+        check_checkpoint_name(name)?;
+        let name = name.to_owned();
+        self.read(move |c| reads::load_checkpoint(c, &name)).await
+    }
+
+    async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.read(reads::list_checkpoints).await
+    }
+
+    fn notifications(&self) -> Notifications {
+        self.inner.notifier.subscribe()
+    }
+
+    fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+}

@@ -1,0 +1,105 @@
+//! [`SqliteOptions`]: how a SQLite store is opened.
+
+use std::time::Duration;
+
+use disco_core::Limits;
+
+/// How much SQLite syncs on commit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `synchronous=FULL` (the default): a committed append survives a power
+    /// loss, not only a process crash.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: in WAL mode a commit survives a process crash but
+    /// may be lost on power loss or an OS crash. Faster; choose it knowingly.
+    Normal,
+}
+
+impl Synchronous {
+    pub(crate) fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Options of [`SqliteStore::open`](crate::SqliteStore::open).
+///
+/// ```
+/// use std::time::Duration;
+/// use disco_store_sqlite::{SqliteOptions, Synchronous};
+/// let options = SqliteOptions::default()
+///     .busy_timeout(Duration::from_secs(1))
+///     .max_event_size(1024 * 1024);
+/// assert_eq!(options.synchronous, Synchronous::Full);
+/// ```
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Sync level of commits; [`Synchronous::Full`] by default.
+    pub synchronous: Synchronous,
+    /// How long a statement waits for a lock held by another connection or
+    /// process before failing with `Unavailable`; 5 s by default.
+    pub busy_timeout: Duration,
+    /// Input limits (maximum event size, 16 MiB by default).
+    pub limits: Limits,
+    /// Read connections kept beside the writer; 4 by default.
+    pub readers: usize,
+    /// The most appends the writer commits in one transaction; 1000 by default.
+    pub max_batch: usize,
+    /// How often the store looks for commits made by other processes, to wake
+    /// waiting readers; 25 ms by default.
+    pub poll_interval: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            synchronous: Synchronous::Full,
+            busy_timeout: Duration::from_secs(5),
+            limits: Limits::default(),
+            readers: 4,
+            max_batch: 1000,
+            poll_interval: Duration::from_millis(25),
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the sync level.
+    pub fn synchronous(mut self, synchronous: Synchronous) -> Self {
+        self.synchronous = synchronous;
+        self
+    }
+
+    /// Sets the busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets the maximum event size (data plus metadata, in bytes).
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.limits = self.limits.with_max_event_size(bytes);
+        self
+    }
+
+    /// Sets the number of read connections (at least 1).
+    pub fn readers(mut self, readers: usize) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+
+    /// Sets the largest group-commit batch (at least 1).
+    pub fn max_batch(mut self, appends: usize) -> Self {
+        self.max_batch = appends.max(1);
+        self
+    }
+
+    /// Sets the cross-process poll interval.
+    pub fn poll_interval(mut self, interval: Duration) -> Self {
+        self.poll_interval = interval;
+        self
+    }
+}

@@ -1,0 +1,295 @@
+//! Every read, as a function of a connection. They run on the reader pool
+//! (file stores) or on the writer's connection (in-memory stores).
+
+use disco_core::{
+    Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
+    StreamInfo, StreamState, Timestamp, Uuid,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
+
+const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
+const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
+const READ_ALL: &str = include_str!("sql/read_all.sql");
+const READ_ALL_FILTERED: &str = include_str!("sql/read_all_filtered.sql");
+const STREAM_STATUS: &str = include_str!("sql/stream_status.sql");
+const READ_HEAD: &str = include_str!("sql/read_head.sql");
+const LIST_STREAMS: &str = include_str!("sql/list_streams.sql");
+const LOAD_SNAPSHOT: &str = include_str!("sql/load_snapshot.sql");
+const LOAD_CHECKPOINT: &str = include_str!("sql/load_checkpoint.sql");
+const LIST_CHECKPOINTS: &str = include_str!("sql/list_checkpoints.sql");
+
+/// A stream's row: version and state, or `None` if never written.
+pub(crate) fn stream_row(
+    conn: &Connection,
+    stream: &StreamId,
+) -> Result<Option<(u64, StreamState)>> {
+    let row = conn
+        .prepare_cached(STREAM_STATUS)
+        .and_then(|mut st| {
+            st.query_row([stream.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()
+        })
+        .map_err(db_error)?;
+    row.map(|(version, state)| Ok((stored_u64(version, "stream version")?, state_of(state)?)))
+        .transpose()
+}
+
+pub(crate) fn state_of(code: i64) -> Result<StreamState> {
+    match code {
+        0 => Ok(StreamState::Active),
+        1 => Ok(StreamState::SoftDeleted),
+        2 => Ok(StreamState::HardDeleted),
+        other => Err(Error::Backend(format!(
+            "corrupt stream state {other} in the database"
+        ))),
+    }
+}
+
+/// The version of a live stream; `StreamDeleted` for a deleted one.
+pub(crate) fn live_version(conn: &Connection, stream: &StreamId) -> Result<u64> {
+    match stream_row(conn, stream)? {
+        None => Ok(0),
+        Some((version, StreamState::Active)) => Ok(version),
+        Some(_) => Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        }),
+    }
+}
+
+/// The stored head position.
+pub(crate) fn head(conn: &Connection) -> Result<u64> {
+    let value: i64 = conn
+        .prepare_cached(READ_HEAD)
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
+        .map_err(db_error)?;
+    stored_u64(value, "head position")
+}
+
+fn event_of(row: &Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok(RawEvent {
+        position: row.get(0)?,
+        stream_id: row.get(1)?,
+        version: row.get(2)?,
+        event_id: row.get(3)?,
+        event_type: row.get(4)?,
+        data: row.get(5)?,
+        metadata: row.get(6)?,
+        recorded_at: row.get(7)?,
+    })
+}
+
+/// A row as SQLite gave it, before the contract's checks.
+struct RawEvent {
+    position: i64,
+    stream_id: String,
+    version: i64,
+    event_id: Vec<u8>,
+    event_type: String,
+    data: Vec<u8>,
+    metadata: Vec<u8>,
+    recorded_at: i64,
+}
+
+impl RawEvent {
+    fn into_recorded(self) -> Result<RecordedEvent> {
+        Ok(RecordedEvent {
+            id: Uuid::from_slice(&self.event_id)
+                .map_err(|_| Error::Backend("corrupt event id in the database".into()))?,
+            stream_id: StreamId::new(&self.stream_id)
+                .map_err(|e| Error::Backend(format!("corrupt stream id in the database: {e}")))?,
+            version: stored_u64(self.version, "event version")?,
+            position: stored_u64(self.position, "event position")?,
+            event_type: self.event_type,
+            data: self.data,
+            metadata: self.metadata,
+            recorded_at: Timestamp::from_micros(self.recorded_at),
+        })
+    }
+}
+
+fn collect(rows: impl Iterator<Item = rusqlite::Result<RawEvent>>) -> Result<Vec<RecordedEvent>> {
+    rows.map(|row| row.map_err(db_error)?.into_recorded())
+        .collect()
+}
+
+/// `read_stream`, in one read transaction so the state check and the events
+/// agree.
+pub(crate) fn read_stream(
+    conn: &Connection,
+    stream: &StreamId,
+    from: u64,
+    direction: ReadDirection,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    let tx = conn.unchecked_transaction().map_err(db_error)?;
+    if live_version(&tx, stream)? == 0 || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = match direction {
+        ReadDirection::Forward => READ_STREAM_FORWARD,
+        ReadDirection::Backward => READ_STREAM_BACKWARD,
+    };
+    let mut st = tx.prepare_cached(sql).map_err(db_error)?;
+    let rows = st
+        .query_map(
+            params![stream.as_str(), sql_int(from), sql_limit(limit)],
+            event_of,
+        )
+        .map_err(db_error)?;
+    collect(rows)
+}
+
+/// `read_all_filtered`.
+pub(crate) fn read_all(
+    conn: &Connection,
+    after: u64,
+    limit: usize,
+    filter: &EventFilter,
+) -> Result<Vec<RecordedEvent>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    if filter.is_empty() {
+        let mut st = conn.prepare_cached(READ_ALL).map_err(db_error)?;
+        let rows = st
+            .query_map(params![sql_int(after), sql_limit(limit)], event_of)
+            .map_err(db_error)?;
+        return collect(rows);
+    }
+    let types = (!filter.event_types.is_empty()).then(|| json_array(&filter.event_types));
+    let mut st = conn.prepare_cached(READ_ALL_FILTERED).map_err(db_error)?;
+    let rows = st
+        .query_map(
+            params![
+                sql_int(after),
+                sql_limit(limit),
+                filter.stream_prefix,
+                types
+            ],
+            event_of,
+        )
+        .map_err(db_error)?;
+    collect(rows)
+}
+
+/// A JSON array of strings, for `json_each` (the types are bound as one
+/// parameter, never spliced into SQL).
+fn json_array(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+/// `list_streams`.
+pub(crate) fn list_streams(
+    conn: &Connection,
+    prefix: &str,
+    after: Option<&StreamId>,
+    limit: usize,
+) -> Result<Vec<StreamInfo>> {
+    let mut st = conn.prepare_cached(LIST_STREAMS).map_err(db_error)?;
+    let rows = st
+        .query_map(
+            params![prefix, after.map(StreamId::as_str), sql_limit(limit)],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .map_err(db_error)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, version, state) = row.map_err(db_error)?;
+        if !id.starts_with(prefix) {
+            break;
+        }
+        out.push(StreamInfo {
+            stream_id: StreamId::new(&id)
+                .map_err(|e| Error::Backend(format!("corrupt stream id in the database: {e}")))?,
+            version: stored_u64(version, "stream version")?,
+            state: state_of(state)?,
+        });
+    }
+    Ok(out)
+}
+
+/// `load_snapshot`.
+pub(crate) fn load_snapshot(conn: &Connection, stream: &StreamId) -> Result<Option<Snapshot>> {
+    let tx = conn.unchecked_transaction().map_err(db_error)?;
+    live_version(&tx, stream)?;
+    let row = tx
+        .prepare_cached(LOAD_SNAPSHOT)
+        .and_then(|mut st| {
+            st.query_row([stream.as_str()], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })
+            .optional()
+        })
+        .map_err(db_error)?;
+    row.map(|(version, data)| {
+        Ok(Snapshot {
+            stream_id: stream.clone(),
+            version: stored_u64(version, "snapshot version")?,
+            data,
+        })
+    })
+    .transpose()
+}
+
+/// `load_checkpoint`. Checkpoints are stored as the `i64` with the same bits,
+/// so every `u64` round-trips.
+pub(crate) fn load_checkpoint(conn: &Connection, name: &str) -> Result<Option<u64>> {
+    conn.prepare_cached(LOAD_CHECKPOINT)
+        .and_then(|mut st| st.query_row([name], |r| r.get::<_, i64>(0)).optional())
+        .map(|p| p.map(|p| p as u64))
+        .map_err(db_error)
+}
+
+/// `list_checkpoints`.
+pub(crate) fn list_checkpoints(conn: &Connection) -> Result<Vec<Checkpoint>> {
+    let mut st = conn.prepare_cached(LIST_CHECKPOINTS).map_err(db_error)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(db_error)?;
+    rows.map(|row| {
+        let (name, position) = row.map_err(db_error)?;
+        Ok(Checkpoint {
+            name,
+            position: position as u64,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_array;
+
+    #[test]
+    fn json_array_escapes_quotes_backslashes_and_controls() {
+        let items = vec!["a".to_string(), "q\"b\\".to_string(), "\u{1}".to_string()];
+        assert_eq!(json_array(&items), r#"["a","q\"b\\","\u0001"]"#);
+    }
+}

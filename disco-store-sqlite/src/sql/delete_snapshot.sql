@@ -1,0 +1,1 @@
+DELETE FROM disco_snapshots WHERE stream_id = ?1

@@ -1,0 +1,1 @@
+DELETE FROM disco_events WHERE stream_id = ?1

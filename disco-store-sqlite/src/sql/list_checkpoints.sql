@@ -1,0 +1,1 @@
+SELECT name, position FROM disco_checkpoints ORDER BY name

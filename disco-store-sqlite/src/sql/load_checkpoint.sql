@@ -1,0 +1,1 @@
+SELECT position FROM disco_checkpoints WHERE name = ?1

@@ -1,0 +1,1 @@
+SELECT value FROM disco_meta WHERE key = 'head'

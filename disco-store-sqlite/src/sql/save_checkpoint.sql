@@ -1,0 +1,2 @@
+INSERT INTO disco_checkpoints (name, position) VALUES (?1, ?2)
+ON CONFLICT (name) DO UPDATE SET position = excluded.position

@@ -1,0 +1,1 @@
+SELECT version, state FROM disco_streams WHERE stream_id = ?1

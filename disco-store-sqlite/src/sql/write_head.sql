@@ -1,0 +1,1 @@
+UPDATE disco_meta SET value = ?1 WHERE key = 'head'
