@@ -101,6 +101,7 @@ macro_rules! __with_cases {
             hard_delete_removes_events_and_snapshot,
             hard_deleted_stream_id_stays_refused,
             hard_delete_frees_event_ids,
+            hard_delete_of_the_newest_events_keeps_the_head,
             delete_checks_expected_version,
             soft_deleted_stream_can_be_deleted_hard,
             deleting_an_absent_stream_refuses_its_id,

@@ -21,7 +21,7 @@ use workloads::{Case, Sizes};
 #[derive(Parser, Debug)]
 #[command(name = "disco-bench", version)]
 struct Args {
-    /// The store: memory: (sqlite:PATH, redb:PATH and postgres://... as those stores land).
+    /// The store: memory: or sqlite:PATH (redb:PATH and postgres://... as those stores land).
     #[arg(long, default_value = "memory:", env = "DISCO_STORE")]
     store: String,
     /// Cases to run (repeat the flag); all of them by default.
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         }
     }
     if cases.is_empty() {
-        cases = Case::ALL.to_vec();
+        cases = backend.default_cases();
     }
     if !(args.scale > 0.0 && args.scale.is_finite()) {
         eprintln!("disco-bench: --scale must be a positive number");

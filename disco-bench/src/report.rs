@@ -73,14 +73,14 @@ fn mib(bytes: Option<u64>) -> Option<f64> {
 /// Runs `case` on a fresh store, then on a fresh raw baseline, and reports.
 pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core::Result<Row> {
     let can_reset = memory_usage::reset_peak();
-    let store = backend.fresh_store().await?;
-    let on_store = workloads::run(case, store.clone(), sizes).await?;
+    let store = backend.fresh_store(case).await?;
+    let on_store = workloads::run(case, store.target.clone(), sizes).await?;
     let store_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
     drop(store);
 
     memory_usage::reset_peak();
-    let raw = backend.fresh_raw().await?;
-    let on_raw = workloads::run(case, raw.clone(), sizes).await?;
+    let raw = backend.fresh_raw(case).await?;
+    let on_raw = workloads::run(case, raw.target.clone(), sizes).await?;
     let raw_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
     drop(raw);
 

@@ -11,6 +11,9 @@ use disco_core::{EventStore, ExpectedVersion, NewEvent, ReadDirection, Result, S
 pub trait Target: Send + Sync {
     /// Appends `events` to `stream`, whose version is `version` before.
     async fn append(&self, stream: &StreamId, version: u64, events: Vec<NewEvent>) -> Result<()>;
+    /// Appends each `(stream, version, events)` at once: the store as
+    /// concurrent appends, a raw baseline in one transaction.
+    async fn append_group(&self, appends: Vec<(StreamId, u64, Vec<NewEvent>)>) -> Result<()>;
     /// Reads up to `limit` events after `after`; returns how many and the last
     /// position (0 when none).
     async fn read_page(&self, after: u64, limit: usize) -> Result<(usize, u64)>;
@@ -28,6 +31,23 @@ impl Target for StoreTarget {
             .append(stream, ExpectedVersion::Exact(version), events)
             .await
             .map(|_| ())
+    }
+
+    async fn append_group(&self, appends: Vec<(StreamId, u64, Vec<NewEvent>)>) -> Result<()> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (stream, version, events) in appends {
+            let store = self.0.clone();
+            tasks.spawn(async move {
+                store
+                    .append(&stream, ExpectedVersion::Exact(version), events)
+                    .await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined
+                .map_err(|e| disco_core::Error::Backend(format!("append task failed: {e}")))??;
+        }
+        Ok(())
     }
 
     async fn read_page(&self, after: u64, limit: usize) -> Result<(usize, u64)> {

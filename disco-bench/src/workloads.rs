@@ -21,6 +21,11 @@ pub enum Case {
     Append1x1,
     /// Eight concurrent writers, one event per append, each to its own stream.
     Append8x1,
+    /// Groups of 8 one-event appends to 8 streams. The store gets them as 8
+    /// concurrent appends (group commit's job); the raw side writes each
+    /// group in one transaction, the most batching can give: the ratio shows
+    /// how close group commit comes to perfect batching.
+    Group8,
     /// One writer, 100 events per append.
     Append1x100,
     /// read_all of a filled store in pages of 1000.
@@ -33,9 +38,10 @@ pub enum Case {
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 6] = [
+    pub const ALL: [Case; 7] = [
         Case::Append1x1,
         Case::Append8x1,
+        Case::Group8,
         Case::Append1x100,
         Case::ReadAll1000,
         Case::ReadStream1000,
@@ -47,6 +53,7 @@ impl Case {
         match self {
             Case::Append1x1 => "append-1x1",
             Case::Append8x1 => "append-8x1",
+            Case::Group8 => "group-8-streams",
             Case::Append1x100 => "append-1x100",
             Case::ReadAll1000 => "read-all-1000",
             Case::ReadStream1000 => "read-stream-1000",
@@ -197,6 +204,27 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
             }
             Ok(Measurement {
                 events,
+                elapsed: start.elapsed(),
+            })
+        }
+        Case::Group8 => {
+            let groups = sizes.concurrent_appends.div_ceil(8);
+            let streams: Vec<StreamId> = (0..8)
+                .map(|w| stream(&format!("group-{w}")))
+                .collect::<Result<_>>()?;
+            let work: Vec<Vec<Vec<NewEvent>>> = (0..groups).map(|_| batches(8, 1)).collect();
+            let start = Instant::now();
+            for (version, group) in work.into_iter().enumerate() {
+                let appends = streams
+                    .iter()
+                    .cloned()
+                    .zip(group)
+                    .map(|(s, events)| (s, version as u64, events))
+                    .collect();
+                target.append_group(appends).await?;
+            }
+            Ok(Measurement {
+                events: groups as u64 * 8,
                 elapsed: start.elapsed(),
             })
         }

@@ -169,3 +169,28 @@ pub fn check_snapshot_version(stream: &StreamId, version: u64, stream_version: u
     }
     Ok(())
 }
+
+/// The cheap first step of an append, for stores whose unique index on event
+/// ids refuses a stored id at insert time: refuses a deleted stream, and
+/// returns the first version to write if `expected` passes. `None` means the
+/// full [`decide_append`] must run (the expected version failed, which may
+/// still be a retry of a committed append).
+///
+/// A store that writes after `Some` must, if the insert hits its event-id
+/// index, undo the insert and run [`decide_append`], which answers a retry
+/// with the original result or refuses a reused id.
+pub fn optimistic_first_version(
+    view: &mut impl AppendView,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+) -> Result<Option<u64>> {
+    let status = view.stream_status(stream)?;
+    if status.deleted {
+        return Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        });
+    }
+    Ok(expected
+        .accepts(status.version)
+        .then_some(status.version + 1))
+}

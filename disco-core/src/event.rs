@@ -30,10 +30,15 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    /// An event with a fresh random (v4) id and empty metadata.
+    /// An event with a fresh id and empty metadata.
+    ///
+    /// The id is a UUIDv7: unique, and ordered by creation time, so events
+    /// created together sit together in every store's index of event ids (a
+    /// group commit of many appends then touches one index page, not one per
+    /// event). Use [`NewEvent::with_id`] to bring your own.
     pub fn new(event_type: impl Into<String>, data: Vec<u8>) -> Self {
         NewEvent {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             event_type: event_type.into(),
             data,
             metadata: Vec::new(),

@@ -128,10 +128,13 @@ impl SqliteStore {
         let (sender, receiver) = mpsc::channel();
         {
             let notifier = notifier.clone();
-            let max_batch = options.max_batch.max(1);
+            let batching = writer::Batching {
+                max_batch: options.max_batch.max(1),
+                delay: options.group_commit_delay,
+            };
             std::thread::Builder::new()
                 .name("disco-sqlite-writer".into())
-                .spawn(move || writer::run(conn, receiver, notifier, max_batch))
+                .spawn(move || writer::run(conn, receiver, notifier, batching))
                 .map_err(|e| Error::Backend(format!("cannot start the writer thread: {e}")))?;
         }
         let (readers, path) = match location {

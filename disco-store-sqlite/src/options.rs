@@ -51,6 +51,9 @@ pub struct SqliteOptions {
     /// How often the store looks for commits made by other processes, to wake
     /// waiting readers; 25 ms by default.
     pub poll_interval: Duration,
+    /// How long the writer may wait to fill a group commit when the previous
+    /// batch showed concurrent appenders; 200 µs by default, zero to never wait.
+    pub group_commit_delay: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -62,6 +65,7 @@ impl Default for SqliteOptions {
             readers: 4,
             max_batch: 1000,
             poll_interval: Duration::from_millis(25),
+            group_commit_delay: Duration::from_micros(200),
         }
     }
 }
@@ -94,6 +98,12 @@ impl SqliteOptions {
     /// Sets the largest group-commit batch (at least 1).
     pub fn max_batch(mut self, appends: usize) -> Self {
         self.max_batch = appends.max(1);
+        self
+    }
+
+    /// Sets the longest wait for a group commit to fill.
+    pub fn group_commit_delay(mut self, delay: Duration) -> Self {
+        self.group_commit_delay = delay;
         self
     }
 

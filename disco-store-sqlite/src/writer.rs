@@ -7,31 +7,39 @@
 //! `BEGIN IMMEDIATE` transaction, each inside its own savepoint so a failing
 //! append fails alone. One commit (one fsync) answers them all.
 //!
+//! When the previous batch held k > 1 appends, the writer waits up to
+//! `group_commit_delay` for k appends before it commits: the callers it just
+//! answered are likely to send again at once, and committing them together
+//! costs one fsync instead of several (PostgreSQL's `commit_delay` and
+//! `commit_siblings` do the same). A lone writer never waits.
+//!
 //! Invariants:
-//! - positions are `head + 1, head + 2, ...` where `head` is read from
-//!   `disco_meta` inside the write transaction, which holds SQLite's write
-//!   lock until commit; so positions are assigned in commit order, also
-//!   across processes writing the same file;
+//! - positions are `head + 1, head + 2, ...` where `head` is read inside the
+//!   write transaction, which holds SQLite's write lock until commit; so
+//!   positions are assigned in commit order, also across processes writing
+//!   the same file;
 //! - no caller hears `Ok` before the commit that holds its events returned;
 //! - if the commit fails, every append of the batch gets the error.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use disco_core::append_check::{
-    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
+    check_delete, check_snapshot_version, decide_append, optimistic_first_version, AppendDecision,
+    AppendView, StreamStatus,
 };
 use disco_core::{
     AppendResult, DeleteMode, Error, EventLocation, ExpectedVersion, NewEvent, Notifier, Result,
     StreamId, StreamState, Timestamp, Uuid,
 };
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use crate::errors::{db_error, sql_int, stored_u64};
 use crate::reads;
 
-const WRITE_HEAD: &str = include_str!("sql/write_head.sql");
+const KEEP_HEAD: &str = include_str!("sql/keep_head.sql");
 const LOCATE_EVENT: &str = include_str!("sql/locate_event.sql");
 const INSERT_EVENT: &str = include_str!("sql/insert_event.sql");
 const UPSERT_STREAM: &str = include_str!("sql/upsert_stream.sql");
@@ -39,6 +47,16 @@ const DELETE_STREAM_EVENTS: &str = include_str!("sql/delete_stream_events.sql");
 const DELETE_SNAPSHOT: &str = include_str!("sql/delete_snapshot.sql");
 const SAVE_SNAPSHOT: &str = include_str!("sql/save_snapshot.sql");
 const SAVE_CHECKPOINT: &str = include_str!("sql/save_checkpoint.sql");
+const SAVEPOINT: &str = "SAVEPOINT disco_append";
+const RELEASE: &str = "RELEASE disco_append";
+const ROLLBACK_TO: &str = "ROLLBACK TO disco_append";
+
+/// How the writer batches.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Batching {
+    pub max_batch: usize,
+    pub delay: Duration,
+}
 
 /// A job run on the writer's connection, in order with the appends.
 pub(crate) type Job = Box<dyn FnOnce(&mut Connection) + Send>;
@@ -63,9 +81,10 @@ pub(crate) fn run(
     mut conn: Connection,
     commands: Receiver<Command>,
     notifier: Arc<Notifier>,
-    max_batch: usize,
+    batching: Batching,
 ) {
     let mut pending: Option<Command> = None;
+    let mut last_batch = 1;
     loop {
         let first = match pending.take() {
             Some(command) => command,
@@ -77,21 +96,48 @@ pub(crate) fn run(
         match first {
             Command::Run(job) => job(&mut conn),
             Command::Append(request) => {
-                let mut batch = vec![request];
-                while batch.len() < max_batch {
-                    match commands.try_recv() {
-                        Ok(Command::Append(request)) => batch.push(request),
-                        Ok(other) => {
-                            pending = Some(other);
-                            break;
-                        }
-                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                    }
-                }
+                let (batch, next) = collect_batch(request, &commands, batching, last_batch);
+                pending = next;
+                last_batch = batch.len();
                 commit_batch(&mut conn, batch, &notifier);
             }
         }
     }
+}
+
+/// Drains waiting appends after `first`; waits up to `batching.delay` for
+/// `expected` of them. Returns the batch and a non-append command that ended
+/// it, if any.
+fn collect_batch(
+    first: AppendRequest,
+    commands: &Receiver<Command>,
+    batching: Batching,
+    expected: usize,
+) -> (Vec<AppendRequest>, Option<Command>) {
+    let mut batch = vec![first];
+    let target = expected.min(batching.max_batch);
+    let deadline = Instant::now() + batching.delay;
+    while batch.len() < batching.max_batch {
+        let next = match commands.try_recv() {
+            Ok(command) => command,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) => {
+                let now = Instant::now();
+                if batch.len() >= target || now >= deadline {
+                    break;
+                }
+                match commands.recv_timeout(deadline - now) {
+                    Ok(command) => command,
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        };
+        match next {
+            Command::Append(request) => batch.push(request),
+            other => return (batch, Some(other)),
+        }
+    }
+    (batch, None)
 }
 
 fn commit_batch(conn: &mut Connection, batch: Vec<AppendRequest>, notifier: &Notifier) {
@@ -119,27 +165,27 @@ fn write_batch(
     conn: &mut Connection,
     batch: &[AppendRequest],
 ) -> Result<(Vec<Result<AppendResult>>, u64)> {
-    let mut tx = conn
+    let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
     let mut head = reads::head(&tx)?;
     let now = Timestamp::now();
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
-        let savepoint = tx.savepoint().map_err(db_error)?;
-        match append_one(&savepoint, request, head, now) {
+        execute(&tx, SAVEPOINT)?;
+        match append_one(&tx, request, head, now) {
             Ok((result, new_head)) => {
-                savepoint.commit().map_err(db_error)?;
+                execute(&tx, RELEASE)?;
                 head = new_head;
                 results.push(Ok(result));
             }
-            // Dropping the savepoint rolls back what this append wrote.
-            Err(error) => results.push(Err(error)),
+            Err(error) => {
+                execute(&tx, ROLLBACK_TO)?;
+                execute(&tx, RELEASE)?;
+                results.push(Err(error));
+            }
         }
     }
-    tx.prepare_cached(WRITE_HEAD)
-        .and_then(|mut st| st.execute([sql_int(head)]))
-        .map_err(db_error)?;
     tx.commit().map_err(db_error)?;
     Ok((results, head))
 }
@@ -188,39 +234,85 @@ impl AppendView for TxView<'_> {
     }
 }
 
+fn execute(conn: &Connection, sql: &str) -> Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut st| st.execute([]))
+        .map(|_| ())
+        .map_err(db_error)
+}
+
+/// Writes one append inside the batch's savepoint. The happy path checks the
+/// stream and the expected version, then inserts and lets the unique index
+/// on event ids catch a stored id; only then, or when the expected version
+/// fails, does it look the ids up for the full rule-6 decision.
 fn append_one(
     conn: &Connection,
     request: &AppendRequest,
     head: u64,
     now: Timestamp,
 ) -> Result<(AppendResult, u64)> {
-    let first_version = match decide_append(
-        &mut TxView(conn),
+    let mut view = TxView(conn);
+    if let Some(first_version) =
+        optimistic_first_version(&mut view, &request.stream, request.expected)?
+    {
+        match insert_events(conn, request, first_version, head, now) {
+            Ok(written) => return Ok(written),
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
+                // A stored id: undo the partial insert, then decide in full.
+                execute(conn, ROLLBACK_TO)?;
+                match decide_append(
+                    &mut view,
+                    &request.stream,
+                    request.expected,
+                    &request.events,
+                )? {
+                    AppendDecision::AlreadyWritten(result) => return Ok((result, head)),
+                    AppendDecision::Write { .. } => return Err(db_error(e)),
+                }
+            }
+            Err(e) => return Err(db_error(e)),
+        }
+    }
+    match decide_append(
+        &mut view,
         &request.stream,
         request.expected,
         &request.events,
     )? {
-        AppendDecision::AlreadyWritten(result) => return Ok((result, head)),
-        AppendDecision::Write { first_version } => first_version,
-    };
-    let mut insert = conn.prepare_cached(INSERT_EVENT).map_err(db_error)?;
+        AppendDecision::AlreadyWritten(result) => Ok((result, head)),
+        AppendDecision::Write { first_version } => {
+            insert_events(conn, request, first_version, head, now).map_err(db_error)
+        }
+    }
+}
+
+fn insert_events(
+    conn: &Connection,
+    request: &AppendRequest,
+    first_version: u64,
+    head: u64,
+    now: Timestamp,
+) -> rusqlite::Result<(AppendResult, u64)> {
+    let mut insert = conn.prepare_cached(INSERT_EVENT)?;
     for (offset, event) in request.events.iter().enumerate() {
-        insert
-            .execute(params![
-                sql_int(head + 1 + offset as u64),
-                request.stream.as_str(),
-                sql_int(first_version + offset as u64),
-                &event.id.as_bytes()[..],
-                event.event_type,
-                event.data,
-                event.metadata,
-                now.as_micros(),
-            ])
-            .map_err(db_error)?;
+        insert.execute(params![
+            sql_int(head + 1 + offset as u64),
+            request.stream.as_str(),
+            sql_int(first_version + offset as u64),
+            &event.id.as_bytes()[..],
+            event.event_type,
+            event.data,
+            event.metadata,
+            now.as_micros(),
+        ])?;
     }
     let count = request.events.len() as u64;
     let last_version = first_version + count - 1;
-    upsert_stream(conn, &request.stream, last_version, StreamState::Active)?;
+    conn.prepare_cached(UPSERT_STREAM)?.execute(params![
+        request.stream.as_str(),
+        sql_int(last_version),
+        0
+    ])?;
     Ok((
         AppendResult {
             first_version,
@@ -277,6 +369,7 @@ pub(crate) fn delete_stream(
         let state = match mode {
             DeleteMode::Soft => StreamState::SoftDeleted,
             DeleteMode::Hard => {
+                execute(tx, KEEP_HEAD)?;
                 for sql in [DELETE_STREAM_EVENTS, DELETE_SNAPSHOT] {
                     tx.prepare_cached(sql)
                         .and_then(|mut st| st.execute([stream.as_str()]))

@@ -111,9 +111,10 @@ pub async fn reader_never_sees_a_late_position(store: Arc<dyn EventStore>) {
             for i in 0..60 {
                 let s = sid(&format!("w{w}-{}", i % 4));
                 append_ok(&*store, &s, Any, evs(1 + i % 3)).await;
-                // Let the reader in between commits, even on a store so fast
-                // that the writers could otherwise finish first.
-                tokio::task::yield_now().await;
+                // Pace the writers so the reader reads many times between
+                // commits, even on a store so fast that the writers would
+                // otherwise finish before the reader got a turn.
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
             }
         });
     }

@@ -135,3 +135,25 @@ pub async fn deleting_an_absent_stream_refuses_its_id(store: Arc<dyn EventStore>
     assert_deleted(store.append(&s, Any, evs(1)).await);
     assert_deleted(store.read_stream(&s, 1, Forward, 1).await);
 }
+
+/// Hard-deleting the stream that holds the newest events does not lower the
+/// head, and the next append still gets a higher position than any before.
+pub async fn hard_delete_of_the_newest_events_keeps_the_head(store: Arc<dyn EventStore>) {
+    append_ok(&*store, &sid("older"), NoStream, evs(2)).await;
+    let newest = append_ok(&*store, &sid("newest"), NoStream, evs(3)).await;
+    ok(
+        store.delete_stream(&sid("newest"), Any, Hard).await,
+        "delete_stream",
+    );
+    assert_eq!(
+        ok(store.head_position().await, "head_position"),
+        newest.last_position
+    );
+    let next = append_ok(&*store, &sid("later"), NoStream, evs(1)).await;
+    assert!(
+        next.first_position > newest.last_position,
+        "a position was handed out twice"
+    );
+    let all = read_everything(&*store, 10).await;
+    assert_eq!(all.len(), 3);
+}

@@ -57,6 +57,13 @@ impl Target for RawMemory {
         Ok(())
     }
 
+    async fn append_group(&self, appends: Vec<(StreamId, u64, Vec<NewEvent>)>) -> Result<()> {
+        for (stream, version, events) in appends {
+            self.append(&stream, version, events).await?;
+        }
+        Ok(())
+    }
+
     async fn read_page(&self, after: u64, limit: usize) -> Result<(usize, u64)> {
         let inner = self.lock()?;
         let start = (after as usize).min(inner.log.len());

@@ -2,3 +2,4 @@
 //! same shape, without disco's checks. One module per backend.
 
 pub mod memory;
+pub mod sqlite;

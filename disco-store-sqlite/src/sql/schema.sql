@@ -2,8 +2,9 @@
 -- created; PRAGMA user_version records the version, PRAGMA application_id
 -- marks the file as disco's.
 
--- The highest position ever committed ('head'); it never goes down, also when
--- a hard delete removes the last events.
+-- 'head': the highest position ever committed, as of the last hard delete.
+-- Appends do not write it (the head is also max(position) of disco_events, see
+-- read_head.sql), so a group commit dirties one page less.
 CREATE TABLE IF NOT EXISTS disco_meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -1,1 +1,0 @@
-UPDATE disco_meta SET value = ?1 WHERE key = 'head'
