@@ -12,6 +12,7 @@ pub mod append_check;
 mod error;
 mod event;
 mod expected_version;
+pub mod group_commit;
 mod limits;
 mod notifications;
 mod store;

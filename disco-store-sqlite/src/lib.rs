@@ -40,23 +40,22 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use disco_core::group_commit::{Batching, GroupCommitWriter};
 use disco_core::{
     check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
     ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
     Result, Snapshot, StreamId, StreamInfo,
 };
 use rusqlite::Connection;
-use tokio::sync::oneshot;
 
 pub use options::{SqliteOptions, Synchronous};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 use readers::ReaderPool;
 use schema::Location;
-use writer::{AppendRequest, Command};
 
 /// A SQLite event store. Clones are handles to the same store (one writer
 /// thread, one reader pool).
@@ -66,7 +65,7 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    writer: mpsc::Sender<Command>,
+    writer: GroupCommitWriter<Connection>,
     readers: Option<Arc<ReaderPool>>,
     notifier: Arc<Notifier>,
     limits: Limits,
@@ -89,10 +88,6 @@ impl std::fmt::Debug for SqliteStore {
             .field("head", &self.inner.notifier.head())
             .finish()
     }
-}
-
-fn writer_gone() -> Error {
-    Error::Unavailable("the store's writer thread has stopped".into())
 }
 
 impl SqliteStore {
@@ -125,18 +120,16 @@ impl SqliteStore {
         let (conn, head) = opened;
         let notifier = Arc::new(Notifier::new(head));
         let stop = Arc::new(AtomicBool::new(false));
-        let (sender, receiver) = mpsc::channel();
-        {
+        let writer = {
             let notifier = notifier.clone();
-            let batching = writer::Batching {
+            let batching = Batching {
                 max_batch: options.max_batch.max(1),
                 delay: options.group_commit_delay,
             };
-            std::thread::Builder::new()
-                .name("disco-sqlite-writer".into())
-                .spawn(move || writer::run(conn, receiver, notifier, batching))
-                .map_err(|e| Error::Backend(format!("cannot start the writer thread: {e}")))?;
-        }
+            GroupCommitWriter::spawn("disco-sqlite-writer", conn, batching, move |conn, batch| {
+                writer::commit_batch(conn, batch, &notifier)
+            })?
+        };
         let (readers, path) = match location {
             Location::Memory => (None, None),
             Location::File(path) => {
@@ -155,7 +148,7 @@ impl SqliteStore {
         };
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                writer: sender,
+                writer,
                 readers,
                 notifier,
                 limits: options.limits,
@@ -176,14 +169,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .writer
-            .send(Command::Run(Box::new(move |conn| {
-                let _ = reply.send(job(conn));
-            })))
-            .map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| writer_gone())?
+        self.inner.writer.run(job).await
     }
 
     /// Runs `read` on a read connection (the writer's for in-memory stores).
@@ -208,17 +194,7 @@ impl EventStore for SqliteStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
         self.inner.limits.check_append(&events)?;
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .writer
-            .send(Command::Append(AppendRequest {
-                stream: stream.clone(),
-                expected,
-                events,
-                reply,
-            }))
-            .map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| writer_gone())?
+        self.inner.writer.append(stream, expected, events).await
     }
 
     async fn read_stream(

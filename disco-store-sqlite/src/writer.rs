@@ -1,17 +1,10 @@
-//! The writer thread: the only connection that writes. It runs group commit
-//! for appends and, in order with them, every other write.
+//! The writes of the SQLite store. Appends arrive in batches from the shared
+//! group-commit writer thread ([`disco_core::group_commit`]), which owns the
+//! only connection that writes; other writes run on it as jobs.
 //!
-//! Group commit: the thread blocks for the first command, then drains what is
-//! already waiting (up to `max_batch` appends, stopping at the first command
-//! that is not an append so order is kept), and writes the appends in one
-//! `BEGIN IMMEDIATE` transaction, each inside its own savepoint so a failing
-//! append fails alone. One commit (one fsync) answers them all.
-//!
-//! When the previous batch held k > 1 appends, the writer waits up to
-//! `group_commit_delay` for k appends before it commits: the callers it just
-//! answered are likely to send again at once, and committing them together
-//! costs one fsync instead of several (PostgreSQL's `commit_delay` and
-//! `commit_siblings` do the same). A lone writer never waits.
+//! A batch is written in one `BEGIN IMMEDIATE` transaction, each append inside
+//! its own savepoint so a failing append fails alone. One commit (one fsync)
+//! answers them all.
 //!
 //! Invariants:
 //! - positions are `head + 1, head + 2, ...` where `head` is read inside the
@@ -21,20 +14,16 @@
 //! - no caller hears `Ok` before the commit that holds its events returned;
 //! - if the commit fails, every append of the batch gets the error.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use disco_core::append_check::{
     check_delete, check_snapshot_version, decide_append, optimistic_first_version, AppendDecision,
     AppendView, StreamStatus,
 };
+use disco_core::group_commit::AppendRequest;
 use disco_core::{
-    AppendResult, DeleteMode, Error, EventLocation, ExpectedVersion, NewEvent, Notifier, Result,
-    StreamId, StreamState, Timestamp, Uuid,
+    AppendResult, DeleteMode, Error, EventLocation, ExpectedVersion, Notifier, Result, StreamId,
+    StreamState, Timestamp, Uuid,
 };
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
-use tokio::sync::oneshot;
 
 use crate::errors::{db_error, sql_int, stored_u64};
 use crate::reads;
@@ -51,109 +40,21 @@ const SAVEPOINT: &str = "SAVEPOINT disco_append";
 const RELEASE: &str = "RELEASE disco_append";
 const ROLLBACK_TO: &str = "ROLLBACK TO disco_append";
 
-/// How the writer batches.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Batching {
-    pub max_batch: usize,
-    pub delay: Duration,
-}
-
-/// A job run on the writer's connection, in order with the appends.
-pub(crate) type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
-/// What callers send to the writer.
-pub(crate) enum Command {
-    /// An append, answered after the commit that holds it.
-    Append(AppendRequest),
-    /// Any other work on the writer's connection.
-    Run(Job),
-}
-
-pub(crate) struct AppendRequest {
-    pub stream: StreamId,
-    pub expected: ExpectedVersion,
-    pub events: Vec<NewEvent>,
-    pub reply: oneshot::Sender<Result<AppendResult>>,
-}
-
-/// The writer loop; returns when every sender is gone.
-pub(crate) fn run(
-    mut conn: Connection,
-    commands: Receiver<Command>,
-    notifier: Arc<Notifier>,
-    batching: Batching,
-) {
-    let mut pending: Option<Command> = None;
-    let mut last_batch = 1;
-    loop {
-        let first = match pending.take() {
-            Some(command) => command,
-            None => match commands.recv() {
-                Ok(command) => command,
-                Err(_) => return,
-            },
-        };
-        match first {
-            Command::Run(job) => job(&mut conn),
-            Command::Append(request) => {
-                let (batch, next) = collect_batch(request, &commands, batching, last_batch);
-                pending = next;
-                last_batch = batch.len();
-                commit_batch(&mut conn, batch, &notifier);
-            }
-        }
-    }
-}
-
-/// Drains waiting appends after `first`; waits up to `batching.delay` for
-/// `expected` of them. Returns the batch and a non-append command that ended
-/// it, if any.
-fn collect_batch(
-    first: AppendRequest,
-    commands: &Receiver<Command>,
-    batching: Batching,
-    expected: usize,
-) -> (Vec<AppendRequest>, Option<Command>) {
-    let mut batch = vec![first];
-    let target = expected.min(batching.max_batch);
-    let deadline = Instant::now() + batching.delay;
-    while batch.len() < batching.max_batch {
-        let next = match commands.try_recv() {
-            Ok(command) => command,
-            Err(TryRecvError::Disconnected) => break,
-            Err(TryRecvError::Empty) => {
-                let now = Instant::now();
-                if batch.len() >= target || now >= deadline {
-                    break;
-                }
-                match commands.recv_timeout(deadline - now) {
-                    Ok(command) => command,
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                }
-            }
-        };
-        match next {
-            Command::Append(request) => batch.push(request),
-            other => return (batch, Some(other)),
-        }
-    }
-    (batch, None)
-}
-
-fn commit_batch(conn: &mut Connection, batch: Vec<AppendRequest>, notifier: &Notifier) {
+/// Writes one batch and answers each of its appends.
+pub(crate) fn commit_batch(conn: &mut Connection, batch: Vec<AppendRequest>, notifier: &Notifier) {
     let size = batch.len();
     match write_batch(conn, &batch) {
         Ok((results, head)) => {
             notifier.notify(head);
             tracing::trace!(appends = size, head, "group commit");
             for (request, result) in batch.into_iter().zip(results) {
-                let _ = request.reply.send(result);
+                request.reply(result);
             }
         }
         Err(error) => {
             tracing::warn!(appends = size, %error, "group commit failed");
             for request in batch {
-                let _ = request.reply.send(Err(error.clone()));
+                request.reply(Err(error.clone()));
             }
         }
     }
