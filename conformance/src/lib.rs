@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod cases;
+pub mod crash;
 mod fixture;
 pub mod helpers;
 pub mod model;

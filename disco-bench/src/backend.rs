@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use disco_core::EventStore;
 use disco_store_memory::MemoryStore;
+use disco_store_redb::{RedbOptions, RedbStore};
 use disco_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::baseline::memory::RawMemory;
+use crate::baseline::redb::RawRedb;
 use crate::baseline::sqlite::RawSqlite;
 use crate::target::{StoreTarget, Target};
 use crate::workloads::Case;
@@ -20,6 +22,8 @@ pub enum Backend {
     Memory,
     /// `sqlite:PATH`: each case uses fresh files named after PATH.
     Sqlite(PathBuf),
+    /// `redb:PATH`: each case uses fresh files named after PATH.
+    Redb(PathBuf),
 }
 
 /// A goal a case must meet on a backend.
@@ -68,8 +72,10 @@ impl Backend {
             Some(("memory", "")) => Ok(Backend::Memory),
             Some(("sqlite", "")) => Err("sqlite: needs a path, as in sqlite:/tmp/bench.db".into()),
             Some(("sqlite", path)) => Ok(Backend::Sqlite(PathBuf::from(path))),
-            Some(("redb" | "postgres" | "postgresql", _)) => Err(format!(
-                "{url}: this backend is not built yet; disco-bench runs memory: and sqlite:PATH for now"
+            Some(("redb", "")) => Err("redb: needs a path, as in redb:/tmp/bench.redb".into()),
+            Some(("redb", path)) => Ok(Backend::Redb(PathBuf::from(path))),
+            Some(("postgres" | "postgresql", _)) => Err(format!(
+                "{url}: this backend is not built yet; disco-bench runs memory:, sqlite:PATH and redb:PATH for now"
             )),
             _ => Err(format!(
                 "{url:?} is not a store URL; use memory:, sqlite:PATH, redb:PATH or postgres://..."
@@ -82,6 +88,7 @@ impl Backend {
         match self {
             Backend::Memory => "memory",
             Backend::Sqlite(_) => "sqlite",
+            Backend::Redb(_) => "redb",
         }
     }
 
@@ -90,7 +97,7 @@ impl Backend {
         match self {
             Backend::Memory => Case::ALL.to_vec(),
             // hold-1m measures the memory store's footprint.
-            Backend::Sqlite(_) => Case::ALL
+            Backend::Sqlite(_) | Backend::Redb(_) => Case::ALL
                 .into_iter()
                 .filter(|c| *c != Case::Hold1M)
                 .collect(),
@@ -105,6 +112,12 @@ impl Backend {
                 let file = side_file(base, case, "store");
                 remove_database(std::slice::from_ref(&file));
                 let store = SqliteStore::open(&file, SqliteOptions::default()).await?;
+                (Arc::new(store), vec![file])
+            }
+            Backend::Redb(base) => {
+                let file = side_file(base, case, "store");
+                remove_database(std::slice::from_ref(&file));
+                let store = RedbStore::open(&file, RedbOptions::default()).await?;
                 (Arc::new(store), vec![file])
             }
         };
@@ -129,6 +142,14 @@ impl Backend {
                     files: vec![file],
                 }
             }
+            Backend::Redb(base) => {
+                let file = side_file(base, case, "raw");
+                remove_database(std::slice::from_ref(&file));
+                Side {
+                    target: Arc::new(RawRedb::open(&file)?),
+                    files: vec![file],
+                }
+            }
         })
     }
 
@@ -136,8 +157,8 @@ impl Backend {
     pub fn goal(&self, case: Case) -> Option<Goal> {
         match (self, case) {
             (Backend::Memory, Case::Hold1M) => Some(Goal::MaxPeakMib(600.0)),
-            (Backend::Sqlite(_), Case::Append8x1) => Some(Goal::MinRatio(5.0)),
-            (Backend::Sqlite(_), Case::Append1x100 | Case::ReadAll1000) => {
+            (Backend::Sqlite(_) | Backend::Redb(_), Case::Append8x1) => Some(Goal::MinRatio(5.0)),
+            (Backend::Sqlite(_) | Backend::Redb(_), Case::Append1x100 | Case::ReadAll1000) => {
                 Some(Goal::MinRatio(0.7))
             }
             _ => None,

@@ -17,6 +17,8 @@
 //! waits.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -73,12 +75,14 @@ enum Command<S> {
 /// drops.
 pub struct GroupCommitWriter<S> {
     commands: Sender<Command<S>>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl<S> Clone for GroupCommitWriter<S> {
     fn clone(&self) -> Self {
         GroupCommitWriter {
             commands: self.commands.clone(),
+            thread: self.thread.clone(),
         }
     }
 }
@@ -95,7 +99,7 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         F: FnMut(&mut S, Vec<AppendRequest>) + Send + 'static,
     {
         let (commands, receiver) = mpsc::channel();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
                 let mut batcher = Batcher {
@@ -112,7 +116,26 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
                 }
             })
             .map_err(|e| Error::Backend(format!("cannot start the writer thread: {e}")))?;
-        Ok(GroupCommitWriter { commands })
+        Ok(GroupCommitWriter {
+            commands,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Drops this handle; if it was the last one, waits until the thread has
+    /// finished its work and dropped its state (so a file it held is free).
+    pub async fn close(self) -> Result<()> {
+        let GroupCommitWriter { commands, thread } = self;
+        drop(commands);
+        let Some(handle) =
+            Arc::into_inner(thread).and_then(|t| t.into_inner().unwrap_or_else(|p| p.into_inner()))
+        else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .map_err(|e| Error::Backend(format!("waiting for the writer failed: {e}")))?
+            .map_err(|_| Error::Backend("the writer thread panicked".into()))
     }
 
     /// Sends an append and waits for the commit that holds it.

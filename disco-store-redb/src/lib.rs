@@ -1,6 +1,263 @@
-//! The redb store of disco: **not built yet** (issue 4).
+//! # disco-store-redb
 //!
-//! This crate holds a place in the workspace so the facade's `redb` feature
-//! and the layout exist; it exports nothing, so nothing can mistake it for a
-//! working store.
+//! The redb [`EventStore`]: one file, held by one process, with tables keyed
+//! for each access path (events by position; stream and version to position;
+//! event id to position; stream state; snapshots; checkpoints) and a format
+//! version. Commits use redb's default durability (immediate: durable when
+//! `commit` returns). One writer thread group-commits appends; reads use
+//! their own read transactions on tokio's blocking pool and never wait for
+//! the writer.
+//!
+//! redb lets one process open a file: opening one that another process holds
+//! fails at once with [`Error::Unavailable`]. Within a process, clones of a
+//! [`RedbStore`] share it. Readers waiting on [`EventStore::notifications`]
+//! wake as soon as a commit returns.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco_core::Result<()> {
+//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco_store_redb::{RedbOptions, RedbStore};
+//!
+//! let path = std::env::temp_dir().join(format!("disco-doc-{}.redb", disco_core::Uuid::new_v4()));
+//! let store = RedbStore::open(&path, RedbOptions::default()).await?;
+//! let stream = StreamId::new("wallet-1")?;
+//! store
+//!     .append(&stream, ExpectedVersion::NoStream, vec![NewEvent::new("Opened", vec![])])
+//!     .await?;
+//! assert_eq!(store.stream_version(&stream).await?, 1);
+//! # drop(store);
+//! # let _ = std::fs::remove_file(&path);
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod errors;
+mod open;
+mod options;
+mod reads;
+mod tables;
+mod writes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use disco_core::group_commit::{Batching, GroupCommitWriter};
+use disco_core::{
+    check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
+    Result, Snapshot, StreamId, StreamInfo,
+};
+use redb::{Database, ReadTransaction, ReadableDatabase};
+
+pub use options::RedbOptions;
+pub use tables::FORMAT_VERSION;
+
+use errors::db_error;
+use writes::WriterState;
+
+/// A redb event store. Clones are handles to the same store.
+#[derive(Clone)]
+pub struct RedbStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Database>,
+    writer: GroupCommitWriter<WriterState>,
+    notifier: Arc<Notifier>,
+    limits: Limits,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.inner.path)
+            .field("head", &self.inner.notifier.head())
+            .finish()
+    }
+}
+
+impl RedbStore {
+    /// Opens the store in the file at `path`, creating it if missing. A file
+    /// that is not a redb database, is damaged, belongs to another
+    /// application or holds a format from a newer disco is refused with
+    /// [`Error::Backend`]; a file another process has open gives
+    /// [`Error::Unavailable`] at once.
+    pub async fn open(path: impl AsRef<Path>, options: RedbOptions) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let (db, head) = {
+            let (path, options) = (path.clone(), options.clone());
+            tokio::task::spawn_blocking(move || open::open(&path, &options))
+                .await
+                .map_err(|e| Error::Backend(format!("opening the database failed: {e}")))??
+        };
+        let db = Arc::new(db);
+        let notifier = Arc::new(Notifier::new(head));
+        let writer = {
+            let notifier = notifier.clone();
+            let batching = Batching {
+                max_batch: options.max_batch.max(1),
+                delay: options.group_commit_delay,
+            };
+            let state = WriterState {
+                db: db.clone(),
+                head,
+            };
+            GroupCommitWriter::spawn("disco-redb-writer", state, batching, move |state, batch| {
+                writes::commit_batch(state, batch, &notifier)
+            })?
+        };
+        Ok(RedbStore {
+            inner: Arc::new(Inner {
+                db,
+                writer,
+                notifier,
+                limits: options.limits,
+                path,
+            }),
+        })
+    }
+
+    /// Closes this handle. If it is the last one, waits until the writer has
+    /// finished and the file is released, so the file can be opened again at
+    /// once (by this process or another). Dropping the last handle releases
+    /// the file too, a moment later.
+    pub async fn close(self) -> Result<()> {
+        match Arc::try_unwrap(self.inner) {
+            Ok(inner) => {
+                let Inner { db, writer, .. } = inner;
+                drop(db);
+                writer.close().await
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// The file this store lives in.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `read` in a fresh read transaction on the blocking pool.
+    async fn read<T, F>(&self, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || read(&db.begin_read().map_err(db_error)?))
+            .await
+            .map_err(|e| Error::Backend(format!("a read failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl EventStore for RedbStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        self.inner.limits.check_append(&events)?;
+        self.inner.writer.append(stream, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: ReadDirection,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let stream = stream.clone();
+        self.read(move |t| reads::read_stream(t, &stream, from, direction, limit))
+            .await
+    }
+
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<RecordedEvent>> {
+        let filter = filter.clone();
+        self.read(move |t| reads::read_all(t, after, limit, &filter))
+            .await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        let stream = stream.clone();
+        self.read(move |t| reads::stream_version(t, &stream)).await
+    }
+
+    async fn head_position(&self) -> Result<u64> {
+        self.read(reads::head).await
+    }
+
+    async fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&StreamId>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>> {
+        let (prefix, after) = (prefix.to_owned(), after.cloned());
+        self.read(move |t| reads::list_streams(t, &prefix, after.as_ref(), limit))
+            .await
+    }
+
+    async fn delete_stream(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        mode: DeleteMode,
+    ) -> Result<()> {
+        let stream = stream.clone();
+        self.inner
+            .writer
+            .run(move |state| writes::delete_stream(state, &stream, expected, mode))
+            .await
+    }
+
+    async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()> {
+        let stream = stream.clone();
+        self.inner
+            .writer
+            .run(move |state| writes::save_snapshot(state, &stream, version, &data))
+            .await
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        let stream = stream.clone();
+        self.read(move |t| reads::load_snapshot(t, &stream)).await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        check_checkpoint_name(name)?;
+        let name = name.to_owned();
+        self.inner
+            .writer
+            .run(move |state| writes::save_checkpoint(state, &name, position))
+            .await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
+        check_checkpoint_name(name)?;
+        let name = name.to_owned();
+        self.read(move |t| reads::load_checkpoint(t, &name)).await
+    }
+
+    async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.read(reads::list_checkpoints).await
+    }
+
+    fn notifications(&self) -> Notifications {
+        self.inner.notifier.subscribe()
+    }
+
+    fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+}

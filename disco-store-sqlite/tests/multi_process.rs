@@ -4,15 +4,25 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
+use disco_conformance::crash;
 use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId, Timestamp};
 use disco_store_sqlite::{SqliteOptions, SqliteStore};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-const CHILD: &str = env!("CARGO_BIN_EXE_disco-sqlite-test-child");
+/// Runs this binary's test `name` as a child if it was started as one.
+async fn child_role() -> bool {
+    let Some((path, args)) = crash::child_role() else {
+        return false;
+    };
+    let store: Arc<dyn EventStore> = Arc::new(open(&path).await);
+    if let Err(e) = crash::child_main(store, &args).await {
+        panic!("child failed: {e}");
+    }
+    true
+}
 
 async fn open(path: &std::path::Path) -> SqliteStore {
     SqliteStore::open(path, SqliteOptions::default())
@@ -22,6 +32,9 @@ async fn open(path: &std::path::Path) -> SqliteStore {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_process_append_is_visible_and_wakes_a_waiting_reader_within_100ms() {
+    if child_role().await {
+        return;
+    }
     let dir = common::TempDir::new("multi");
     let path = dir.file("shared.db");
     let store = open(&path).await;
@@ -33,17 +46,15 @@ async fn another_process_append_is_visible_and_wakes_a_waiting_reader_within_100
             let woke = notes.wait_beyond(head).await;
             (woke, Timestamp::now().as_micros())
         });
-        let out = Command::new(CHILD)
-            .args([
-                "append-once",
-                &path.display().to_string(),
-                &format!("remote-{round}"),
-                "3",
-            ])
-            .stderr(Stdio::piped())
-            .output()
-            .await
-            .expect("the child runs");
+        let stream = format!("remote-{round}");
+        let out = crash::child_command(
+            "another_process_append_is_visible_and_wakes_a_waiting_reader_within_100ms",
+            &path,
+            &["append-once", &stream, "3"],
+        )
+        .output()
+        .await
+        .expect("the child runs");
         assert!(
             out.status.success(),
             "child failed: {}",
@@ -51,9 +62,9 @@ async fn another_process_append_is_visible_and_wakes_a_waiting_reader_within_100
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
         let committed: i64 = stdout
-            .trim()
-            .strip_prefix("committed ")
-            .and_then(|t| t.parse().ok())
+            .lines()
+            .find_map(|l| l.strip_prefix("committed "))
+            .and_then(|t| t.trim().parse().ok())
             .unwrap_or_else(|| panic!("unexpected child output {stdout:?}"));
         let (woke, at) = tokio::time::timeout(Duration::from_secs(5), waiter)
             .await
@@ -76,15 +87,19 @@ async fn another_process_append_is_visible_and_wakes_a_waiting_reader_within_100
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_appending_at_once_keep_one_global_order() {
+    if child_role().await {
+        return;
+    }
     let dir = common::TempDir::new("multi-order");
     let path = dir.file("shared.db");
     let store = open(&path).await;
-    let mut child = Command::new(CHILD)
-        .args(["append-loop", &path.display().to_string(), "2"])
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the child starts");
+    let mut child = crash::child_command(
+        "two_processes_appending_at_once_keep_one_global_order",
+        &path,
+        &["append-loop", "2"],
+    )
+    .spawn()
+    .expect("the child starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
 
     // A reader pages read_all while both processes write.

@@ -2,4 +2,5 @@
 //! same shape, without disco's checks. One module per backend.
 
 pub mod memory;
+pub mod redb;
 pub mod sqlite;

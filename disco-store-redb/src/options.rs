@@ -1,0 +1,63 @@
+//! [`RedbOptions`]: how a redb store is opened.
+
+use std::time::Duration;
+
+use disco_core::Limits;
+
+/// Options of [`RedbStore::open`](crate::RedbStore::open).
+///
+/// ```
+/// use disco_store_redb::RedbOptions;
+/// let options = RedbOptions::default().cache_size(16 * 1024 * 1024).max_event_size(1 << 20);
+/// assert_eq!(options.limits.max_event_size, 1 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedbOptions {
+    /// Memory redb may use to cache pages; 64 MiB by default (redb's own
+    /// default is 1 GiB).
+    pub cache_size: usize,
+    /// Input limits (maximum event size, 16 MiB by default).
+    pub limits: Limits,
+    /// The most appends the writer commits in one transaction; 1000 by default.
+    pub max_batch: usize,
+    /// How long the writer may wait to fill a group commit when the previous
+    /// batch showed concurrent appenders; 200 µs by default.
+    pub group_commit_delay: Duration,
+}
+
+impl Default for RedbOptions {
+    fn default() -> Self {
+        RedbOptions {
+            cache_size: 64 * 1024 * 1024,
+            limits: Limits::default(),
+            max_batch: 1000,
+            group_commit_delay: Duration::from_micros(200),
+        }
+    }
+}
+
+impl RedbOptions {
+    /// Sets redb's page cache size in bytes.
+    pub fn cache_size(mut self, bytes: usize) -> Self {
+        self.cache_size = bytes;
+        self
+    }
+
+    /// Sets the maximum event size (data plus metadata, in bytes).
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.limits = self.limits.with_max_event_size(bytes);
+        self
+    }
+
+    /// Sets the largest group-commit batch (at least 1).
+    pub fn max_batch(mut self, appends: usize) -> Self {
+        self.max_batch = appends.max(1);
+        self
+    }
+
+    /// Sets the longest wait for a group commit to fill.
+    pub fn group_commit_delay(mut self, delay: Duration) -> Self {
+        self.group_commit_delay = delay;
+        self
+    }
+}

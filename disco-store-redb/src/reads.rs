@@ -1,0 +1,269 @@
+//! Every read, over any table that can be read (a read transaction's, or the
+//! writer's own while it decides an append).
+
+use std::ops::Bound;
+
+use disco_core::{
+    Checkpoint, Error, EventFilter, EventLocation, ReadDirection, RecordedEvent, Result, Snapshot,
+    StreamId, StreamInfo, StreamState, Timestamp, Uuid,
+};
+use redb::{ReadTransaction, ReadableTable};
+
+use crate::errors::db_error;
+use crate::tables::*;
+
+pub(crate) fn state_of(code: u8) -> Result<StreamState> {
+    match code {
+        STATE_ACTIVE => Ok(StreamState::Active),
+        STATE_SOFT_DELETED => Ok(StreamState::SoftDeleted),
+        STATE_HARD_DELETED => Ok(StreamState::HardDeleted),
+        other => Err(Error::Backend(format!(
+            "corrupt stream state {other} in the file"
+        ))),
+    }
+}
+
+fn stream_id(text: &str) -> Result<StreamId> {
+    StreamId::new(text).map_err(|e| Error::Backend(format!("corrupt stream id in the file: {e}")))
+}
+
+/// The event at `position` of `events`, decoded.
+pub(crate) fn event_at(
+    events: &impl ReadableTable<u64, EventRow>,
+    position: u64,
+) -> Result<Option<RecordedEvent>> {
+    match events.get(position).map_err(db_error)? {
+        None => Ok(None),
+        Some(guard) => decode(position, guard.value()).map(Some),
+    }
+}
+
+/// A stored row as a recorded event.
+fn decode(
+    position: u64,
+    (stream, version, id, event_type, data, metadata, recorded_at): (
+        &str,
+        u64,
+        u128,
+        &str,
+        &[u8],
+        &[u8],
+        i64,
+    ),
+) -> Result<RecordedEvent> {
+    Ok(RecordedEvent {
+        id: Uuid::from_u128(id),
+        stream_id: stream_id(stream)?,
+        version,
+        position,
+        event_type: event_type.to_owned(),
+        data: data.to_vec(),
+        metadata: metadata.to_vec(),
+        recorded_at: Timestamp::from_micros(recorded_at),
+    })
+}
+
+/// A stream's version and state, `None` if never written.
+pub(crate) fn stream_row(
+    streams: &impl ReadableTable<&'static str, (u64, u8)>,
+    stream: &StreamId,
+) -> Result<Option<(u64, StreamState)>> {
+    match streams.get(stream.as_str()).map_err(db_error)? {
+        None => Ok(None),
+        Some(guard) => {
+            let (version, state) = guard.value();
+            Ok(Some((version, state_of(state)?)))
+        }
+    }
+}
+
+/// The version of a live stream; `StreamDeleted` for a deleted one.
+pub(crate) fn live_version(
+    streams: &impl ReadableTable<&'static str, (u64, u8)>,
+    stream: &StreamId,
+) -> Result<u64> {
+    match stream_row(streams, stream)? {
+        None => Ok(0),
+        Some((version, StreamState::Active)) => Ok(version),
+        Some(_) => Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        }),
+    }
+}
+
+/// Where an event id sits.
+pub(crate) fn locate(
+    ids: &impl ReadableTable<u128, u64>,
+    events: &impl ReadableTable<u64, EventRow>,
+    id: Uuid,
+) -> Result<Option<EventLocation>> {
+    let Some(position) = ids.get(id.as_u128()).map_err(db_error)?.map(|g| g.value()) else {
+        return Ok(None);
+    };
+    let event = event_at(events, position)?.ok_or_else(|| {
+        Error::Backend(format!(
+            "event id {id} points at missing position {position}"
+        ))
+    })?;
+    Ok(Some(EventLocation {
+        id,
+        stream_id: event.stream_id,
+        version: event.version,
+        position,
+    }))
+}
+
+/// The head position.
+pub(crate) fn head(txn: &ReadTransaction) -> Result<u64> {
+    let events = txn.open_table(EVENTS).map_err(db_error)?;
+    let meta = txn.open_table(META).map_err(db_error)?;
+    let last = events
+        .last()
+        .map_err(db_error)?
+        .map_or(0, |(k, _)| k.value());
+    let recorded = meta.get("head").map_err(db_error)?.map_or(0, |g| g.value());
+    Ok(last.max(recorded))
+}
+
+pub(crate) fn read_stream(
+    txn: &ReadTransaction,
+    stream: &StreamId,
+    from: u64,
+    direction: ReadDirection,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    let streams = txn.open_table(STREAMS).map_err(db_error)?;
+    if live_version(&streams, stream)? == 0 || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let index = txn.open_table(STREAM_EVENTS).map_err(db_error)?;
+    let events = txn.open_table(EVENTS).map_err(db_error)?;
+    let s = stream.as_str();
+    let range = match direction {
+        ReadDirection::Forward => index
+            .range((s, from.max(1))..=(s, u64::MAX))
+            .map_err(db_error)?,
+        ReadDirection::Backward => {
+            if from == 0 {
+                return Ok(Vec::new());
+            }
+            index.range((s, 1)..=(s, from)).map_err(db_error)?
+        }
+    };
+    let positions: Box<dyn Iterator<Item = _>> = match direction {
+        ReadDirection::Forward => Box::new(range),
+        ReadDirection::Backward => Box::new(range.rev()),
+    };
+    let mut out = Vec::new();
+    for entry in positions.take(limit) {
+        let (_, position) = entry.map_err(db_error)?;
+        let position = position.value();
+        out.push(event_at(&events, position)?.ok_or_else(|| {
+            Error::Backend(format!(
+                "stream index points at missing position {position}"
+            ))
+        })?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn read_all(
+    txn: &ReadTransaction,
+    after: u64,
+    limit: usize,
+    filter: &EventFilter,
+) -> Result<Vec<RecordedEvent>> {
+    let Some(start) = after.checked_add(1) else {
+        return Ok(Vec::new());
+    };
+    let events = txn.open_table(EVENTS).map_err(db_error)?;
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    for entry in events.range(start..).map_err(db_error)? {
+        let (position, row) = entry.map_err(db_error)?;
+        let row = row.value();
+        if !filter.matches(row.0, row.3) {
+            continue;
+        }
+        out.push(decode(position.value(), row)?);
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn stream_version(txn: &ReadTransaction, stream: &StreamId) -> Result<u64> {
+    let streams = txn.open_table(STREAMS).map_err(db_error)?;
+    live_version(&streams, stream)
+}
+
+pub(crate) fn list_streams(
+    txn: &ReadTransaction,
+    prefix: &str,
+    after: Option<&StreamId>,
+    limit: usize,
+) -> Result<Vec<StreamInfo>> {
+    let streams = txn.open_table(STREAMS).map_err(db_error)?;
+    let lower = match after {
+        Some(after) if after.as_str() >= prefix => Bound::Excluded(after.as_str()),
+        _ => Bound::Included(prefix),
+    };
+    let mut out = Vec::new();
+    for entry in streams
+        .range::<&str>((lower, Bound::Unbounded))
+        .map_err(db_error)?
+    {
+        if out.len() == limit {
+            break;
+        }
+        let (id, row) = entry.map_err(db_error)?;
+        let id = id.value();
+        if !id.starts_with(prefix) {
+            break;
+        }
+        let (version, state) = row.value();
+        out.push(StreamInfo {
+            stream_id: stream_id(id)?,
+            version,
+            state: state_of(state)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn load_snapshot(txn: &ReadTransaction, stream: &StreamId) -> Result<Option<Snapshot>> {
+    let streams = txn.open_table(STREAMS).map_err(db_error)?;
+    live_version(&streams, stream)?;
+    let snapshots = txn.open_table(SNAPSHOTS).map_err(db_error)?;
+    Ok(snapshots.get(stream.as_str()).map_err(db_error)?.map(|g| {
+        let (version, data) = g.value();
+        Snapshot {
+            stream_id: stream.clone(),
+            version,
+            data: data.to_vec(),
+        }
+    }))
+}
+
+pub(crate) fn load_checkpoint(txn: &ReadTransaction, name: &str) -> Result<Option<u64>> {
+    let checkpoints = txn.open_table(CHECKPOINTS).map_err(db_error)?;
+    Ok(checkpoints.get(name).map_err(db_error)?.map(|g| g.value()))
+}
+
+pub(crate) fn list_checkpoints(txn: &ReadTransaction) -> Result<Vec<Checkpoint>> {
+    let checkpoints = txn.open_table(CHECKPOINTS).map_err(db_error)?;
+    checkpoints
+        .iter()
+        .map_err(db_error)?
+        .map(|entry| {
+            let (name, position) = entry.map_err(db_error)?;
+            Ok(Checkpoint {
+                name: name.value().to_owned(),
+                position: position.value(),
+            })
+        })
+        .collect()
+}

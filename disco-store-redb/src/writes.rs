@@ -1,0 +1,263 @@
+//! Every write, on the writer thread. A group-commit batch is one write
+//! transaction committed with redb's default (immediate, durable) commit.
+//!
+//! Each append is fully decided (rule 2, 6, 8 via the shared
+//! `decide_append`, reading the transaction, which already holds the earlier
+//! appends of the batch) before it writes anything, so a failing check fails
+//! that append alone. Only a storage error while writing fails the whole
+//! batch, which is then rolled back and every caller gets the error.
+
+use std::sync::Arc;
+
+use disco_core::append_check::{
+    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
+};
+use disco_core::group_commit::AppendRequest;
+use disco_core::{
+    AppendResult, DeleteMode, EventLocation, ExpectedVersion, Notifier, Result, StreamId,
+    StreamState, Timestamp, Uuid,
+};
+use redb::{Database, ReadableTable, Table, WriteTransaction};
+
+use crate::errors::db_error;
+use crate::reads;
+use crate::tables::*;
+
+type EventsTable<'t> = Table<'t, u64, EventRow>;
+
+/// What the writer thread owns.
+pub(crate) struct WriterState {
+    pub db: Arc<Database>,
+    /// The head; only this thread moves it.
+    pub head: u64,
+}
+
+/// Writes one batch and answers each of its appends.
+pub(crate) fn commit_batch(
+    state: &mut WriterState,
+    batch: Vec<AppendRequest>,
+    notifier: &Notifier,
+) {
+    let size = batch.len();
+    match write_batch(state, &batch) {
+        Ok((results, head)) => {
+            state.head = head;
+            notifier.notify(head);
+            tracing::trace!(appends = size, head, "group commit");
+            for (request, result) in batch.into_iter().zip(results) {
+                request.reply(result);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(appends = size, %error, "group commit failed");
+            for request in batch {
+                request.reply(Err(error.clone()));
+            }
+        }
+    }
+}
+
+struct TableView<'a, 't> {
+    streams: &'a Table<'t, &'static str, (u64, u8)>,
+    ids: &'a Table<'t, u128, u64>,
+    events: &'a EventsTable<'t>,
+}
+
+impl AppendView for TableView<'_, '_> {
+    fn stream_status(&mut self, stream: &StreamId) -> Result<StreamStatus> {
+        Ok(match reads::stream_row(self.streams, stream)? {
+            None => StreamStatus::default(),
+            Some((version, state)) => StreamStatus {
+                version,
+                deleted: state != StreamState::Active,
+            },
+        })
+    }
+
+    fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
+        ids.iter()
+            .map(|id| reads::locate(self.ids, self.events, *id))
+            .collect()
+    }
+}
+
+fn write_batch(
+    state: &WriterState,
+    batch: &[AppendRequest],
+) -> Result<(Vec<Result<AppendResult>>, u64)> {
+    let txn = state.db.begin_write().map_err(db_error)?;
+    let mut head = state.head;
+    let mut results = Vec::with_capacity(batch.len());
+    {
+        let mut events = txn.open_table(EVENTS).map_err(db_error)?;
+        let mut index = txn.open_table(STREAM_EVENTS).map_err(db_error)?;
+        let mut ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
+        let mut streams = txn.open_table(STREAMS).map_err(db_error)?;
+        let now = Timestamp::now().as_micros();
+        for request in batch {
+            let decision = decide_append(
+                &mut TableView {
+                    streams: &streams,
+                    ids: &ids,
+                    events: &events,
+                },
+                &request.stream,
+                request.expected,
+                &request.events,
+            );
+            let first_version = match decision {
+                Err(e) => {
+                    results.push(Err(e));
+                    continue;
+                }
+                Ok(AppendDecision::AlreadyWritten(result)) => {
+                    results.push(Ok(result));
+                    continue;
+                }
+                Ok(AppendDecision::Write { first_version }) => first_version,
+            };
+            let s = request.stream.as_str();
+            for (offset, event) in request.events.iter().enumerate() {
+                let position = head + 1 + offset as u64;
+                let version = first_version + offset as u64;
+                events
+                    .insert(
+                        position,
+                        (
+                            s,
+                            version,
+                            event.id.as_u128(),
+                            event.event_type.as_str(),
+                            event.data.as_slice(),
+                            event.metadata.as_slice(),
+                            now,
+                        ),
+                    )
+                    .map_err(db_error)?;
+                index.insert((s, version), position).map_err(db_error)?;
+                ids.insert(event.id.as_u128(), position).map_err(db_error)?;
+            }
+            let count = request.events.len() as u64;
+            let last_version = first_version + count - 1;
+            streams
+                .insert(s, (last_version, STATE_ACTIVE))
+                .map_err(db_error)?;
+            results.push(Ok(AppendResult {
+                first_version,
+                last_version,
+                first_position: head + 1,
+                last_position: head + count,
+            }));
+            head += count;
+        }
+    }
+    txn.commit().map_err(db_error)?;
+    Ok((results, head))
+}
+
+fn in_transaction<T>(
+    state: &WriterState,
+    f: impl FnOnce(&WriteTransaction) -> Result<T>,
+) -> Result<T> {
+    let txn = state.db.begin_write().map_err(db_error)?;
+    let value = f(&txn)?;
+    txn.commit().map_err(db_error)?;
+    Ok(value)
+}
+
+/// `delete_stream` (rule 8).
+pub(crate) fn delete_stream(
+    state: &mut WriterState,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    mode: DeleteMode,
+) -> Result<()> {
+    let head = state.head;
+    in_transaction(state, |txn| {
+        let mut streams = txn.open_table(STREAMS).map_err(db_error)?;
+        let (version, current) = match reads::stream_row(&streams, stream)? {
+            None => (0, None),
+            Some((version, StreamState::Active)) => (version, None),
+            Some((version, StreamState::SoftDeleted)) => (version, Some(DeleteMode::Soft)),
+            Some((version, StreamState::HardDeleted)) => (version, Some(DeleteMode::Hard)),
+        };
+        check_delete(stream, current, version, expected, mode)?;
+        let code = match mode {
+            DeleteMode::Soft => STATE_SOFT_DELETED,
+            DeleteMode::Hard => {
+                remove_events(txn, stream)?;
+                txn.open_table(SNAPSHOTS)
+                    .map_err(db_error)?
+                    .remove(stream.as_str())
+                    .map_err(db_error)?;
+                // Removing the newest events must not lower the head.
+                txn.open_table(META)
+                    .map_err(db_error)?
+                    .insert("head", head)
+                    .map_err(db_error)?;
+                STATE_HARD_DELETED
+            }
+        };
+        streams
+            .insert(stream.as_str(), (version, code))
+            .map_err(db_error)?;
+        Ok(())
+    })
+}
+
+fn remove_events(txn: &WriteTransaction, stream: &StreamId) -> Result<()> {
+    let s = stream.as_str();
+    let mut index = txn.open_table(STREAM_EVENTS).map_err(db_error)?;
+    let mut events = txn.open_table(EVENTS).map_err(db_error)?;
+    let mut ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
+    let mut positions = Vec::new();
+    for entry in index
+        .extract_from_if((s, 0)..=(s, u64::MAX), |_, _| true)
+        .map_err(db_error)?
+    {
+        let (_, position) = entry.map_err(db_error)?;
+        positions.push(position.value());
+    }
+    for position in positions {
+        if let Some(row) = events.remove(position).map_err(db_error)? {
+            let (_, _, id, _, _, _, _) = row.value();
+            ids.remove(id).map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// `save_snapshot`: the newest version wins.
+pub(crate) fn save_snapshot(
+    state: &mut WriterState,
+    stream: &StreamId,
+    version: u64,
+    data: &[u8],
+) -> Result<()> {
+    in_transaction(state, |txn| {
+        let streams = txn.open_table(STREAMS).map_err(db_error)?;
+        check_snapshot_version(stream, version, reads::live_version(&streams, stream)?)?;
+        let mut snapshots = txn.open_table(SNAPSHOTS).map_err(db_error)?;
+        let kept = snapshots
+            .get(stream.as_str())
+            .map_err(db_error)?
+            .map(|g| g.value().0);
+        if kept.is_none_or(|kept| kept <= version) {
+            snapshots
+                .insert(stream.as_str(), (version, data))
+                .map_err(db_error)?;
+        }
+        Ok(())
+    })
+}
+
+/// `save_checkpoint`.
+pub(crate) fn save_checkpoint(state: &mut WriterState, name: &str, position: u64) -> Result<()> {
+    in_transaction(state, |txn| {
+        txn.open_table(CHECKPOINTS)
+            .map_err(db_error)?
+            .insert(name, position)
+            .map_err(db_error)?;
+        Ok(())
+    })
+}
