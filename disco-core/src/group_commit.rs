@@ -56,7 +56,29 @@ pub struct AppendRequest {
     reply: oneshot::Sender<Result<AppendResult>>,
 }
 
+/// What the caller of an [`AppendRequest`] awaits.
+pub type AppendReply = oneshot::Receiver<Result<AppendResult>>;
+
 impl AppendRequest {
+    /// A request and the receiver its caller awaits (for stores with writers
+    /// of their own, such as an async one).
+    pub fn new(
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> (Self, AppendReply) {
+        let (reply, answer) = oneshot::channel();
+        (
+            AppendRequest {
+                stream,
+                expected,
+                events,
+                reply,
+            },
+            answer,
+        )
+    }
+
     /// Answers the caller (who may have stopped waiting: that is fine).
     pub fn reply(self, result: Result<AppendResult>) {
         let _ = self.reply.send(result);
@@ -145,14 +167,9 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
-        let (reply, answer) = oneshot::channel();
+        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
         self.commands
-            .send(Command::Append(AppendRequest {
-                stream: stream.clone(),
-                expected,
-                events,
-                reply,
-            }))
+            .send(Command::Append(request))
             .map_err(|_| writer_gone())?;
         answer.await.map_err(|_| writer_gone())?
     }

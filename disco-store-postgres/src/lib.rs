@@ -1,6 +1,354 @@
-//! The postgres store of disco: **not built yet** (issue 5).
+//! # disco-store-postgres
 //!
-//! This crate holds a place in the workspace so the facade's `postgres` feature
-//! and the layout exist; it exports nothing, so nothing can mistake it for a
-//! working store.
+//! The PostgreSQL [`EventStore`], the one to scale out on: many application
+//! processes on many machines share one database, each with its own store
+//! handle.
+//!
+//! - Every object lives in one configurable schema ([`PgOptions::schema`],
+//!   `disco` by default), so one database holds several independent stores.
+//! - Versioned migrations, embedded from `migrations/*.sql`;
+//!   [`PostgresStore::migrate`] applies the pending ones in one transaction
+//!   under an advisory lock, and a schema newer than this library is refused.
+//! - Appends go through one group-commit writer task per handle. Its
+//!   transaction takes one transaction-scoped advisory lock per schema, so
+//!   positions are assigned in commit order across processes and a reader
+//!   paging by position never skips a late commit; it sends `pg_notify` in the
+//!   same transaction.
+//! - Readers wake through LISTEN on a dedicated connection, with a catch-up
+//!   read on every reconnect and a poll fallback.
+//! - Event ids, stream ids and payloads always travel as bind parameters; the
+//!   schema name, the one identifier in the SQL, is validated and quoted.
+//!
+//! ```no_run
+//! # async fn demo() -> disco_core::Result<()> {
+//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco_store_postgres::{PgOptions, PostgresStore};
+//!
+//! let store = PostgresStore::connect(
+//!     "postgres://postgres@127.0.0.1:5432/app",
+//!     PgOptions::default().schema("wallets"),
+//! )
+//! .await?;
+//! let stream = StreamId::new("wallet-1")?;
+//! store
+//!     .append(&stream, ExpectedVersion::NoStream, vec![NewEvent::new("Opened", vec![])])
+//!     .await?;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+
+mod errors;
+mod listener;
+mod migrate;
+mod options;
+mod reads;
+mod sql;
+mod writer;
+mod writes;
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use disco_core::group_commit::AppendRequest;
+use disco_core::{
+    check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
+    Result, Snapshot, StreamId, StreamInfo,
+};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use tokio::sync::{mpsc, watch};
+
+pub use options::{check_schema_name, PgOptions};
+pub use sql::LATEST_SCHEMA_VERSION;
+
+use errors::db_error;
+use sql::{channel, lock_key, Statements};
+
+/// A PostgreSQL event store. Clones share one pool, one writer and one
+/// listener.
+#[derive(Clone)]
+pub struct PostgresStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: PgPool,
+    statements: Arc<Statements>,
+    writer: mpsc::UnboundedSender<AppendRequest>,
+    notifier: Arc<Notifier>,
+    options: PgOptions,
+    write_lock: i64,
+    // Sending on it, or dropping it, stops the listener and the poller.
+    stop: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.inner.options.schema)
+            .field("head", &self.inner.notifier.head())
+            .finish()
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Unavailable("the store's writer task has stopped".into())
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`).
+    /// Applies pending migrations unless [`PgOptions::migrate_on_connect`] is
+    /// off, in which case a schema behind this library is an error. A server
+    /// that cannot be reached gives [`Error::Unavailable`] within
+    /// [`PgOptions::connect_timeout`]; a schema newer than this library gives
+    /// [`Error::Backend`].
+    pub async fn connect(url: &str, options: PgOptions) -> Result<Self> {
+        let statements = Arc::new(Statements::for_schema(&options.schema)?);
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::InvalidInput(format!("{url:?} is not a PostgreSQL URL: {e}")))?
+            .application_name(&format!("disco:{}", options.schema));
+        let pool = tokio::time::timeout(
+            options.connect_timeout,
+            PgPoolOptions::new()
+                .max_connections(options.pool_size.max(2))
+                .acquire_timeout(options.connect_timeout)
+                .connect_with(connect),
+        )
+        .await
+        .map_err(|_| {
+            Error::Unavailable(format!(
+                "PostgreSQL did not answer within {:?}",
+                options.connect_timeout
+            ))
+        })?
+        .map_err(db_error)?;
+        let schema = options.schema.clone();
+        if options.migrate_on_connect {
+            migrate::migrate(&pool, &statements, &schema).await?;
+        } else {
+            let found = migrate::schema_version(&pool, &statements, &schema).await?;
+            if found < LATEST_SCHEMA_VERSION {
+                return Err(Error::Backend(format!(
+                    "schema {schema} is at version {found}, this disco needs {LATEST_SCHEMA_VERSION}: run PostgresStore::migrate or apply the files in migrations/"
+                )));
+            }
+        }
+        let head = reads::head(&pool, &statements).await?;
+        let notifier = Arc::new(Notifier::new(head));
+        let write_lock = lock_key(&schema, "write");
+        let (writer, requests) = mpsc::unbounded_channel();
+        tokio::spawn(writer::run(
+            writer::WriterContext {
+                pool: pool.clone(),
+                statements: statements.clone(),
+                write_lock,
+                channel: channel(&schema),
+                notifier: notifier.clone(),
+                batching: writer::Batching {
+                    max_batch: options.max_batch,
+                    delay: options.group_commit_delay,
+                },
+            },
+            requests,
+        ));
+        let (stop, stopped) = watch::channel(false);
+        listener::spawn(
+            pool.clone(),
+            statements.clone(),
+            channel(&schema),
+            notifier.clone(),
+            options.poll_interval,
+            stopped,
+        );
+        Ok(PostgresStore {
+            inner: Arc::new(Inner {
+                pool,
+                statements,
+                writer,
+                notifier,
+                options,
+                write_lock,
+                stop,
+            }),
+        })
+    }
+
+    /// Applies the pending migrations (safe from several processes at once);
+    /// returns the schema version.
+    pub async fn migrate(&self) -> Result<i32> {
+        migrate::migrate(
+            &self.inner.pool,
+            &self.inner.statements,
+            &self.inner.options.schema,
+        )
+        .await
+    }
+
+    /// The schema version in the database.
+    pub async fn schema_version(&self) -> Result<i32> {
+        migrate::schema_version(
+            &self.inner.pool,
+            &self.inner.statements,
+            &self.inner.options.schema,
+        )
+        .await
+    }
+
+    /// Drops the store's schema and everything in it. For tests and the CLI's
+    /// `disco drop`; there is no undo.
+    pub async fn drop_schema(&self) -> Result<()> {
+        sqlx::query(self.inner.statements.drop_schema.clone())
+            .execute(&self.inner.pool)
+            .await
+            .map(|_| ())
+            .map_err(db_error)
+    }
+
+    /// The store's schema.
+    pub fn schema(&self) -> &str {
+        &self.inner.options.schema
+    }
+
+    /// The connection pool (for tests and tools).
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// Stops the listener and closes the pool: every connection of this
+    /// store ends (calls made afterwards fail with `Unavailable`).
+    pub async fn close(&self) {
+        let _ = self.inner.stop.send(true);
+        self.inner.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        self.inner.options.limits.check_append(&events)?;
+        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
+        self.inner.writer.send(request).map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &StreamId,
+        from: u64,
+        direction: ReadDirection,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        reads::read_stream(
+            &self.inner.pool,
+            &self.inner.statements,
+            stream,
+            from,
+            direction,
+            limit,
+        )
+        .await
+    }
+
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: &EventFilter,
+    ) -> Result<Vec<RecordedEvent>> {
+        reads::read_all(
+            &self.inner.pool,
+            &self.inner.statements,
+            after,
+            limit,
+            filter,
+        )
+        .await
+    }
+
+    async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
+        reads::live_version(&self.inner.pool, &self.inner.statements, stream).await
+    }
+
+    async fn head_position(&self) -> Result<u64> {
+        reads::head(&self.inner.pool, &self.inner.statements).await
+    }
+
+    async fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&StreamId>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>> {
+        reads::list_streams(
+            &self.inner.pool,
+            &self.inner.statements,
+            prefix,
+            after,
+            limit,
+        )
+        .await
+    }
+
+    async fn delete_stream(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        mode: DeleteMode,
+    ) -> Result<()> {
+        writes::delete_stream(
+            &self.inner.pool,
+            &self.inner.statements,
+            self.inner.write_lock,
+            stream,
+            expected,
+            mode,
+            self.inner.options.allow_hard_delete,
+        )
+        .await
+    }
+
+    async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()> {
+        writes::save_snapshot(
+            &self.inner.pool,
+            &self.inner.statements,
+            self.inner.write_lock,
+            stream,
+            version,
+            data,
+        )
+        .await
+    }
+
+    async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
+        reads::load_snapshot(&self.inner.pool, &self.inner.statements, stream).await
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        check_checkpoint_name(name)?;
+        writes::save_checkpoint(&self.inner.pool, &self.inner.statements, name, position).await
+    }
+
+    async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
+        check_checkpoint_name(name)?;
+        reads::load_checkpoint(&self.inner.pool, &self.inner.statements, name).await
+    }
+
+    async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        reads::list_checkpoints(&self.inner.pool, &self.inner.statements).await
+    }
+
+    fn notifications(&self) -> Notifications {
+        self.inner.notifier.subscribe()
+    }
+
+    fn limits(&self) -> Limits {
+        self.inner.options.limits
+    }
+}

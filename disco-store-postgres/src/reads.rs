@@ -1,0 +1,237 @@
+//! Every read, on the pool.
+
+use disco_core::{
+    Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
+    StreamInfo, StreamState, Timestamp,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, Row};
+use uuid::Uuid;
+
+use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
+use crate::sql::Statements;
+
+pub(crate) fn state_of(code: i16) -> Result<StreamState> {
+    match code {
+        0 => Ok(StreamState::Active),
+        1 => Ok(StreamState::SoftDeleted),
+        2 => Ok(StreamState::HardDeleted),
+        other => Err(Error::Backend(format!(
+            "corrupt stream state {other} in the database"
+        ))),
+    }
+}
+
+pub(crate) fn stream_id(text: &str) -> Result<StreamId> {
+    StreamId::new(text)
+        .map_err(|e| Error::Backend(format!("corrupt stream id in the database: {e}")))
+}
+
+fn event(row: &PgRow) -> Result<RecordedEvent> {
+    let get = |e: sqlx::Error| db_error(e);
+    Ok(RecordedEvent {
+        position: stored_u64(row.try_get("position").map_err(get)?, "position")?,
+        stream_id: stream_id(row.try_get("stream_id").map_err(get)?)?,
+        version: stored_u64(row.try_get("version").map_err(get)?, "version")?,
+        id: row.try_get::<Uuid, _>("event_id").map_err(get)?,
+        event_type: row.try_get("event_type").map_err(get)?,
+        data: row.try_get("data").map_err(get)?,
+        metadata: row.try_get("metadata").map_err(get)?,
+        recorded_at: Timestamp::from_micros(row.try_get("recorded_at").map_err(get)?),
+    })
+}
+
+/// A stream's version and state, `None` if never written.
+pub(crate) async fn stream_row<'e, E>(
+    executor: E,
+    st: &Statements,
+    stream: &StreamId,
+) -> Result<Option<(u64, StreamState)>>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    let row = sqlx::query(st.stream_status.clone())
+        .bind(stream.as_str())
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?;
+    row.map(|r| {
+        let version: i64 = r.try_get(0).map_err(db_error)?;
+        let state: i16 = r.try_get(1).map_err(db_error)?;
+        Ok((stored_u64(version, "stream version")?, state_of(state)?))
+    })
+    .transpose()
+}
+
+/// The version of a live stream; `StreamDeleted` for a deleted one.
+pub(crate) async fn live_version<'e, E>(
+    executor: E,
+    st: &Statements,
+    stream: &StreamId,
+) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    match stream_row(executor, st, stream).await? {
+        None => Ok(0),
+        Some((version, StreamState::Active)) => Ok(version),
+        Some(_) => Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        }),
+    }
+}
+
+pub(crate) async fn head<'e, E>(executor: E, st: &Statements) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    let value: i64 = sqlx::query_scalar(st.read_head.clone())
+        .fetch_one(executor)
+        .await
+        .map_err(db_error)?;
+    stored_u64(value, "head position")
+}
+
+pub(crate) async fn read_stream(
+    pool: &PgPool,
+    st: &Statements,
+    stream: &StreamId,
+    from: u64,
+    direction: ReadDirection,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    // One snapshot for the state check and the events.
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query(st.consistent_read.clone())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    if live_version(&mut *tx, st, stream).await? == 0 || limit == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = match direction {
+        ReadDirection::Forward => &st.read_stream_forward,
+        ReadDirection::Backward => &st.read_stream_backward,
+    };
+    let rows = sqlx::query(sql.clone())
+        .bind(stream.as_str())
+        .bind(sql_int(from))
+        .bind(sql_limit(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    rows.iter().map(event).collect()
+}
+
+pub(crate) async fn read_all(
+    pool: &PgPool,
+    st: &Statements,
+    after: u64,
+    limit: usize,
+    filter: &EventFilter,
+) -> Result<Vec<RecordedEvent>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = if filter.is_empty() {
+        sqlx::query(st.read_all.clone())
+            .bind(sql_int(after))
+            .bind(sql_limit(limit))
+            .fetch_all(pool)
+            .await
+    } else {
+        let types = (!filter.event_types.is_empty()).then(|| filter.event_types.clone());
+        sqlx::query(st.read_all_filtered.clone())
+            .bind(sql_int(after))
+            .bind(sql_limit(limit))
+            .bind(filter.stream_prefix.clone())
+            .bind(types)
+            .fetch_all(pool)
+            .await
+    }
+    .map_err(db_error)?;
+    rows.iter().map(event).collect()
+}
+
+pub(crate) async fn list_streams(
+    pool: &PgPool,
+    st: &Statements,
+    prefix: &str,
+    after: Option<&StreamId>,
+    limit: usize,
+) -> Result<Vec<StreamInfo>> {
+    let rows = sqlx::query(st.list_streams.clone())
+        .bind(prefix)
+        .bind(after.map(StreamId::as_str))
+        .bind(sql_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get(0).map_err(db_error)?;
+        if !id.starts_with(prefix) {
+            break;
+        }
+        out.push(StreamInfo {
+            stream_id: stream_id(&id)?,
+            version: stored_u64(row.try_get(1).map_err(db_error)?, "stream version")?,
+            state: state_of(row.try_get(2).map_err(db_error)?)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn load_snapshot(
+    pool: &PgPool,
+    st: &Statements,
+    stream: &StreamId,
+) -> Result<Option<Snapshot>> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    live_version(&mut *tx, st, stream).await?;
+    let row = sqlx::query(st.load_snapshot.clone())
+        .bind(stream.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    row.map(|r| {
+        Ok(Snapshot {
+            stream_id: stream.clone(),
+            version: stored_u64(r.try_get(0).map_err(db_error)?, "snapshot version")?,
+            data: r.try_get(1).map_err(db_error)?,
+        })
+    })
+    .transpose()
+}
+
+/// Checkpoints are stored as the `bigint` with the same bits, so every `u64`
+/// round-trips.
+pub(crate) async fn load_checkpoint(
+    pool: &PgPool,
+    st: &Statements,
+    name: &str,
+) -> Result<Option<u64>> {
+    let value: Option<i64> = sqlx::query_scalar(st.load_checkpoint.clone())
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(value.map(|v| v as u64))
+}
+
+pub(crate) async fn list_checkpoints(pool: &PgPool, st: &Statements) -> Result<Vec<Checkpoint>> {
+    let rows = sqlx::query(st.list_checkpoints.clone())
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|r| {
+            Ok(Checkpoint {
+                name: r.try_get(0).map_err(db_error)?,
+                position: r.try_get::<i64, _>(1).map_err(db_error)? as u64,
+            })
+        })
+        .collect()
+}

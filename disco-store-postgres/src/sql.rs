@@ -1,0 +1,81 @@
+//! The SQL of the store, loaded from the .sql files beside this module with
+//! the schema spliced in (quoted) once per store.
+
+use crate::options::check_schema_name;
+use disco_core::Result;
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+macro_rules! statements {
+    ($($name:ident = $file:literal;)*) => {
+        /// Every statement, for one schema.
+        pub(crate) struct Statements {
+            $(pub $name: SqlStr,)*
+        }
+
+        impl Statements {
+            /// The statements with `schema` spliced in. The schema name is the
+            /// only text that is not a literal of ours, and it is validated to a
+            /// plain lower-case identifier and quoted, so the SQL is safe.
+            pub(crate) fn for_schema(schema: &str) -> Result<Statements> {
+                check_schema_name(schema)?;
+                let quoted = format!("\"{schema}\"");
+                Ok(Statements {
+                    $($name: AssertSqlSafe(include_str!(concat!("sql/", $file)).replace("__SCHEMA__", &quoted)).into_sql_str(),)*
+                })
+            }
+        }
+    };
+}
+
+statements! {
+    create_schema = "create_schema.sql";
+    drop_schema = "drop_schema.sql";
+    migrations_table = "migrations_table.sql";
+    schema_version = "schema_version.sql";
+    table_exists = "table_exists.sql";
+    record_migration = "record_migration.sql";
+    advisory_lock = "advisory_lock.sql";
+    read_head = "read_head.sql";
+    consistent_read = "consistent_read.sql";
+    batch_streams = "batch_streams.sql";
+    batch_locate = "batch_locate.sql";
+    insert_events = "insert_events.sql";
+    upsert_streams = "upsert_streams.sql";
+    write_head_and_notify = "write_head_and_notify.sql";
+    read_stream_forward = "read_stream_forward.sql";
+    read_stream_backward = "read_stream_backward.sql";
+    read_all = "read_all.sql";
+    read_all_filtered = "read_all_filtered.sql";
+    stream_status = "stream_status.sql";
+    list_streams = "list_streams.sql";
+    upsert_stream_state = "upsert_stream_state.sql";
+    delete_stream_events = "delete_stream_events.sql";
+    delete_snapshot = "delete_snapshot.sql";
+    save_snapshot = "save_snapshot.sql";
+    load_snapshot = "load_snapshot.sql";
+    save_checkpoint = "save_checkpoint.sql";
+    load_checkpoint = "load_checkpoint.sql";
+    list_checkpoints = "list_checkpoints.sql";
+}
+
+/// The migrations, in order: (version, SQL with `__SCHEMA__`).
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+
+/// The schema version this library knows.
+pub const LATEST_SCHEMA_VERSION: i32 = 1;
+
+/// Advisory lock keys: one for migrations and one for writes, per schema.
+pub(crate) fn lock_key(schema: &str, purpose: &str) -> i64 {
+    // FNV-1a, stable across processes and versions (unlike Rust's hasher).
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("disco:{purpose}:{schema}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// The LISTEN/NOTIFY channel of a schema.
+pub(crate) fn channel(schema: &str) -> String {
+    format!("disco_{schema}")
+}

@@ -1,0 +1,1 @@
+DELETE FROM __SCHEMA__.snapshots WHERE stream_id = $1

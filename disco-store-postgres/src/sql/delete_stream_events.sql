@@ -1,0 +1,1 @@
+DELETE FROM __SCHEMA__.events WHERE stream_id = $1

@@ -1,0 +1,1 @@
+SELECT name, position FROM __SCHEMA__.checkpoints ORDER BY name

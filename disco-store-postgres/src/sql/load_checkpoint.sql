@@ -1,0 +1,1 @@
+SELECT position FROM __SCHEMA__.checkpoints WHERE name = $1

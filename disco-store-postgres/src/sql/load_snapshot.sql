@@ -1,0 +1,1 @@
+SELECT version, data FROM __SCHEMA__.snapshots WHERE stream_id = $1

@@ -1,0 +1,1 @@
+SELECT value FROM __SCHEMA__.meta WHERE key = 'head'

@@ -1,0 +1,1 @@
+INSERT INTO __SCHEMA__.disco_migrations (version) VALUES ($1)

@@ -1,0 +1,1 @@
+SELECT version, state FROM __SCHEMA__.streams WHERE stream_id = $1

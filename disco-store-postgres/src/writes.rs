@@ -1,0 +1,106 @@
+//! Deletes, snapshots and checkpoints. Deletes and snapshots take the
+//! schema's write lock, so they are ordered with the writers' batches of
+//! every process.
+
+use disco_core::append_check::{check_delete, check_snapshot_version};
+use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState};
+use sqlx::PgPool;
+
+use crate::errors::{db_error, sql_int};
+use crate::reads;
+use crate::sql::Statements;
+
+pub(crate) async fn delete_stream(
+    pool: &PgPool,
+    st: &Statements,
+    write_lock: i64,
+    stream: &StreamId,
+    expected: ExpectedVersion,
+    mode: DeleteMode,
+    allow_hard: bool,
+) -> Result<()> {
+    if mode == DeleteMode::Hard && !allow_hard {
+        return Err(Error::InvalidInput(
+            "hard deletes are disabled for this store; enable them with PgOptions::allow_hard_delete".into(),
+        ));
+    }
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query(st.advisory_lock.clone())
+        .bind(write_lock)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let (version, current) = match reads::stream_row(&mut *tx, st, stream).await? {
+        None => (0, None),
+        Some((version, StreamState::Active)) => (version, None),
+        Some((version, StreamState::SoftDeleted)) => (version, Some(DeleteMode::Soft)),
+        Some((version, StreamState::HardDeleted)) => (version, Some(DeleteMode::Hard)),
+    };
+    check_delete(stream, current, version, expected, mode)?;
+    let state: i16 = match mode {
+        DeleteMode::Soft => 1,
+        DeleteMode::Hard => {
+            for sql in [&st.delete_stream_events, &st.delete_snapshot] {
+                sqlx::query(sql.clone())
+                    .bind(stream.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_error)?;
+            }
+            2
+        }
+    };
+    sqlx::query(st.upsert_stream_state.clone())
+        .bind(stream.as_str())
+        .bind(sql_int(version))
+        .bind(state)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)
+}
+
+pub(crate) async fn save_snapshot(
+    pool: &PgPool,
+    st: &Statements,
+    write_lock: i64,
+    stream: &StreamId,
+    version: u64,
+    data: Vec<u8>,
+) -> Result<()> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query(st.advisory_lock.clone())
+        .bind(write_lock)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    check_snapshot_version(
+        stream,
+        version,
+        reads::live_version(&mut *tx, st, stream).await?,
+    )?;
+    sqlx::query(st.save_snapshot.clone())
+        .bind(stream.as_str())
+        .bind(sql_int(version))
+        .bind(data)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)
+}
+
+/// Stored as the `bigint` with the same bits, so every `u64` round-trips.
+pub(crate) async fn save_checkpoint(
+    pool: &PgPool,
+    st: &Statements,
+    name: &str,
+    position: u64,
+) -> Result<()> {
+    sqlx::query(st.save_checkpoint.clone())
+        .bind(name)
+        .bind(position as i64)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .map_err(db_error)
+}
