@@ -50,3 +50,62 @@ pub async fn cleanup(store: PostgresStore) {
     }
     store.close().await;
 }
+
+/// Appends `events` to `stream` at `Exact(version)`, retrying while the
+/// error is retryable (for up to 60 s), always with the same event ids.
+/// Returns the new version and how many attempts failed.
+pub async fn append_with_retries(
+    store: &PostgresStore,
+    stream: &disco_core::StreamId,
+    version: u64,
+    events: Vec<disco_core::NewEvent>,
+) -> (u64, usize) {
+    use disco_core::EventStore;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut failures = 0;
+    loop {
+        match store
+            .append(
+                stream,
+                disco_core::ExpectedVersion::Exact(version),
+                events.clone(),
+            )
+            .await
+        {
+            Ok(r) => return (r.last_version, failures),
+            Err(e) if e.is_retryable() && std::time::Instant::now() < deadline => {
+                failures += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("append to {stream} at {version} failed for good: {e}"),
+        }
+    }
+}
+
+/// Checks that each stream holds exactly the given ids, in order, once.
+pub async fn assert_streams_hold(
+    store: &PostgresStore,
+    expected: &[(disco_core::StreamId, Vec<uuid::Uuid>)],
+) {
+    use disco_core::EventStore;
+    for (stream, ids) in expected {
+        let events = store
+            .read_stream(stream, 1, disco_core::ReadDirection::Forward, usize::MAX)
+            .await
+            .unwrap_or_else(|e| panic!("reading {stream}: {e}"));
+        let got: Vec<uuid::Uuid> = events.iter().map(|e| e.id).collect();
+        assert!(
+            got == *ids,
+            "{stream} holds {} events, expected {} exactly once",
+            got.len(),
+            ids.len()
+        );
+        assert!(
+            events
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.version == i as u64 + 1),
+            "version hole in {stream}"
+        );
+    }
+}
