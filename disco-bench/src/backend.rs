@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use disco_core::EventStore;
 use disco_store_memory::MemoryStore;
+use disco_store_postgres::{PgOptions, PostgresStore};
 use disco_store_redb::{RedbOptions, RedbStore};
 use disco_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::baseline::memory::RawMemory;
+use crate::baseline::postgres::{prefill_five_million, RawPostgres};
 use crate::baseline::redb::RawRedb;
 use crate::baseline::sqlite::RawSqlite;
 use crate::target::{StoreTarget, Target};
@@ -24,6 +26,8 @@ pub enum Backend {
     Sqlite(PathBuf),
     /// `redb:PATH`: each case uses fresh files named after PATH.
     Redb(PathBuf),
+    /// `postgres://...`: each case uses fresh schemas, dropped afterwards.
+    Postgres(String),
 }
 
 /// A goal a case must meet on a backend.
@@ -35,17 +39,35 @@ pub enum Goal {
     MaxPeakMib(f64),
 }
 
-/// One side of a case (the store or the baseline), with the files it made;
-/// they are removed when it drops.
+/// What to clean up after one side of a case.
+enum Cleanup {
+    Nothing,
+    Files(Vec<PathBuf>),
+    Store(PostgresStore),
+    Raw(Arc<RawPostgres>),
+}
+
+/// One side of a case (the store or the baseline) and what it leaves behind.
 pub struct Side {
     /// What the workload runs on.
     pub target: Arc<dyn Target>,
-    files: Vec<PathBuf>,
+    cleanup: Cleanup,
 }
 
-impl Drop for Side {
-    fn drop(&mut self) {
-        remove_database(&self.files);
+impl Side {
+    /// Removes what the side made (files, schemas).
+    pub async fn finish(self) {
+        let Side { target, cleanup } = self;
+        drop(target);
+        match cleanup {
+            Cleanup::Nothing => {}
+            Cleanup::Files(files) => remove_database(&files),
+            Cleanup::Store(store) => {
+                let _ = store.drop_schema().await;
+                store.close().await;
+            }
+            Cleanup::Raw(raw) => raw.destroy().await,
+        }
     }
 }
 
@@ -62,7 +84,13 @@ fn side_file(base: &Path, case: Case, side: &str) -> PathBuf {
         || "disco-bench".into(),
         |n| n.to_string_lossy().into_owned(),
     );
-    base.with_file_name(format!("{name}-{}-{side}.db", case.name()))
+    let file = base.with_file_name(format!("{name}-{}-{side}.db", case.name()));
+    remove_database(std::slice::from_ref(&file));
+    file
+}
+
+fn side_schema(case: Case, side: &str) -> String {
+    format!("bench_{}_{side}", case.name().replace('-', "_"))
 }
 
 impl Backend {
@@ -74,9 +102,7 @@ impl Backend {
             Some(("sqlite", path)) => Ok(Backend::Sqlite(PathBuf::from(path))),
             Some(("redb", "")) => Err("redb: needs a path, as in redb:/tmp/bench.redb".into()),
             Some(("redb", path)) => Ok(Backend::Redb(PathBuf::from(path))),
-            Some(("postgres" | "postgresql", _)) => Err(format!(
-                "{url}: this backend is not built yet; disco-bench runs memory:, sqlite:PATH and redb:PATH for now"
-            )),
+            Some(("postgres" | "postgresql", _)) => Ok(Backend::Postgres(url.to_owned())),
             _ => Err(format!(
                 "{url:?} is not a store URL; use memory:, sqlite:PATH, redb:PATH or postgres://..."
             )),
@@ -89,65 +115,107 @@ impl Backend {
             Backend::Memory => "memory",
             Backend::Sqlite(_) => "sqlite",
             Backend::Redb(_) => "redb",
+            Backend::Postgres(_) => "postgres",
         }
     }
 
     /// The cases run when none is named.
     pub fn default_cases(&self) -> Vec<Case> {
-        match self {
-            Backend::Memory => Case::ALL.to_vec(),
-            // hold-1m measures the memory store's footprint.
-            Backend::Sqlite(_) | Backend::Redb(_) => Case::ALL
+        let durable = |extra: &[Case]| -> Vec<Case> {
+            Case::ALL
                 .into_iter()
-                .filter(|c| *c != Case::Hold1M)
-                .collect(),
+                .filter(|c| !matches!(c, Case::Hold1M | Case::Append8x1At5M) || extra.contains(c))
+                .collect()
+        };
+        match self {
+            Backend::Memory => durable(&[Case::Hold1M]),
+            Backend::Sqlite(_) | Backend::Redb(_) => durable(&[]),
+            Backend::Postgres(_) => durable(&[Case::Append8x1At5M]),
         }
     }
 
-    /// A fresh, empty store for `case`.
+    async fn postgres(url: &str, schema: String) -> disco_core::Result<PostgresStore> {
+        PostgresStore::connect(url, PgOptions::default().schema(schema).pool_size(16)).await
+    }
+
+    /// A fresh store for `case` (for `append-8x1-at-5m`, one holding
+    /// 5,000,000 events).
     pub async fn fresh_store(&self, case: Case) -> disco_core::Result<Side> {
-        let (store, files): (Arc<dyn EventStore>, Vec<PathBuf>) = match self {
-            Backend::Memory => (Arc::new(MemoryStore::new()), vec![]),
+        let (store, cleanup): (Arc<dyn EventStore>, Cleanup) = match self {
+            Backend::Memory => (Arc::new(MemoryStore::new()), Cleanup::Nothing),
             Backend::Sqlite(base) => {
                 let file = side_file(base, case, "store");
-                remove_database(std::slice::from_ref(&file));
                 let store = SqliteStore::open(&file, SqliteOptions::default()).await?;
-                (Arc::new(store), vec![file])
+                (Arc::new(store), Cleanup::Files(vec![file]))
             }
             Backend::Redb(base) => {
                 let file = side_file(base, case, "store");
-                remove_database(std::slice::from_ref(&file));
                 let store = RedbStore::open(&file, RedbOptions::default()).await?;
-                (Arc::new(store), vec![file])
+                (Arc::new(store), Cleanup::Files(vec![file]))
+            }
+            Backend::Postgres(url) => {
+                let schema = side_schema(case, "store");
+                let stale = Self::postgres(url, schema.clone()).await?;
+                stale.drop_schema().await?;
+                stale.close().await;
+                let store = Self::postgres(url, schema.clone()).await?;
+                if case == Case::Append8x1At5M {
+                    eprintln!(
+                        "disco-bench: filling {schema} with 5,000,000 events (a few minutes)..."
+                    );
+                    prefill_five_million(url, &schema).await?;
+                    store.close().await;
+                    let store = Self::postgres(url, schema).await?;
+                    (Arc::new(store.clone()), Cleanup::Store(store))
+                } else {
+                    (Arc::new(store.clone()), Cleanup::Store(store))
+                }
             }
         };
         Ok(Side {
             target: Arc::new(StoreTarget(store)),
-            files,
+            cleanup,
         })
     }
 
-    /// A fresh raw baseline for `case`.
+    /// A fresh raw baseline for `case` (for `append-8x1-at-5m`, the store on
+    /// an empty schema: that case compares the store with itself).
     pub async fn fresh_raw(&self, case: Case) -> disco_core::Result<Side> {
         Ok(match self {
             Backend::Memory => Side {
                 target: Arc::new(RawMemory::default()),
-                files: vec![],
+                cleanup: Cleanup::Nothing,
             },
             Backend::Sqlite(base) => {
                 let file = side_file(base, case, "raw");
-                remove_database(std::slice::from_ref(&file));
                 Side {
                     target: Arc::new(RawSqlite::open(&file)?),
-                    files: vec![file],
+                    cleanup: Cleanup::Files(vec![file]),
                 }
             }
             Backend::Redb(base) => {
                 let file = side_file(base, case, "raw");
-                remove_database(std::slice::from_ref(&file));
                 Side {
                     target: Arc::new(RawRedb::open(&file)?),
-                    files: vec![file],
+                    cleanup: Cleanup::Files(vec![file]),
+                }
+            }
+            Backend::Postgres(url) if case == Case::Append8x1At5M => {
+                let schema = side_schema(case, "empty");
+                let stale = Self::postgres(url, schema.clone()).await?;
+                stale.drop_schema().await?;
+                stale.close().await;
+                let store = Self::postgres(url, schema).await?;
+                Side {
+                    target: Arc::new(StoreTarget(Arc::new(store.clone()))),
+                    cleanup: Cleanup::Store(store),
+                }
+            }
+            Backend::Postgres(url) => {
+                let raw = Arc::new(RawPostgres::create(url, &side_schema(case, "raw")).await?);
+                Side {
+                    target: raw.clone(),
+                    cleanup: Cleanup::Raw(raw),
                 }
             }
         })
@@ -155,10 +223,13 @@ impl Backend {
 
     /// The goal of `case` on this backend, if the project set one.
     pub fn goal(&self, case: Case) -> Option<Goal> {
+        use Backend::*;
         match (self, case) {
-            (Backend::Memory, Case::Hold1M) => Some(Goal::MaxPeakMib(600.0)),
-            (Backend::Sqlite(_) | Backend::Redb(_), Case::Append8x1) => Some(Goal::MinRatio(5.0)),
-            (Backend::Sqlite(_) | Backend::Redb(_), Case::Append1x100 | Case::ReadAll1000) => {
+            (Memory, Case::Hold1M) => Some(Goal::MaxPeakMib(600.0)),
+            (Sqlite(_) | Redb(_), Case::Append8x1) => Some(Goal::MinRatio(5.0)),
+            (Postgres(_), Case::Append8x1) => Some(Goal::MinRatio(1.0)),
+            (Postgres(_), Case::Append8x1At5M) => Some(Goal::MinRatio(0.8)),
+            (Sqlite(_) | Redb(_) | Postgres(_), Case::Append1x100 | Case::ReadAll1000) => {
                 Some(Goal::MinRatio(0.7))
             }
             _ => None,

@@ -21,7 +21,7 @@ use workloads::{Case, Sizes};
 #[derive(Parser, Debug)]
 #[command(name = "disco-bench", version)]
 struct Args {
-    /// The store: memory:, sqlite:PATH or redb:PATH (postgres://... once that store lands).
+    /// The store: memory:, sqlite:PATH, redb:PATH or postgres://USER@HOST:PORT/DB.
     #[arg(long, default_value = "memory:", env = "DISCO_STORE")]
     store: String,
     /// Cases to run (repeat the flag); all of them by default.

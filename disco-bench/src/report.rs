@@ -76,13 +76,13 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
     let store = backend.fresh_store(case).await?;
     let on_store = workloads::run(case, store.target.clone(), sizes).await?;
     let store_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
-    drop(store);
+    store.finish().await;
 
     memory_usage::reset_peak();
     let raw = backend.fresh_raw(case).await?;
     let on_raw = workloads::run(case, raw.target.clone(), sizes).await?;
     let raw_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
-    drop(raw);
+    raw.finish().await;
 
     let goal = backend.goal(case);
     let mut row = Row {

@@ -34,11 +34,14 @@ pub enum Case {
     ReadStream1000,
     /// Holding 1,000,000 events (200 B data, 60 B metadata): rate and peak memory.
     Hold1M,
+    /// `append-8x1` on a store already holding 5,000,000 events; its
+    /// baseline is the same store on an empty schema (PostgreSQL).
+    Append8x1At5M,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 7] = [
+    pub const ALL: [Case; 8] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -46,6 +49,7 @@ impl Case {
         Case::ReadAll1000,
         Case::ReadStream1000,
         Case::Hold1M,
+        Case::Append8x1At5M,
     ];
 
     /// The case's name on the command line and in reports.
@@ -58,6 +62,7 @@ impl Case {
             Case::ReadAll1000 => "read-all-1000",
             Case::ReadStream1000 => "read-stream-1000",
             Case::Hold1M => "hold-1m",
+            Case::Append8x1At5M => "append-8x1-at-5m",
         }
     }
 
@@ -184,7 +189,7 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                 elapsed: start.elapsed(),
             })
         }
-        Case::Append8x1 => {
+        Case::Append8x1 | Case::Append8x1At5M => {
             let per_writer = sizes.concurrent_appends / 8;
             let work: Vec<_> = (0..8).map(|_| batches(per_writer, 1)).collect();
             let start = Instant::now();

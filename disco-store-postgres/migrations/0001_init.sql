@@ -46,3 +46,36 @@ CREATE TABLE __SCHEMA__.meta (
     value bigint NOT NULL
 );
 INSERT INTO __SCHEMA__.meta (key, value) VALUES ('head', 0);
+
+-- The first step of a group-commit batch, in one round trip: takes the
+-- schema's transaction-scoped write lock, then reads (with a fresh snapshot,
+-- which a VOLATILE function's query gets, so it includes the commit of the
+-- previous lock holder) the head, the state of the batch's streams and where
+-- its event ids already sit. kind 0: the head (in position); 1: a stream;
+-- 2: a stored event id.
+CREATE FUNCTION __SCHEMA__.lock_and_read(p_lock bigint, p_streams text[], p_ids uuid[])
+RETURNS TABLE (
+    r_kind smallint,
+    r_stream_id text,
+    r_version bigint,
+    r_state smallint,
+    r_event_id uuid,
+    r_position bigint
+) LANGUAGE plpgsql VOLATILE
+-- Plan the lookups for each call: a plan cached while the schema was empty
+-- would scan the events table, slower with every event stored.
+SET plan_cache_mode = force_custom_plan
+AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(p_lock);
+    RETURN QUERY
+        SELECT 0::smallint, NULL::text, NULL::bigint, NULL::smallint, NULL::uuid, m.value
+        FROM __SCHEMA__.meta m WHERE m.key = 'head'
+        UNION ALL
+        SELECT 1::smallint, s.stream_id::text, s.version, s.state, NULL::uuid, NULL::bigint
+        FROM __SCHEMA__.streams s WHERE s.stream_id = ANY(p_streams)
+        UNION ALL
+        SELECT 2::smallint, e.stream_id::text, e.version, NULL::smallint, e.event_id, e.position
+        FROM __SCHEMA__.events e WHERE e.event_id = ANY(p_ids);
+END
+$$;

@@ -138,6 +138,7 @@ impl PostgresStore {
         let head = reads::head(&pool, &statements).await?;
         let notifier = Arc::new(Notifier::new(head));
         let write_lock = lock_key(&schema, "write");
+        let (stop, stopped) = watch::channel(false);
         let (writer, requests) = mpsc::unbounded_channel();
         tokio::spawn(writer::run(
             writer::WriterContext {
@@ -152,8 +153,8 @@ impl PostgresStore {
                 },
             },
             requests,
+            stopped.clone(),
         ));
-        let (stop, stopped) = watch::channel(false);
         listener::spawn(
             pool.clone(),
             statements.clone(),
@@ -216,8 +217,9 @@ impl PostgresStore {
         &self.inner.pool
     }
 
-    /// Stops the listener and closes the pool: every connection of this
-    /// store ends (calls made afterwards fail with `Unavailable`).
+    /// Stops the writer and the listener and closes the pool: every
+    /// connection of this store ends (calls made afterwards fail with
+    /// `Unavailable`).
     pub async fn close(&self) {
         let _ = self.inner.stop.send(true);
         self.inner.pool.close().await;

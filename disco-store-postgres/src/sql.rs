@@ -36,12 +36,9 @@ statements! {
     record_migration = "record_migration.sql";
     advisory_lock = "advisory_lock.sql";
     read_head = "read_head.sql";
+    lock_and_read = "lock_and_read.sql";
+    write_batch = "write_batch.sql";
     consistent_read = "consistent_read.sql";
-    batch_streams = "batch_streams.sql";
-    batch_locate = "batch_locate.sql";
-    insert_events = "insert_events.sql";
-    upsert_streams = "upsert_streams.sql";
-    write_head_and_notify = "write_head_and_notify.sql";
     read_stream_forward = "read_stream_forward.sql";
     read_stream_backward = "read_stream_backward.sql";
     read_all = "read_all.sql";

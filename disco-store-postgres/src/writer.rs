@@ -2,21 +2,22 @@
 //!
 //! It takes the appends waiting on its channel (up to `max_batch`; when the
 //! previous batch showed k > 1 concurrent appenders it waits up to
-//! `group_commit_delay` for k of them) and writes them in one transaction
-//! whose number of round trips does not grow with the batch:
+//! `group_commit_delay` for k of them) and commits them in one transaction of
+//! four round trips, however many appends the batch holds, on a connection it
+//! keeps between batches:
 //!
-//! 1. `pg_advisory_xact_lock` on the schema's write key: one writer commits at
-//!    a time across every process sharing the schema, so positions, assigned
+//! 1. `BEGIN`;
+//! 2. `lock_and_read` (migrations/0001_init.sql): the schema's
+//!    transaction-scoped advisory lock, then the head, the state of the
+//!    batch's streams and where its event ids sit. One batch commits at a
+//!    time across every process sharing the schema, so positions, assigned
 //!    from the head read under the lock, are in commit order, and a reader
 //!    paging by position can never skip a late commit;
-//! 2. the state of every stream and every event id of the batch, in two
-//!    `= ANY($1)` queries;
-//! 3. every append decided in Rust by the shared `decide_append`, over that
-//!    state plus the earlier appends of the batch, so a failing append fails
-//!    alone and writes nothing;
-//! 4. one `INSERT ... SELECT FROM unnest(...)` for all events, one upsert of
-//!    the streams, the new head and `pg_notify` in the same transaction;
-//! 5. one commit answers every append.
+//! 3. every append decided here by the shared `decide_append`, over that
+//!    state plus the earlier appends of the batch (a failing append fails
+//!    alone and writes nothing), then one statement writing every event, the
+//!    streams, the head and `pg_notify`;
+//! 4. `COMMIT`, which answers every append.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -25,8 +26,9 @@ use std::time::Duration;
 use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
 use disco_core::group_commit::AppendRequest;
 use disco_core::{AppendResult, EventLocation, Notifier, Result, StreamId, StreamState};
-use sqlx::{PgPool, Row};
-use tokio::sync::mpsc;
+use sqlx::pool::PoolConnection;
+use sqlx::{Acquire, PgPool, Postgres, Row};
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::errors::{db_error, sql_int, stored_u64};
@@ -49,13 +51,23 @@ pub(crate) struct WriterContext {
     pub batching: Batching,
 }
 
-/// The writer loop; returns when every sender is gone.
+/// The writer loop; returns when every sender is gone or `stop` is set (the
+/// store was closed), releasing its connection.
 pub(crate) async fn run(
     context: WriterContext,
     mut requests: mpsc::UnboundedReceiver<AppendRequest>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let mut last_batch = 1;
-    while let Some(first) = requests.recv().await {
+    let mut connection: Option<PoolConnection<Postgres>> = None;
+    loop {
+        let first = tokio::select! {
+            request = requests.recv() => match request {
+                Some(request) => request,
+                None => return,
+            },
+            _ = stop.changed() => return,
+        };
         let max = context.batching.max_batch.max(1);
         let target = last_batch.min(max);
         let deadline = tokio::time::Instant::now() + context.batching.delay;
@@ -76,13 +88,17 @@ pub(crate) async fn run(
             }
         }
         last_batch = batch.len();
-        commit_batch(&context, batch).await;
+        commit_batch(&context, &mut connection, batch).await;
     }
 }
 
-async fn commit_batch(context: &WriterContext, batch: Vec<AppendRequest>) {
+async fn commit_batch(
+    context: &WriterContext,
+    connection: &mut Option<PoolConnection<Postgres>>,
+    batch: Vec<AppendRequest>,
+) {
     let size = batch.len();
-    match write_batch(context, &batch).await {
+    match write_on_a_connection(context, connection, &batch).await {
         Ok((results, head)) => {
             context.notifier.notify(head);
             tracing::trace!(appends = size, head, "group commit");
@@ -99,7 +115,42 @@ async fn commit_batch(context: &WriterContext, batch: Vec<AppendRequest>) {
     }
 }
 
-/// The batch's view of the database: what the two lookups returned, updated
+/// Runs the batch on the kept connection, or a fresh one. A kept connection
+/// may have died while idle (a restart, a terminated backend): if its `BEGIN`
+/// fails, nothing of the batch ran, so it is tried once more on a fresh one.
+async fn write_on_a_connection(
+    context: &WriterContext,
+    connection: &mut Option<PoolConnection<Postgres>>,
+    batch: &[AppendRequest],
+) -> Result<(Vec<Result<AppendResult>>, u64)> {
+    let mut kept = connection.take();
+    loop {
+        let reused = kept.is_some();
+        let mut conn = match kept.take() {
+            Some(conn) => conn,
+            None => context.pool.acquire().await.map_err(db_error)?,
+        };
+        let result = match attempt(context, &mut conn, batch).await {
+            Attempt::BeginFailed(e) => {
+                conn.close_on_drop();
+                if reused {
+                    continue;
+                }
+                return Err(db_error(e));
+            }
+            Attempt::Done(result) => result,
+        };
+        if result.is_ok() {
+            *connection = Some(conn);
+        } else {
+            // The connection may be broken or mid-transaction: never reuse it.
+            conn.close_on_drop();
+        }
+        return result;
+    }
+}
+
+/// The batch's view of the database: what `lock_and_read` returned, updated
 /// with each append the batch decides to write.
 #[derive(Default)]
 struct BatchView {
@@ -121,7 +172,7 @@ impl AppendView for BatchView {
     }
 }
 
-/// The rows the batch inserts, as the columns `unnest` takes.
+/// The rows the batch writes, as the columns `unnest` takes.
 #[derive(Default)]
 struct Columns {
     positions: Vec<i64>,
@@ -133,53 +184,75 @@ struct Columns {
     metadata: Vec<Vec<u8>>,
 }
 
+enum Attempt {
+    BeginFailed(sqlx::Error),
+    Done(Result<(Vec<Result<AppendResult>>, u64)>),
+}
+
+async fn attempt(
+    context: &WriterContext,
+    conn: &mut PoolConnection<Postgres>,
+    batch: &[AppendRequest],
+) -> Attempt {
+    match conn.begin().await {
+        Err(e) => Attempt::BeginFailed(e),
+        Ok(tx) => Attempt::Done(write_batch(context, tx, batch).await),
+    }
+}
+
 async fn write_batch(
     context: &WriterContext,
+    mut tx: sqlx::Transaction<'_, Postgres>,
     batch: &[AppendRequest],
 ) -> Result<(Vec<Result<AppendResult>>, u64)> {
     let st = &context.statements;
-    let mut tx = context.pool.begin().await.map_err(db_error)?;
-    sqlx::query(st.advisory_lock.clone())
-        .bind(context.write_lock)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let start_head = reads::head(&mut *tx, st).await?;
-
     let names: Vec<String> = batch.iter().map(|r| r.stream.as_str().to_owned()).collect();
     let ids: Vec<Uuid> = batch
         .iter()
         .flat_map(|r| r.events.iter().map(|e| e.id))
         .collect();
-    let mut view = BatchView::default();
-    for row in sqlx::query(st.batch_streams.clone())
+    let rows = sqlx::query(st.lock_and_read.clone())
+        .bind(context.write_lock)
         .bind(&names)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_error)?
-    {
-        let name: String = row.try_get(0).map_err(db_error)?;
-        let version = stored_u64(row.try_get(1).map_err(db_error)?, "stream version")?;
-        let deleted = reads::state_of(row.try_get(2).map_err(db_error)?)? != StreamState::Active;
-        view.streams.insert(name, StreamStatus { version, deleted });
-    }
-    for row in sqlx::query(st.batch_locate.clone())
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await
-        .map_err(db_error)?
-    {
-        let id: Uuid = row.try_get(0).map_err(db_error)?;
-        view.located.insert(
-            id,
-            EventLocation {
-                id,
-                stream_id: reads::stream_id(row.try_get(1).map_err(db_error)?)?,
-                version: stored_u64(row.try_get(2).map_err(db_error)?, "version")?,
-                position: stored_u64(row.try_get(3).map_err(db_error)?, "position")?,
-            },
-        );
+        .map_err(db_error)?;
+    let mut start_head = None;
+    let mut view = BatchView::default();
+    for row in rows {
+        let kind: i16 = row.try_get(0).map_err(db_error)?;
+        let version = |row: &sqlx::postgres::PgRow| -> Result<u64> {
+            stored_u64(row.try_get::<i64, _>(2).map_err(db_error)?, "version")
+        };
+        match kind {
+            0 => start_head = Some(stored_u64(row.try_get(5).map_err(db_error)?, "head")?),
+            1 => {
+                let name: String = row.try_get(1).map_err(db_error)?;
+                let deleted =
+                    reads::state_of(row.try_get(3).map_err(db_error)?)? != StreamState::Active;
+                view.streams.insert(
+                    name,
+                    StreamStatus {
+                        version: version(&row)?,
+                        deleted,
+                    },
+                );
+            }
+            _ => {
+                let id: Uuid = row.try_get(4).map_err(db_error)?;
+                let location = EventLocation {
+                    id,
+                    stream_id: reads::stream_id(row.try_get(1).map_err(db_error)?)?,
+                    version: version(&row)?,
+                    position: stored_u64(row.try_get(5).map_err(db_error)?, "position")?,
+                };
+                view.located.insert(id, location);
+            }
+        }
     }
+    let start_head =
+        start_head.ok_or_else(|| disco_core::Error::Backend("the head row is missing".into()))?;
 
     let mut head = start_head;
     let mut columns = Columns::default();
@@ -224,14 +297,15 @@ async fn write_batch(
         }
         let count = request.events.len() as u64;
         let last_version = first_version + count - 1;
+        let name = request.stream.as_str().to_owned();
         view.streams.insert(
-            request.stream.as_str().to_owned(),
+            name.clone(),
             StreamStatus {
                 version: last_version,
                 deleted: false,
             },
         );
-        final_versions.insert(request.stream.as_str().to_owned(), last_version);
+        final_versions.insert(name, last_version);
         results.push(Ok(AppendResult {
             first_version,
             last_version,
@@ -242,7 +316,12 @@ async fn write_batch(
     }
 
     if head > start_head {
-        sqlx::query(st.insert_events.clone())
+        // One row per stream: an upsert may not touch a row twice.
+        let (names, versions): (Vec<String>, Vec<i64>) = final_versions
+            .into_iter()
+            .map(|(name, v)| (name, sql_int(v)))
+            .unzip();
+        sqlx::query(st.write_batch.clone())
             .bind(&columns.positions)
             .bind(&columns.streams)
             .bind(&columns.versions)
@@ -250,20 +329,8 @@ async fn write_batch(
             .bind(&columns.types)
             .bind(&columns.data)
             .bind(&columns.metadata)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let (names, versions): (Vec<String>, Vec<i64>) = final_versions
-            .into_iter()
-            .map(|(name, v)| (name, sql_int(v)))
-            .unzip();
-        sqlx::query(st.upsert_streams.clone())
             .bind(&names)
             .bind(&versions)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        sqlx::query(st.write_head_and_notify.clone())
             .bind(sql_int(head))
             .bind(&context.channel)
             .execute(&mut *tx)

@@ -71,10 +71,6 @@ async fn appends_land_exactly_once_while_connections_are_terminated() {
         kills.load(Ordering::SeqCst) > 0,
         "no connection was terminated"
     );
-    assert!(
-        failures > 0,
-        "no append failed: the faults were not exercised"
-    );
     common::assert_streams_hold(&store, &expected).await;
     // Recovered: a plain append works.
     store

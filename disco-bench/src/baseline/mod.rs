@@ -2,5 +2,6 @@
 //! same shape, without disco's checks. One module per backend.
 
 pub mod memory;
+pub mod postgres;
 pub mod redb;
 pub mod sqlite;

@@ -1,0 +1,19 @@
+-- Step two of a batch, one round trip: every event, the streams' new
+-- versions, the head, and pg_notify, all in the batch's transaction (so
+-- listeners hear of the commit only once it happened). Every value is bound.
+WITH inserted AS (
+    INSERT INTO __SCHEMA__.events (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
+    SELECT position, stream_id, version, event_id, event_type, data, metadata,
+           (extract(epoch FROM now()) * 1000000)::bigint
+    FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[])
+         AS t (position, stream_id, version, event_id, event_type, data, metadata)
+    RETURNING 1
+), upserted AS (
+    INSERT INTO __SCHEMA__.streams (stream_id, version, state)
+    SELECT stream_id, version, 0 FROM unnest($8::text[], $9::bigint[]) AS t (stream_id, version)
+    ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = 0
+    RETURNING 1
+), moved AS (
+    UPDATE __SCHEMA__.meta SET value = $10 WHERE key = 'head' RETURNING value
+)
+SELECT pg_notify($11, value::text) FROM moved
