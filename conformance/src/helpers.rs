@@ -116,3 +116,36 @@ pub fn ok<T>(result: Result<T, Error>, what: &str) -> T {
         Err(e) => panic!("{what} failed: {e}"),
     }
 }
+
+/// A fresh directory under the system temp dir for a store's files, removed
+/// (with everything in it) when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `disco-test-{tag}-{random}` under the temp dir; panics with
+    /// the reason if it cannot.
+    pub fn new(tag: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("disco-test-{tag}-{}", disco_core::Uuid::new_v4()));
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create the test directory {}: {e}", dir.display());
+        }
+        TempDir(dir)
+    }
+
+    /// A path named `name` inside the directory.
+    pub fn file(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

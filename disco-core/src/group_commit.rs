@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use crate::{AppendResult, Error, ExpectedVersion, NewEvent, Result, StreamId};
+use crate::{AppendResult, Error, ExpectedVersion, NewEvent, Notifier, Result, StreamId};
 
 /// How the writer batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +82,33 @@ impl AppendRequest {
     /// Answers the caller (who may have stopped waiting: that is fine).
     pub fn reply(self, result: Result<AppendResult>) {
         let _ = self.reply.send(result);
+    }
+}
+
+/// What a store's commit of one batch gives: each append's result, in batch
+/// order, and the head after the commit; or the error that stopped the whole
+/// batch.
+pub type BatchOutcome = Result<(Vec<Result<AppendResult>>, u64)>;
+
+/// Answers every append of a batch once its commit is over: on success,
+/// announces the new head to waiting readers and gives each append its
+/// result; on failure, gives each the error (none of them was written).
+pub fn answer_batch(batch: Vec<AppendRequest>, outcome: BatchOutcome, notifier: &Notifier) {
+    let size = batch.len();
+    match outcome {
+        Ok((results, head)) => {
+            notifier.notify(head);
+            tracing::trace!(appends = size, head, "group commit");
+            for (request, result) in batch.into_iter().zip(results) {
+                request.reply(result);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(appends = size, %error, "group commit failed");
+            for request in batch {
+                request.reply(Err(error.clone()));
+            }
+        }
     }
 }
 

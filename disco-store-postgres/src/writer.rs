@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
-use disco_core::group_commit::AppendRequest;
+use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome};
 use disco_core::{AppendResult, EventLocation, Notifier, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
@@ -97,22 +97,8 @@ async fn commit_batch(
     connection: &mut Option<PoolConnection<Postgres>>,
     batch: Vec<AppendRequest>,
 ) {
-    let size = batch.len();
-    match write_on_a_connection(context, connection, &batch).await {
-        Ok((results, head)) => {
-            context.notifier.notify(head);
-            tracing::trace!(appends = size, head, "group commit");
-            for (request, result) in batch.into_iter().zip(results) {
-                request.reply(result);
-            }
-        }
-        Err(error) => {
-            tracing::warn!(appends = size, %error, "group commit failed");
-            for request in batch {
-                request.reply(Err(error.clone()));
-            }
-        }
-    }
+    let outcome = write_on_a_connection(context, connection, &batch).await;
+    answer_batch(batch, outcome, &context.notifier);
 }
 
 /// Runs the batch on the kept connection, or a fresh one. A kept connection
@@ -122,7 +108,7 @@ async fn write_on_a_connection(
     context: &WriterContext,
     connection: &mut Option<PoolConnection<Postgres>>,
     batch: &[AppendRequest],
-) -> Result<(Vec<Result<AppendResult>>, u64)> {
+) -> BatchOutcome {
     let mut kept = connection.take();
     loop {
         let reused = kept.is_some();
@@ -186,7 +172,7 @@ struct Columns {
 
 enum Attempt {
     BeginFailed(sqlx::Error),
-    Done(Result<(Vec<Result<AppendResult>>, u64)>),
+    Done(BatchOutcome),
 }
 
 async fn attempt(
@@ -204,7 +190,7 @@ async fn write_batch(
     context: &WriterContext,
     mut tx: sqlx::Transaction<'_, Postgres>,
     batch: &[AppendRequest],
-) -> Result<(Vec<Result<AppendResult>>, u64)> {
+) -> BatchOutcome {
     let st = &context.statements;
     let names: Vec<String> = batch.iter().map(|r| r.stream.as_str().to_owned()).collect();
     let ids: Vec<Uuid> = batch

@@ -7,6 +7,22 @@ use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamSta
 use sqlx::PgPool;
 
 use crate::errors::{db_error, sql_int};
+
+/// A transaction holding the schema's write lock, so what it does is ordered
+/// with the writers' batches of every process.
+async fn locked(
+    pool: &PgPool,
+    st: &Statements,
+    write_lock: i64,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query(st.advisory_lock.clone())
+        .bind(write_lock)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    Ok(tx)
+}
 use crate::reads;
 use crate::sql::Statements;
 
@@ -24,12 +40,7 @@ pub(crate) async fn delete_stream(
             "hard deletes are disabled for this store; enable them with PgOptions::allow_hard_delete".into(),
         ));
     }
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    sqlx::query(st.advisory_lock.clone())
-        .bind(write_lock)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let mut tx = locked(pool, st, write_lock).await?;
     let (version, current) = match reads::stream_row(&mut *tx, st, stream).await? {
         None => (0, None),
         Some((version, StreamState::Active)) => (version, None),
@@ -68,12 +79,7 @@ pub(crate) async fn save_snapshot(
     version: u64,
     data: Vec<u8>,
 ) -> Result<()> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    sqlx::query(st.advisory_lock.clone())
-        .bind(write_lock)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let mut tx = locked(pool, st, write_lock).await?;
     check_snapshot_version(
         stream,
         version,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use disco_core::append_check::{
     check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
 };
-use disco_core::group_commit::AppendRequest;
+use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome};
 use disco_core::{
     AppendResult, DeleteMode, EventLocation, ExpectedVersion, Notifier, Result, StreamId,
     StreamState, Timestamp, Uuid,
@@ -38,23 +38,11 @@ pub(crate) fn commit_batch(
     batch: Vec<AppendRequest>,
     notifier: &Notifier,
 ) {
-    let size = batch.len();
-    match write_batch(state, &batch) {
-        Ok((results, head)) => {
-            state.head = head;
-            notifier.notify(head);
-            tracing::trace!(appends = size, head, "group commit");
-            for (request, result) in batch.into_iter().zip(results) {
-                request.reply(result);
-            }
-        }
-        Err(error) => {
-            tracing::warn!(appends = size, %error, "group commit failed");
-            for request in batch {
-                request.reply(Err(error.clone()));
-            }
-        }
+    let outcome = write_batch(state, &batch);
+    if let Ok((_, head)) = &outcome {
+        state.head = *head;
     }
+    answer_batch(batch, outcome, notifier);
 }
 
 struct TableView<'a, 't> {
@@ -81,10 +69,7 @@ impl AppendView for TableView<'_, '_> {
     }
 }
 
-fn write_batch(
-    state: &WriterState,
-    batch: &[AppendRequest],
-) -> Result<(Vec<Result<AppendResult>>, u64)> {
+fn write_batch(state: &WriterState, batch: &[AppendRequest]) -> BatchOutcome {
     let txn = state.db.begin_write().map_err(db_error)?;
     let mut head = state.head;
     let mut results = Vec::with_capacity(batch.len());

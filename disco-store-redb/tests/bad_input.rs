@@ -1,8 +1,7 @@
 //! Files and places the store must refuse with a typed error, without a panic
 //! and without writing to the file; and a file another process holds.
 
-mod common;
-
+use disco_conformance::helpers::TempDir;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ async fn open_err(path: &Path) -> Error {
 }
 
 /// A disco redb file with a few events, closed cleanly.
-async fn closed_store_file(dir: &common::TempDir) -> PathBuf {
+async fn closed_store_file(dir: &TempDir) -> PathBuf {
     let path = dir.file("events.redb");
     let store = RedbStore::open(&path, RedbOptions::default())
         .await
@@ -45,7 +44,7 @@ async fn closed_store_file(dir: &common::TempDir) -> PathBuf {
 
 #[tokio::test]
 async fn a_file_that_is_not_a_redb_database_is_refused_and_untouched() {
-    let dir = common::TempDir::new("bad");
+    let dir = TempDir::new("redb-bad");
     let path = dir.file("notes.txt");
     let text = b"these are my notes, not a database\n".repeat(300);
     std::fs::write(&path, &text).expect("write");
@@ -56,7 +55,7 @@ async fn a_file_that_is_not_a_redb_database_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_truncated_file_is_refused_and_untouched() {
-    let dir = common::TempDir::new("truncated");
+    let dir = TempDir::new("redb-truncated");
     let path = closed_store_file(&dir).await;
     let whole = bytes(&path);
     let cut = whole[..whole.len() / 3].to_vec();
@@ -68,7 +67,7 @@ async fn a_truncated_file_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_corrupted_file_is_refused_and_untouched() {
-    let dir = common::TempDir::new("corrupted");
+    let dir = TempDir::new("redb-corrupted");
     let path = closed_store_file(&dir).await;
     let mut damaged = bytes(&path);
     // Overwrite the header and the first pages with garbage.
@@ -83,7 +82,7 @@ async fn a_corrupted_file_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_format_from_a_newer_disco_is_refused_and_untouched() {
-    let dir = common::TempDir::new("future");
+    let dir = TempDir::new("redb-future");
     let path = closed_store_file(&dir).await;
     {
         let db = redb::Database::open(&path).expect("raw open");
@@ -108,7 +107,7 @@ async fn a_format_from_a_newer_disco_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_redb_file_of_another_application_is_refused_and_untouched() {
-    let dir = common::TempDir::new("foreign");
+    let dir = TempDir::new("redb-foreign");
     let path = dir.file("app.redb");
     {
         let db = redb::Database::create(&path).expect("raw create");
@@ -132,7 +131,7 @@ async fn a_redb_file_of_another_application_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_missing_directory_is_a_typed_error() {
-    let dir = common::TempDir::new("missing");
+    let dir = TempDir::new("redb-missing");
     let path = dir.file("no/such/dir/events.redb");
     let err = open_err(&path).await;
     assert!(
@@ -144,7 +143,7 @@ async fn a_missing_directory_is_a_typed_error() {
 #[tokio::test]
 async fn an_unwritable_directory_is_a_typed_error() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = common::TempDir::new("readonly");
+    let dir = TempDir::new("redb-readonly");
     let ro = dir.file("ro");
     std::fs::create_dir(&ro).expect("mkdir");
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).expect("chmod");
@@ -165,7 +164,7 @@ async fn an_unwritable_directory_is_a_typed_error() {
 
 #[tokio::test]
 async fn the_same_file_twice_in_one_process_is_unavailable_share_a_clone_instead() {
-    let dir = common::TempDir::new("twice");
+    let dir = TempDir::new("redb-twice");
     let path = dir.file("events.redb");
     let store = RedbStore::open(&path, RedbOptions::default())
         .await
@@ -202,7 +201,7 @@ async fn a_file_held_by_another_process_is_unavailable_at_once() {
         }
         return;
     }
-    let dir = common::TempDir::new("held");
+    let dir = TempDir::new("redb-held");
     let path = dir.file("events.redb");
     let mut child = crash::child_command(
         "a_file_held_by_another_process_is_unavailable_at_once",

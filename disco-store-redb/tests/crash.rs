@@ -5,8 +5,7 @@
 //! checks that every acknowledged event is there, that no batch is partial,
 //! and that versions have no holes. Twelve kills, on the same file.
 
-mod common;
-
+use disco_conformance::helpers::TempDir;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -32,7 +31,7 @@ async fn acknowledged_appends_survive_sigkill() {
         }
         return;
     }
-    let dir = common::TempDir::new("crash");
+    let dir = TempDir::new("redb-crash");
     let path = dir.file("crash.redb");
     let writers = WRITERS.to_string();
     let ledger = crash::kill_loop(

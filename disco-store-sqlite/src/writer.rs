@@ -18,7 +18,7 @@ use disco_core::append_check::{
     check_delete, check_snapshot_version, decide_append, optimistic_first_version, AppendDecision,
     AppendView, StreamStatus,
 };
-use disco_core::group_commit::AppendRequest;
+use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome};
 use disco_core::{
     AppendResult, DeleteMode, Error, EventLocation, ExpectedVersion, Notifier, Result, StreamId,
     StreamState, Timestamp, Uuid,
@@ -42,30 +42,13 @@ const ROLLBACK_TO: &str = "ROLLBACK TO disco_append";
 
 /// Writes one batch and answers each of its appends.
 pub(crate) fn commit_batch(conn: &mut Connection, batch: Vec<AppendRequest>, notifier: &Notifier) {
-    let size = batch.len();
-    match write_batch(conn, &batch) {
-        Ok((results, head)) => {
-            notifier.notify(head);
-            tracing::trace!(appends = size, head, "group commit");
-            for (request, result) in batch.into_iter().zip(results) {
-                request.reply(result);
-            }
-        }
-        Err(error) => {
-            tracing::warn!(appends = size, %error, "group commit failed");
-            for request in batch {
-                request.reply(Err(error.clone()));
-            }
-        }
-    }
+    let outcome = write_batch(conn, &batch);
+    answer_batch(batch, outcome, notifier);
 }
 
 /// Writes the batch in one transaction; returns each append's result and the
 /// new head.
-fn write_batch(
-    conn: &mut Connection,
-    batch: &[AppendRequest],
-) -> Result<(Vec<Result<AppendResult>>, u64)> {
+fn write_batch(conn: &mut Connection, batch: &[AppendRequest]) -> BatchOutcome {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;

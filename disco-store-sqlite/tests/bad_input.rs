@@ -1,8 +1,7 @@
 //! Files and places the store must refuse with a typed error, leaving the
 //! file as it was; and a locked database, which is `Unavailable` (retryable).
 
-mod common;
-
+use disco_conformance::helpers::TempDir;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ async fn open_err(path: &Path) -> Error {
 
 #[tokio::test]
 async fn a_file_that_is_not_a_database_is_refused_and_untouched() {
-    let dir = common::TempDir::new("bad");
+    let dir = TempDir::new("sqlite-bad");
     let path = dir.file("notes.txt");
     let text: Vec<u8> = b"these are my notes, not a database\n".repeat(200);
     std::fs::write(&path, &text).expect("write");
@@ -36,7 +35,7 @@ async fn a_file_that_is_not_a_database_is_refused_and_untouched() {
 }
 
 /// A disco file closed cleanly (WAL checkpointed into the main file).
-async fn closed_store_file(dir: &common::TempDir) -> PathBuf {
+async fn closed_store_file(dir: &TempDir) -> PathBuf {
     let path = dir.file("events.db");
     let store = SqliteStore::open(&path, SqliteOptions::default())
         .await
@@ -61,7 +60,7 @@ async fn closed_store_file(dir: &common::TempDir) -> PathBuf {
 
 #[tokio::test]
 async fn a_schema_from_a_newer_disco_is_refused_and_untouched() {
-    let dir = common::TempDir::new("future");
+    let dir = TempDir::new("sqlite-future");
     let path = closed_store_file(&dir).await;
     {
         let raw = rusqlite::Connection::open(&path).expect("raw open");
@@ -81,7 +80,7 @@ async fn a_schema_from_a_newer_disco_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_database_of_another_application_is_refused_and_untouched() {
-    let dir = common::TempDir::new("foreign");
+    let dir = TempDir::new("sqlite-foreign");
     let path = dir.file("app.db");
     {
         let raw = rusqlite::Connection::open(&path).expect("raw open");
@@ -99,7 +98,7 @@ async fn a_database_of_another_application_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn a_missing_directory_is_a_typed_error() {
-    let dir = common::TempDir::new("missing");
+    let dir = TempDir::new("sqlite-missing");
     let path = dir.file("no/such/dir/events.db");
     let err = open_err(&path).await;
     assert!(
@@ -111,7 +110,7 @@ async fn a_missing_directory_is_a_typed_error() {
 
 /// A directory this process cannot create files in: a 0555 directory, or,
 /// when running as root (which ignores the mode), /sys.
-fn unwritable_dir(dir: &common::TempDir) -> PathBuf {
+fn unwritable_dir(dir: &TempDir) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let ro = dir.file("ro");
     std::fs::create_dir(&ro).expect("mkdir");
@@ -124,7 +123,7 @@ fn unwritable_dir(dir: &common::TempDir) -> PathBuf {
 
 #[tokio::test]
 async fn a_read_only_directory_is_a_typed_error() {
-    let dir = common::TempDir::new("readonly");
+    let dir = TempDir::new("sqlite-readonly");
     let ro = unwritable_dir(&dir);
     let path = ro.join(format!("disco-{}.db", uuid::Uuid::new_v4()));
     let err = open_err(&path).await;
@@ -137,7 +136,7 @@ async fn a_read_only_directory_is_a_typed_error() {
 
 #[tokio::test]
 async fn a_locked_database_gives_unavailable_and_recovers() {
-    let dir = common::TempDir::new("locked");
+    let dir = TempDir::new("sqlite-locked");
     let path = dir.file("events.db");
     let options = SqliteOptions::default().busy_timeout(Duration::from_millis(200));
     let store = SqliteStore::open(&path, options).await.expect("open");
@@ -183,7 +182,7 @@ async fn a_locked_database_gives_unavailable_and_recovers() {
 
 #[tokio::test]
 async fn opening_a_database_locked_in_rollback_mode_gives_unavailable() {
-    let dir = common::TempDir::new("locked-open");
+    let dir = TempDir::new("sqlite-locked-open");
     let path = dir.file("busy.db");
     let raw = rusqlite::Connection::open(&path).expect("raw open");
     raw.execute_batch("BEGIN EXCLUSIVE; CREATE TABLE other (x);")

@@ -1,13 +1,12 @@
 //! The whole conformance suite against a SQLite file store at the default
 //! settings (WAL, synchronous=FULL).
 
-mod common;
-
+use disco_conformance::helpers::TempDir;
 use disco_conformance::Fixture;
 use disco_store_sqlite::{SqliteOptions, SqliteStore};
 
 async fn fresh_store() -> Fixture {
-    let dir = common::TempDir::new("conformance");
+    let dir = TempDir::new("sqlite-conformance");
     let store = match SqliteStore::open(dir.file("events.db"), SqliteOptions::default()).await {
         Ok(store) => store,
         Err(e) => panic!(

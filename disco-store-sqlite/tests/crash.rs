@@ -4,8 +4,7 @@
 //! file and checks that every acknowledged event is there, that no batch is
 //! partial, and that versions have no holes. Twelve kills, on the same file.
 
-mod common;
-
+use disco_conformance::helpers::TempDir;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,7 +30,7 @@ async fn acknowledged_appends_survive_sigkill() {
         }
         return;
     }
-    let dir = common::TempDir::new("crash");
+    let dir = TempDir::new("sqlite-crash");
     let path = dir.file("crash.db");
     let writers = WRITERS.to_string();
     let ledger = crash::kill_loop(

@@ -1,8 +1,7 @@
 //! Several processes on one file: an append in one is visible in the other,
 //! wakes its waiting reader within 100 ms, and both keep one global order.
 
-mod common;
-
+use disco_conformance::helpers::TempDir;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +34,7 @@ async fn another_process_append_is_visible_and_wakes_a_waiting_reader_within_100
     if child_role().await {
         return;
     }
-    let dir = common::TempDir::new("multi");
+    let dir = TempDir::new("sqlite-multi");
     let path = dir.file("shared.db");
     let store = open(&path).await;
     let mut worst = 0i64;
@@ -90,7 +89,7 @@ async fn two_processes_appending_at_once_keep_one_global_order() {
     if child_role().await {
         return;
     }
-    let dir = common::TempDir::new("multi-order");
+    let dir = TempDir::new("sqlite-multi-order");
     let path = dir.file("shared.db");
     let store = open(&path).await;
     let mut child = crash::child_command(
