@@ -40,7 +40,10 @@ CREATE TABLE __SCHEMA__.checkpoints (
     position bigint NOT NULL
 );
 
--- 'head': the highest position ever committed (hard deletes do not lower it).
+-- 'head': the highest position as of the last hard delete. Batches do not
+-- write it (the head is also max(position) of events), so a batch updates
+-- one hot row less; a hard delete records it first, so removing the newest
+-- events never lowers the head.
 CREATE TABLE __SCHEMA__.meta (
     key   text   PRIMARY KEY,
     value bigint NOT NULL
@@ -71,7 +74,8 @@ AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(p_lock);
     RETURN QUERY
-        SELECT 0::smallint, NULL::text, NULL::bigint, NULL::smallint, NULL::uuid, m.value
+        SELECT 0::smallint, NULL::text, NULL::bigint, NULL::smallint, NULL::uuid,
+               greatest(coalesce((SELECT max(e.position) FROM __SCHEMA__.events e), 0), m.value)
         FROM __SCHEMA__.meta m WHERE m.key = 'head'
         UNION ALL
         SELECT 1::smallint, s.stream_id::text, s.version, s.state, NULL::uuid, NULL::bigint

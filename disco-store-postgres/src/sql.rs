@@ -36,6 +36,7 @@ statements! {
     record_migration = "record_migration.sql";
     advisory_lock = "advisory_lock.sql";
     read_head = "read_head.sql";
+    keep_head = "keep_head.sql";
     lock_and_read = "lock_and_read.sql";
     write_batch = "write_batch.sql";
     consistent_read = "consistent_read.sql";

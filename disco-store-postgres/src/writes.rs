@@ -51,6 +51,10 @@ pub(crate) async fn delete_stream(
     let state: i16 = match mode {
         DeleteMode::Soft => 1,
         DeleteMode::Hard => {
+            sqlx::query(st.keep_head.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
             for sql in [&st.delete_stream_events, &st.delete_snapshot] {
                 sqlx::query(sql.clone())
                     .bind(stream.as_str())

@@ -1,6 +1,7 @@
 -- Step two of a batch, one round trip: every event, the streams' new
--- versions, the head, and pg_notify, all in the batch's transaction (so
--- listeners hear of the commit only once it happened). Every value is bound.
+-- versions, and pg_notify of the new head ($10), all in the batch's
+-- transaction (so listeners hear of the commit only once it happened). Every
+-- value is bound.
 WITH inserted AS (
     INSERT INTO __SCHEMA__.events (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
     SELECT position, stream_id, version, event_id, event_type, data, metadata,
@@ -13,7 +14,5 @@ WITH inserted AS (
     SELECT stream_id, version, 0 FROM unnest($8::text[], $9::bigint[]) AS t (stream_id, version)
     ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, state = 0
     RETURNING 1
-), moved AS (
-    UPDATE __SCHEMA__.meta SET value = $10 WHERE key = 'head' RETURNING value
 )
-SELECT pg_notify($11, value::text) FROM moved
+SELECT pg_notify($11, $10::bigint::text)
