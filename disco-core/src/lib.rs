@@ -16,6 +16,7 @@ pub mod group_commit;
 mod limits;
 mod notifications;
 mod store;
+pub mod stored_int;
 mod stream_id;
 
 pub use error::{Error, Result};

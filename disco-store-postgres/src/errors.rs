@@ -33,18 +33,6 @@ pub(crate) fn db_error(error: sqlx::Error) -> Error {
     }
 }
 
-/// A contract `u64` as a PostgreSQL `bigint`, saturating at `i64::MAX`.
-pub(crate) fn sql_int(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A `usize` limit as a `LIMIT` value.
-pub(crate) fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-/// A stored `bigint` back as a `u64`.
-pub(crate) fn stored_u64(value: i64, what: &str) -> Result<u64, Error> {
-    u64::try_from(value)
-        .map_err(|_| Error::Backend(format!("corrupt {what} in the database: {value}")))
-}
+pub(crate) use disco_core::stored_int::{
+    from_stored as stored_u64, limit_to_i64 as sql_limit, to_i64 as sql_int,
+};

@@ -147,7 +147,7 @@ impl PostgresStore {
                 write_lock,
                 channel: channel(&schema),
                 notifier: notifier.clone(),
-                batching: writer::Batching {
+                batching: disco_core::group_commit::Batching {
                     max_batch: options.max_batch,
                     delay: options.group_commit_delay,
                 },

@@ -21,10 +21,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::Duration;
 
 use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
-use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome, Batching};
 use disco_core::{AppendResult, EventLocation, Notifier, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
@@ -34,13 +33,6 @@ use uuid::Uuid;
 use crate::errors::{db_error, sql_int, stored_u64};
 use crate::reads;
 use crate::sql::Statements;
-
-/// How the writer batches.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Batching {
-    pub max_batch: usize,
-    pub delay: Duration,
-}
 
 pub(crate) struct WriterContext {
     pub pool: PgPool,

@@ -26,20 +26,6 @@ pub(crate) fn db_error(error: rusqlite::Error) -> Error {
     Error::Backend(error.to_string())
 }
 
-/// A contract `u64` as a SQLite integer, saturating at `i64::MAX` (positions
-/// and versions never get there; a caller's `u64::MAX` means "the end").
-pub(crate) fn sql_int(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// A `usize` limit as a SQLite `LIMIT`.
-pub(crate) fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
-/// A stored integer back as a `u64`; negative values only come from a
-/// corrupted or foreign file.
-pub(crate) fn stored_u64(value: i64, what: &str) -> Result<u64, Error> {
-    u64::try_from(value)
-        .map_err(|_| Error::Backend(format!("corrupt {what} in the database: {value}")))
-}
+pub(crate) use disco_core::stored_int::{
+    from_stored as stored_u64, limit_to_i64 as sql_limit, to_i64 as sql_int,
+};
