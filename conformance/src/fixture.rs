@@ -8,6 +8,8 @@ use std::sync::Arc;
 use disco_core::EventStore;
 
 type Cleanup = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+type Reopen =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn EventStore>> + Send>> + Send + Sync>;
 
 /// A fresh, isolated store made by an adapter's factory for one case, with an
 /// optional cleanup (drop a schema, remove a file) that runs after the case,
@@ -24,6 +26,7 @@ pub struct Fixture {
     /// The store under test.
     pub store: Arc<dyn EventStore>,
     cleanup: Option<Cleanup>,
+    reopen: Option<Reopen>,
 }
 
 impl Fixture {
@@ -32,6 +35,7 @@ impl Fixture {
         Fixture {
             store: Arc::new(store),
             cleanup: None,
+            reopen: None,
         }
     }
 
@@ -40,6 +44,7 @@ impl Fixture {
         Fixture {
             store,
             cleanup: None,
+            reopen: None,
         }
     }
 
@@ -50,6 +55,19 @@ impl Fixture {
         Fut: Future<Output = ()> + Send + 'static,
     {
         self.cleanup = Some(Box::new(move || Box::pin(cleanup())));
+        self
+    }
+
+    /// Tells the consumer cases how to open another handle on the same
+    /// store, as a second process would (a second connection pool, a second
+    /// open of the file). Without it they share the first handle, which is
+    /// right for stores one process owns (memory, redb).
+    pub fn with_reopen<F, Fut>(mut self, reopen: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Arc<dyn EventStore>> + Send + 'static,
+    {
+        self.reopen = Some(Arc::new(move || Box::pin(reopen())));
         self
     }
 
@@ -66,6 +84,45 @@ impl Fixture {
 /// the store breaks the contract.
 pub type CaseFn = fn(Arc<dyn EventStore>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
+/// The handles a consumer case gets: the store, and a way to open another
+/// handle on it.
+#[derive(Clone)]
+pub struct Stores {
+    /// The store under test.
+    pub store: Arc<dyn EventStore>,
+    reopen: Option<Reopen>,
+}
+
+impl Stores {
+    /// Another handle on the same store (the same handle for stores that
+    /// one process owns).
+    pub async fn another_handle(&self) -> Arc<dyn EventStore> {
+        match &self.reopen {
+            Some(reopen) => reopen().await,
+            None => self.store.clone(),
+        }
+    }
+}
+
+/// A consumer case: like [`CaseFn`], with [`Stores`].
+pub type StoresCaseFn = fn(Stores) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Runs a consumer case as [`run_case`] runs a case.
+pub async fn run_stores_case<F, Fut>(factory: F, case: StoresCaseFn)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Fixture>,
+{
+    let fixture = factory().await;
+    let stores = Stores {
+        store: fixture.store.clone(),
+        reopen: fixture.reopen.clone(),
+    };
+    let outcome = tokio::spawn(case(stores)).await;
+    fixture.finish().await;
+    reraise(outcome);
+}
+
 /// Runs `case` on a fresh fixture from `factory`, cleans up, and re-raises the
 /// case's panic if it failed. The macro-generated tests call this.
 pub async fn run_case<F, Fut>(factory: F, case: CaseFn)
@@ -76,6 +133,10 @@ where
     let fixture = factory().await;
     let outcome = tokio::spawn(case(fixture.store.clone())).await;
     fixture.finish().await;
+    reraise(outcome);
+}
+
+fn reraise(outcome: Result<(), tokio::task::JoinError>) {
     if let Err(failure) = outcome {
         match failure.try_into_panic() {
             Ok(panic) => resume_unwind(panic),

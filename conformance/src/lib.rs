@@ -35,7 +35,7 @@ mod fixture;
 pub mod helpers;
 pub mod model;
 
-pub use fixture::{run_case, CaseFn, Fixture};
+pub use fixture::{run_case, run_stores_case, CaseFn, Fixture, Stores, StoresCaseFn};
 
 /// Generates one `#[tokio::test]` per conformance case, plus `model_based`,
 /// the model-based property test, for a store made by `$factory` (an
@@ -45,6 +45,7 @@ pub use fixture::{run_case, CaseFn, Fixture};
 macro_rules! suite {
     ($factory:expr) => {
         $crate::__with_cases!(__generate_tests, $factory);
+        $crate::__with_stores_cases!(__generate_stores_tests, $factory);
     };
 }
 
@@ -117,6 +118,62 @@ macro_rules! __with_cases {
             reader_never_sees_a_late_position,
             notifications_wake_a_waiting_reader,
             notifications_report_the_head_at_once,
+            subscription_catches_up_in_pages_then_follows_live,
+            subscription_starts_after_the_given_position,
+            subscription_filters_by_type_and_stream_prefix,
+            subscription_misses_and_repeats_nothing_under_concurrent_writers,
+            subscription_wakes_promptly_after_an_append,
+        }
+    };
+}
+
+/// Calls `$crate::$callback!` with `$arg` and the name of every case that
+/// takes [`Stores`] (leases and consumers).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_stores_cases {
+    ($callback:ident, $arg:expr) => {
+        $crate::$callback! { $arg;
+            lease_is_exclusive_until_released,
+            lease_of_a_dead_holder_is_taken_over,
+            consumer_resumes_from_its_checkpoint_after_a_restart,
+            consumer_killed_mid_stream_loses_nothing,
+            one_active_runner_per_name_and_takeover_on_stop,
+            standby_takes_over_when_the_active_runner_dies,
+            poison_event_stops_the_consumer_by_default,
+            poison_event_is_skipped_when_chosen,
+            handler_panic_is_an_error_and_never_passed_over,
+            reset_is_obeyed_while_running,
+            reset_in_the_store_is_noticed_while_running,
+            consumer_status_reports_position_and_lag,
+        }
+    };
+}
+
+/// Generates the consumer tests; see [`suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __generate_stores_tests {
+    ($factory:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::run_stores_case($factory, |stores| ::std::boxed::Box::pin($crate::cases::$case(stores))).await;
+            }
+        )*
+    };
+}
+
+/// Generates [`all_stores_cases`]'s list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __generate_stores_list {
+    ($unused:expr; $($case:ident),* $(,)?) => {
+        /// Every case that takes [`Stores`], with its name.
+        pub fn all_stores_cases() -> ::std::vec::Vec<(&'static str, $crate::StoresCaseFn)> {
+            ::std::vec![
+                $((stringify!($case), (|stores| ::std::boxed::Box::pin($crate::cases::$case(stores))) as $crate::StoresCaseFn),)*
+            ]
         }
     };
 }
@@ -155,3 +212,4 @@ macro_rules! __generate_list {
 }
 
 __with_cases!(__generate_list, ());
+__with_stores_cases!(__generate_stores_list, ());

@@ -3,12 +3,15 @@
 //! rule and by the model test.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_conformance::{all_cases, model::check_model, Fixture};
+use disco_conformance::{all_cases, all_stores_cases, model::check_model, Fixture};
+use disco_core::lease::{Lease, LocalLeases};
 use disco_core::{
     AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
-    NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
+    NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
+    StreamInfo,
 };
 use disco_store_memory::MemoryStore;
 
@@ -22,11 +25,16 @@ enum Fault {
     /// An append of several events stores all but the last, and answers as if
     /// it had stored them all.
     DropsLastEventOfBatch,
+    /// Every lease request is granted, held or not.
+    LeasesNeverExclusive,
+    /// Notifications never announce a new head.
+    SilentNotifications,
 }
 
 struct Faulty {
     inner: MemoryStore,
     fault: Fault,
+    silent: Notifier,
 }
 
 /// The swap of `PositionsOutOfCommitOrder`; its own inverse.
@@ -75,6 +83,9 @@ impl EventStore for Faulty {
                     last_position: self.position(r.last_position),
                     ..r
                 })
+            }
+            Fault::LeasesNeverExclusive | Fault::SilentNotifications => {
+                self.inner.append(stream, expected, events).await
             }
             Fault::DropsLastEventOfBatch => {
                 let dropped = events.len() > 1;
@@ -175,8 +186,18 @@ impl EventStore for Faulty {
         self.inner.list_checkpoints().await
     }
 
+    async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        match self.fault {
+            Fault::LeasesNeverExclusive => LocalLeases::default().try_lease(name),
+            _ => self.inner.try_lease(name, ttl).await,
+        }
+    }
+
     fn notifications(&self) -> Notifications {
-        self.inner.notifications()
+        match self.fault {
+            Fault::SilentNotifications => self.silent.subscribe(),
+            _ => self.inner.notifications(),
+        }
     }
 
     fn limits(&self) -> Limits {
@@ -188,6 +209,7 @@ fn faulty(fault: Fault) -> Arc<dyn EventStore> {
     Arc::new(Faulty {
         inner: MemoryStore::new(),
         fault,
+        silent: Notifier::new(0),
     })
 }
 
@@ -226,6 +248,49 @@ fn failing_cases(fault: Fault) -> Vec<&'static str> {
         }
     }
     failed
+}
+
+/// Like [`failing_cases`], for the cases that take `Stores` (leases,
+/// consumers): the faulty store with one handle.
+fn failing_stores_cases(fault: Fault) -> Vec<&'static str> {
+    let runtime = quiet_runtime();
+    let mut failed = Vec::new();
+    for (name, case) in all_stores_cases() {
+        let outcome = runtime.block_on(async {
+            let fixture = Fixture::from_arc(faulty(fault));
+            run_stores(fixture, case).await
+        });
+        if outcome.is_err() {
+            failed.push(name);
+        }
+    }
+    failed
+}
+
+async fn run_stores(
+    fixture: Fixture,
+    case: disco_conformance::StoresCaseFn,
+) -> std::result::Result<(), tokio::task::JoinError> {
+    tokio::spawn(
+        async move { disco_conformance::run_stores_case(|| async { fixture }, case).await },
+    )
+    .await
+}
+
+/// For faults outside the model (leases, notifications): the named cases
+/// must fail.
+fn assert_cases_catch(fault: Fault, must_fail: &[&str]) -> std::result::Result<(), String> {
+    let mut failed = failing_cases(fault);
+    failed.extend(failing_stores_cases(fault));
+    let missed: Vec<_> = must_fail.iter().filter(|c| !failed.contains(c)).collect();
+    if missed.is_empty() {
+        println!("{fault:?} caught by {} cases ({failed:?})", failed.len());
+        Ok(())
+    } else {
+        Err(format!(
+            "{fault:?}: these cases passed but must fail: {missed:?} (failed: {failed:?})"
+        ))
+    }
 }
 
 fn assert_caught(fault: Fault, must_fail: &[&str]) -> std::result::Result<(), String> {
@@ -303,4 +368,27 @@ async fn the_suite_has_at_least_forty_cases_and_passes_on_the_memory_store() {
             "{name} failed on the memory store"
         );
     }
+}
+
+#[test]
+fn suite_catches_leases_that_are_not_exclusive() -> std::result::Result<(), String> {
+    assert_cases_catch(
+        Fault::LeasesNeverExclusive,
+        &[
+            "lease_is_exclusive_until_released",
+            "lease_of_a_dead_holder_is_taken_over",
+            "one_active_runner_per_name_and_takeover_on_stop",
+        ],
+    )
+}
+
+#[test]
+fn suite_catches_notifications_that_never_fire() -> std::result::Result<(), String> {
+    assert_cases_catch(
+        Fault::SilentNotifications,
+        &[
+            "notifications_wake_a_waiting_reader",
+            "subscription_wakes_promptly_after_an_append",
+        ],
+    )
 }

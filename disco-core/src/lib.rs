@@ -9,15 +9,18 @@
 #![deny(missing_docs)]
 
 pub mod append_check;
+pub mod consumer;
 mod error;
 mod event;
 mod expected_version;
 pub mod group_commit;
+pub mod lease;
 mod limits;
 mod notifications;
 mod store;
 pub mod stored_int;
 mod stream_id;
+mod subscription;
 
 pub use error::{Error, Result};
 pub use event::{AppendResult, NewEvent, RecordedEvent, Timestamp};
@@ -32,4 +35,5 @@ pub use store::{
     StreamInfo, StreamState,
 };
 pub use stream_id::{StreamId, MAX_STREAM_ID_LEN};
+pub use subscription::{Subscription, SubscriptionOptions};
 pub use uuid::Uuid;

@@ -1,8 +1,11 @@
 //! The [`EventStore`] trait and the small types of its calls.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::lease::Lease;
 use crate::{
     AppendResult, ExpectedVersion, Limits, NewEvent, Notifications, RecordedEvent, Result, StreamId,
 };
@@ -257,6 +260,12 @@ pub trait EventStore: Send + Sync {
 
     /// Every checkpoint, by name.
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    /// Takes the lease `name` (a consumer's name, checked as a checkpoint
+    /// name) if no live holder has it, for at least `ttl` unless renewed;
+    /// `None` if another holder has it. See [`crate::lease`] for how each
+    /// kind of store ends the lease of a holder that died.
+    async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Box<dyn Lease>>>;
 
     /// A handle that wakes its owner when the head position may have moved.
     fn notifications(&self) -> Notifications;

@@ -26,8 +26,10 @@
 mod state;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use disco_core::lease::{Lease, LocalLeases};
 use disco_core::{
     AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
     NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
@@ -46,6 +48,7 @@ struct Shared {
     state: RwLock<State>,
     notifier: Notifier,
     limits: Limits,
+    leases: LocalLeases,
 }
 
 impl Default for MemoryStore {
@@ -76,6 +79,7 @@ impl MemoryStore {
                 state: RwLock::new(State::default()),
                 notifier: Notifier::new(0),
                 limits,
+                leases: LocalLeases::default(),
             }),
         }
     }
@@ -190,6 +194,10 @@ impl EventStore for MemoryStore {
                 position,
             })
             .collect())
+    }
+
+    async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        self.shared.leases.try_lease(name)
     }
 
     fn notifications(&self) -> Notifications {

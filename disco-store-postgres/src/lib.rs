@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 
 mod errors;
+mod leases;
 mod listener;
 mod migrate;
 mod options;
@@ -48,9 +49,11 @@ mod writes;
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use disco_core::group_commit::AppendRequest;
+use disco_core::lease::Lease;
 use disco_core::{
     check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
     ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
@@ -79,6 +82,7 @@ struct Inner {
     writer: mpsc::UnboundedSender<AppendRequest>,
     notifier: Arc<Notifier>,
     options: PgOptions,
+    connect: PgConnectOptions,
     write_lock: i64,
     // Sending on it, or dropping it, stops the listener and the poller.
     stop: watch::Sender<bool>,
@@ -114,7 +118,7 @@ impl PostgresStore {
             PgPoolOptions::new()
                 .max_connections(options.pool_size.max(2))
                 .acquire_timeout(options.connect_timeout)
-                .connect_with(connect),
+                .connect_with(connect.clone()),
         )
         .await
         .map_err(|_| {
@@ -170,6 +174,7 @@ impl PostgresStore {
                 writer,
                 notifier,
                 options,
+                connect,
                 write_lock,
                 stop,
             }),
@@ -344,6 +349,19 @@ impl EventStore for PostgresStore {
 
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         reads::list_checkpoints(&self.inner.pool, &self.inner.statements).await
+    }
+
+    async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        check_checkpoint_name(name)?;
+        let lease = leases::PgLease::take(
+            &self.inner.connect,
+            self.inner.options.connect_timeout,
+            self.inner.statements.clone(),
+            &self.inner.options.schema,
+            name,
+        )
+        .await?;
+        Ok(lease.map(|lease| Box::new(lease) as Box<dyn Lease>))
     }
 
     fn notifications(&self) -> Notifications {

@@ -54,6 +54,9 @@ statements! {
     save_checkpoint = "save_checkpoint.sql";
     load_checkpoint = "load_checkpoint.sql";
     list_checkpoints = "list_checkpoints.sql";
+    try_lease = "try_lease.sql";
+    release_lease = "release_lease.sql";
+    lease_alive = "lease_alive.sql";
 }
 
 /// The migrations, in order: (version, SQL with `__SCHEMA__`).
@@ -71,6 +74,16 @@ pub(crate) fn lock_key(schema: &str, purpose: &str) -> i64 {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     hash as i64
+}
+
+/// The two int4 keys of a consumer lease: the store's and the consumer's.
+pub(crate) fn lease_keys(schema: &str, name: &str) -> (i32, i32) {
+    // Folding the 64-bit hashes keeps every bit's influence.
+    let fold = |h: i64| ((h >> 32) ^ h) as i32;
+    (
+        fold(lock_key(schema, "lease-store")),
+        fold(lock_key(name, "lease-name")),
+    )
 }
 
 /// The LISTEN/NOTIFY channel of a schema.

@@ -40,9 +40,11 @@ mod writes;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use disco_core::group_commit::{Batching, GroupCommitWriter};
+use disco_core::lease::{Lease, LocalLeases};
 use disco_core::{
     check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
     ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
@@ -68,6 +70,9 @@ struct Inner {
     notifier: Arc<Notifier>,
     limits: Limits,
     path: PathBuf,
+    /// A redb file is open in one process at a time, so consumer leases are
+    /// in-process.
+    leases: LocalLeases,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -116,6 +121,7 @@ impl RedbStore {
                 notifier,
                 limits: options.limits,
                 path,
+                leases: LocalLeases::default(),
             }),
         })
     }
@@ -251,6 +257,10 @@ impl EventStore for RedbStore {
 
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.read(reads::list_checkpoints).await
+    }
+
+    async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        self.inner.leases.try_lease(name)
     }
 
     fn notifications(&self) -> Notifications {

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod errors;
+mod leases;
 mod options;
 mod readers;
 mod reads;
@@ -41,9 +42,11 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use disco_core::group_commit::{Batching, GroupCommitWriter};
+use disco_core::lease::Lease;
 use disco_core::{
     check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
     ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
@@ -164,7 +167,7 @@ impl SqliteStore {
     }
 
     /// Runs `job` on the writer's connection, in order with appends.
-    async fn write<T, F>(&self, job: F) -> Result<T>
+    pub(crate) async fn write<T, F>(&self, job: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
@@ -277,6 +280,12 @@ impl EventStore for SqliteStore {
 
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.read(reads::list_checkpoints).await
+    }
+
+    async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        check_checkpoint_name(name)?;
+        let lease = leases::SqliteLease::take(self, name, ttl).await?;
+        Ok(lease.map(|lease| Box::new(lease) as Box<dyn Lease>))
     }
 
     fn notifications(&self) -> Notifications {

@@ -13,7 +13,7 @@ use crate::errors::db_error;
 use crate::options::SqliteOptions;
 
 /// The schema version this library writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// `PRAGMA application_id` of a disco file: "DSCO".
 pub const APPLICATION_ID: i64 = 0x4453_434f;
 

@@ -1,8 +1,11 @@
 //! The whole conformance suite against a SQLite file store at the default
 //! settings (WAL, synchronous=FULL).
 
+use std::sync::Arc;
+
 use disco_conformance::helpers::TempDir;
 use disco_conformance::Fixture;
+use disco_core::EventStore;
 use disco_store_sqlite::{SqliteOptions, SqliteStore};
 
 async fn fresh_store() -> Fixture {
@@ -14,7 +17,18 @@ async fn fresh_store() -> Fixture {
             dir.path().display()
         ),
     };
-    Fixture::new(store).with_cleanup(move || async move { drop(dir) })
+    let path = dir.file("events.db");
+    Fixture::new(store)
+        .with_cleanup(move || async move { drop(dir) })
+        .with_reopen(move || {
+            let path = path.clone();
+            async move {
+                match SqliteStore::open(&path, SqliteOptions::default()).await {
+                    Ok(store) => Arc::new(store) as Arc<dyn EventStore>,
+                    Err(e) => panic!("cannot open a second handle on {}: {e}", path.display()),
+                }
+            }
+        })
 }
 
 disco_conformance::suite!(fresh_store);

@@ -2,6 +2,7 @@
 //! Each takes a fresh, empty store and panics if the store breaks a rule.
 
 mod concurrency;
+mod consumers;
 mod deletion;
 mod expected_version;
 mod idempotency;
@@ -12,8 +13,10 @@ mod ordering;
 mod payload;
 mod reads;
 mod snapshots_checkpoints;
+mod subscriptions;
 
 pub use concurrency::*;
+pub use consumers::*;
 pub use deletion::*;
 pub use expected_version::*;
 pub use idempotency::*;
@@ -24,3 +27,4 @@ pub use ordering::*;
 pub use payload::*;
 pub use reads::*;
 pub use snapshots_checkpoints::*;
+pub use subscriptions::*;

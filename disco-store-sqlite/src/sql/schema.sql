@@ -1,6 +1,7 @@
--- The disco schema, version 1. Applied in one transaction when a file is
--- created; PRAGMA user_version records the version, PRAGMA application_id
--- marks the file as disco's.
+-- The disco schema, version 2 (version 1 lacked disco_leases). Applied in one
+-- transaction when a file is created or upgraded (every statement is idempotent);
+-- PRAGMA user_version records the version, PRAGMA application_id marks the file
+-- as disco's.
 
 -- 'head': the highest position ever committed, as of the last hard delete.
 -- Appends do not write it (the head is also max(position) of disco_events, see
@@ -42,4 +43,13 @@ CREATE TABLE IF NOT EXISTS disco_snapshots (
 CREATE TABLE IF NOT EXISTS disco_checkpoints (
     name     TEXT    PRIMARY KEY,
     position INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- Consumer leases (schema version 2): one active runner per consumer name
+-- across processes. A holder renews expires_at (µs since the epoch) well
+-- before it passes; another may take the row once it has.
+CREATE TABLE IF NOT EXISTS disco_leases (
+    name       TEXT    PRIMARY KEY,
+    owner      BLOB    NOT NULL,
+    expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;

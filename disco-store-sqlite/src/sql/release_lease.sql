@@ -1,0 +1,1 @@
+DELETE FROM disco_leases WHERE name = ?1 AND owner = ?2
