@@ -37,6 +37,8 @@ pub enum Goal {
     MinRatio(f64),
     /// The store's peak resident memory must stay under this many MiB.
     MaxPeakMib(f64),
+    /// The store's 99th-percentile latency must stay under this many ms.
+    MaxP99Ms(f64),
 }
 
 /// What to clean up after one side of a case.
@@ -229,6 +231,8 @@ impl Backend {
             (Sqlite(_) | Redb(_), Case::Append8x1) => Some(Goal::MinRatio(5.0)),
             (Postgres(_), Case::Append8x1) => Some(Goal::MinRatio(1.0)),
             (Postgres(_), Case::Append8x1At5M) => Some(Goal::MinRatio(0.8)),
+            (_, Case::ConsumeNoop) => Some(Goal::MinRatio(0.5)),
+            (Sqlite(_) | Postgres(_), Case::Latency) => Some(Goal::MaxP99Ms(10.0)),
             (Sqlite(_) | Redb(_) | Postgres(_), Case::Append1x100 | Case::ReadAll1000) => {
                 Some(Goal::MinRatio(0.7))
             }

@@ -1,6 +1,8 @@
 //! Running a case on both sides and reporting it: [`Row`], the table and
 //! the JSON lines.
 
+use std::time::Duration;
+
 use crate::backend::{Backend, Goal};
 use crate::memory_usage;
 use crate::workloads::{self, Case, Sizes};
@@ -22,6 +24,8 @@ pub struct Row {
     pub store_peak_mib: Option<f64>,
     /// Raw peak RSS in MiB during its run, where measurable.
     pub raw_peak_mib: Option<f64>,
+    /// Store and raw (p50, p99) latencies, for the latency case.
+    pub latency: Option<[(Duration, Duration); 2]>,
     /// The goal, if one is set.
     pub goal: Option<Goal>,
     /// Whether the goal was met.
@@ -43,7 +47,34 @@ impl Row {
         match self.goal {
             Some(Goal::MinRatio(r)) => format!(">= {r}x{verdict}"),
             Some(Goal::MaxPeakMib(m)) => format!("peak <= {m} MiB{verdict}"),
+            Some(Goal::MaxP99Ms(m)) => format!("p99 <= {m} ms{verdict}"),
             None => "-".into(),
+        }
+    }
+
+    fn latency_text(&self) -> String {
+        match self.latency {
+            Some([(p50, p99), (raw50, raw99)]) => format!(
+                "p50 {:.2} p99 {:.2} ms (raw {:.2}/{:.2})",
+                ms(p50),
+                ms(p99),
+                ms(raw50),
+                ms(raw99)
+            ),
+            None => String::new(),
+        }
+    }
+
+    fn latency_json(&self) -> String {
+        match self.latency {
+            Some([(p50, p99), (raw50, raw99)]) => format!(
+                ",\"store_p50_ms\":{:.3},\"store_p99_ms\":{:.3},\"raw_p50_ms\":{:.3},\"raw_p99_ms\":{:.3}",
+                ms(p50),
+                ms(p99),
+                ms(raw50),
+                ms(raw99)
+            ),
+            None => String::new(),
         }
     }
 
@@ -51,7 +82,7 @@ impl Row {
     pub fn json(&self) -> String {
         let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.1}"));
         format!(
-            "{{\"case\":\"{}\",\"backend\":\"{}\",\"events\":{},\"store_events_per_s\":{:.0},\"raw_events_per_s\":{:.0},\"ratio\":{:.3},\"store_peak_rss_mib\":{},\"raw_peak_rss_mib\":{},\"goal\":\"{}\",\"goal_met\":{}}}",
+            "{{\"case\":\"{}\",\"backend\":\"{}\",\"events\":{},\"store_events_per_s\":{:.0},\"raw_events_per_s\":{:.0},\"ratio\":{:.3},\"store_peak_rss_mib\":{},\"raw_peak_rss_mib\":{}{},\"goal\":\"{}\",\"goal_met\":{}}}",
             self.case,
             self.backend,
             self.events,
@@ -60,10 +91,15 @@ impl Row {
             self.ratio(),
             opt(self.store_peak_mib),
             opt(self.raw_peak_mib),
+            self.latency_json(),
             self.goal_text(),
             self.met.map_or("null".to_string(), |m| m.to_string()),
         )
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn mib(bytes: Option<u64>) -> Option<f64> {
@@ -93,14 +129,17 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
         raw_rate: on_raw.rate(),
         store_peak_mib: store_peak,
         raw_peak_mib: raw_peak,
+        latency: on_store.latency.zip(on_raw.latency).map(|(s, r)| [s, r]),
         goal,
         met: None,
     };
+    // Only a full-size run can show whether a goal is met.
     row.met = match goal {
+        _ if !sizes.full => None,
         Some(Goal::MinRatio(r)) => Some(row.ratio() >= r),
-        // Only a full-size run can show the memory goal.
-        Some(Goal::MaxPeakMib(m)) if sizes.hold_events >= 1_000_000 => store_peak.map(|p| p <= m),
-        _ => None,
+        Some(Goal::MaxPeakMib(m)) => store_peak.map(|p| p <= m),
+        Some(Goal::MaxP99Ms(m)) => row.latency.map(|[(_, p99), _]| ms(p99) <= m),
+        None => None,
     };
     Ok(row)
 }
@@ -125,5 +164,8 @@ pub fn print_table(rows: &[Row]) {
             peak(r.raw_peak_mib),
             r.goal_text()
         );
+        if r.latency.is_some() {
+            println!("{:<18} {}", "", r.latency_text());
+        }
     }
 }

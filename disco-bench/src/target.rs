@@ -1,10 +1,20 @@
 //! [`Target`]: what a workload runs against, a store or its raw baseline, so
 //! both do exactly the same work and the ratio compares like with like.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use disco_core::{EventStore, ExpectedVersion, NewEvent, ReadDirection, Result, StreamId};
+use disco_core::consumer::{Consumer, Handler, HandlerError};
+use disco_core::{
+    Error, EventStore, ExpectedVersion, NewEvent, ReadDirection, RecordedEvent, Result, StreamId,
+    Uuid,
+};
+use tokio::sync::{mpsc, Notify};
+
+use crate::workloads::bench_event;
 
 /// A thing that appends and reads events.
 #[async_trait]
@@ -19,6 +29,42 @@ pub trait Target: Send + Sync {
     async fn read_page(&self, after: u64, limit: usize) -> Result<(usize, u64)>;
     /// Reads up to `limit` events of `stream` forward; returns how many.
     async fn read_stream(&self, stream: &StreamId, limit: usize) -> Result<usize>;
+
+    /// Takes in every event of the (filled, quiet) target once, as a
+    /// consumer with a no-op handler would; returns how many. The raw side
+    /// pages through read_all in pages of 512, the consumer's page size.
+    async fn consume(&self) -> Result<u64> {
+        let (mut events, mut after) = (0u64, 0u64);
+        loop {
+            let (n, last) = self.read_page(after, 512).await?;
+            if n == 0 {
+                return Ok(events);
+            }
+            events += n as u64;
+            after = last;
+        }
+    }
+
+    /// Appends `samples` one-event appends to `stream`, one every `gap`,
+    /// and returns for each the time from the start of its append until it
+    /// is delivered: to a consumer's handler on a store, and until the
+    /// append returns on a raw baseline (the floor for the store).
+    async fn latencies(
+        &self,
+        stream: &StreamId,
+        samples: usize,
+        gap: Duration,
+    ) -> Result<Vec<Duration>> {
+        let mut out = Vec::with_capacity(samples);
+        for i in 0..samples {
+            let started = Instant::now();
+            self.append(stream, i as u64, vec![bench_event(i as u64)])
+                .await?;
+            out.push(started.elapsed());
+            tokio::time::sleep(gap).await;
+        }
+        Ok(out)
+    }
 }
 
 /// A disco store as a [`Target`].
@@ -61,5 +107,105 @@ impl Target for StoreTarget {
             .read_stream(stream, 1, ReadDirection::Forward, limit)
             .await?
             .len())
+    }
+
+    async fn consume(&self) -> Result<u64> {
+        self.consume_with_consumer().await
+    }
+
+    async fn latencies(
+        &self,
+        stream: &StreamId,
+        samples: usize,
+        gap: Duration,
+    ) -> Result<Vec<Duration>> {
+        let started = Arc::new(Mutex::new(HashMap::new()));
+        let (took, mut arrivals) = mpsc::unbounded_channel();
+        let watch = Stopwatch {
+            started: started.clone(),
+            took,
+        };
+        let handle = Consumer::new("bench-latency", watch).start(self.0.clone())?;
+        let mut out = Vec::with_capacity(samples);
+        for i in 0..samples {
+            let event = bench_event(i as u64);
+            started
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(event.id, Instant::now());
+            self.append(stream, i as u64, vec![event]).await?;
+            let arrived = tokio::time::timeout(Duration::from_secs(10), arrivals.recv()).await;
+            match arrived {
+                Ok(Some(took)) => out.push(took),
+                Ok(None) => return Err(consumer_failed("stopped")),
+                Err(_) => return Err(consumer_failed("did not see an event within 10 s")),
+            }
+            tokio::time::sleep(gap).await;
+        }
+        handle.stop().await;
+        Ok(out)
+    }
+}
+
+/// The no-op handler of `consume-noop`: counts, and says when it has seen
+/// the last position.
+struct Count {
+    events: AtomicU64,
+    last: u64,
+    done: Notify,
+}
+
+/// [`Count`] shared with the bench (one boxed future per event, as a
+/// user's handler has).
+struct CountHandle(Arc<Count>);
+
+#[async_trait]
+impl Handler for CountHandle {
+    async fn handle(&self, event: &RecordedEvent) -> std::result::Result<(), HandlerError> {
+        self.0.events.fetch_add(1, Ordering::Relaxed);
+        if event.position >= self.0.last {
+            self.0.done.notify_one();
+        }
+        Ok(())
+    }
+}
+
+/// Reports when each awaited event reached the handler.
+struct Stopwatch {
+    started: Arc<Mutex<HashMap<Uuid, Instant>>>,
+    took: mpsc::UnboundedSender<Duration>,
+}
+
+#[async_trait]
+impl Handler for Stopwatch {
+    async fn handle(&self, event: &RecordedEvent) -> std::result::Result<(), HandlerError> {
+        let started = self
+            .started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&event.id);
+        if let Some(started) = started {
+            let _ = self.took.send(started.elapsed());
+        }
+        Ok(())
+    }
+}
+
+fn consumer_failed(what: &str) -> Error {
+    Error::Backend(format!("the benchmark consumer {what}"))
+}
+
+impl StoreTarget {
+    async fn consume_with_consumer(&self) -> Result<u64> {
+        let count = Arc::new(Count {
+            events: AtomicU64::new(0),
+            last: self.0.head_position().await?,
+            done: Notify::new(),
+        });
+        let handle =
+            Consumer::new("bench-consume", CountHandle(count.clone())).start(self.0.clone())?;
+        count.done.notified().await;
+        handle.stop().await;
+        Ok(count.events.load(Ordering::Relaxed))
     }
 }

@@ -37,11 +37,18 @@ pub enum Case {
     /// `append-8x1` on a store already holding 5,000,000 events; its
     /// baseline is the same store on an empty schema (PostgreSQL).
     Append8x1At5M,
+    /// A consumer with a no-op handler takes in a filled store; the raw
+    /// side pages through it with read_all.
+    ConsumeNoop,
+    /// At a light load (one append every 5 ms), the time from an append's
+    /// start until a consumer's handler has the event; the raw side's is
+    /// the append alone. Reported as p50 and p99.
+    Latency,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 8] = [
+    pub const ALL: [Case; 10] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -50,6 +57,8 @@ impl Case {
         Case::ReadStream1000,
         Case::Hold1M,
         Case::Append8x1At5M,
+        Case::ConsumeNoop,
+        Case::Latency,
     ];
 
     /// The case's name on the command line and in reports.
@@ -63,6 +72,8 @@ impl Case {
             Case::ReadStream1000 => "read-stream-1000",
             Case::Hold1M => "hold-1m",
             Case::Append8x1At5M => "append-8x1-at-5m",
+            Case::ConsumeNoop => "consume-noop",
+            Case::Latency => "latency-to-handler",
         }
     }
 
@@ -87,6 +98,11 @@ pub struct Sizes {
     pub stream_reads: usize,
     /// Events of the hold case.
     pub hold_events: usize,
+    /// Appends timed by the latency case.
+    pub latency_samples: usize,
+    /// Whether these are the full sizes (scale >= 1): only then are goals
+    /// judged, as a tiny run measures start-up more than throughput.
+    pub full: bool,
 }
 
 impl Sizes {
@@ -100,6 +116,8 @@ impl Sizes {
             read_all_events: s(200_000.0).max(1000),
             stream_reads: s(200.0),
             hold_events: s(1_000_000.0).max(100),
+            latency_samples: s(1000.0).max(20),
+            full: scale >= 1.0,
         }
     }
 }
@@ -111,9 +129,19 @@ pub struct Measurement {
     pub events: u64,
     /// Time of the timed part.
     pub elapsed: Duration,
+    /// For the latency case: the median and the 99th percentile.
+    pub latency: Option<(Duration, Duration)>,
 }
 
 impl Measurement {
+    fn timed(events: u64, start: Instant) -> Self {
+        Measurement {
+            events,
+            elapsed: start.elapsed(),
+            latency: None,
+        }
+    }
+
     /// Events per second.
     pub fn rate(&self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
@@ -184,10 +212,7 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
             let s = stream("single-0")?;
             let start = Instant::now();
             let events = append_all(&*target, &s, work).await?;
-            Ok(Measurement {
-                events,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(events, start))
         }
         Case::Append8x1 | Case::Append8x1At5M => {
             let per_writer = sizes.concurrent_appends / 8;
@@ -207,10 +232,7 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                     disco_core::Error::Backend(format!("writer task failed: {e}"))
                 })??;
             }
-            Ok(Measurement {
-                events,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(events, start))
         }
         Case::Group8 => {
             let groups = sizes.concurrent_appends.div_ceil(8);
@@ -228,20 +250,14 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                     .collect();
                 target.append_group(appends).await?;
             }
-            Ok(Measurement {
-                events: groups as u64 * 8,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(groups as u64 * 8, start))
         }
         Case::Append1x100 => {
             let work = batches(sizes.batch_events.div_ceil(100), 100);
             let s = stream("batch-0")?;
             let start = Instant::now();
             let events = append_all(&*target, &s, work).await?;
-            Ok(Measurement {
-                events,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(events, start))
         }
         Case::ReadAll1000 => {
             fill(&*target, sizes.read_all_events).await?;
@@ -255,10 +271,7 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                 events += n as u64;
                 after = last;
             }
-            Ok(Measurement {
-                events,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(events, start))
         }
         Case::ReadStream1000 => {
             let s = stream("long-0")?;
@@ -268,10 +281,7 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
             for _ in 0..sizes.stream_reads {
                 events += target.read_stream(&s, 1000).await? as u64;
             }
-            Ok(Measurement {
-                events,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(events, start))
         }
         Case::Hold1M => {
             let start = Instant::now();
@@ -286,10 +296,25 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                 target.append(&s, versions[slot], batch).await?;
                 versions[slot] += 100;
             }
-            Ok(Measurement {
-                events: appends as u64 * 100,
-                elapsed: start.elapsed(),
-            })
+            Ok(Measurement::timed(appends as u64 * 100, start))
+        }
+        Case::ConsumeNoop => {
+            fill(&*target, sizes.read_all_events).await?;
+            let start = Instant::now();
+            let events = target.consume().await?;
+            Ok(Measurement::timed(events, start))
+        }
+        Case::Latency => {
+            let s = stream("latency-0")?;
+            let start = Instant::now();
+            let mut took = target
+                .latencies(&s, sizes.latency_samples, Duration::from_millis(5))
+                .await?;
+            let mut m = Measurement::timed(took.len() as u64, start);
+            took.sort_unstable();
+            let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
+            m.latency = Some((at(0.5), at(0.99)));
+            Ok(m)
         }
     }
 }

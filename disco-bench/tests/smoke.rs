@@ -22,6 +22,8 @@ fn every_case_runs_on_memory_and_prints_table_and_json() {
         "read-all-1000",
         "read-stream-1000",
         "hold-1m",
+        "consume-noop",
+        "latency-to-handler",
     ] {
         let table_row = stdout
             .lines()
@@ -35,6 +37,9 @@ fn every_case_runs_on_memory_and_prints_table_and_json() {
             json.contains("\"store_events_per_s\":") && json.contains("\"ratio\":"),
             "{json}"
         );
+        if case == "latency-to-handler" {
+            assert!(json.contains("\"store_p99_ms\":"), "{json}");
+        }
     }
 }
 

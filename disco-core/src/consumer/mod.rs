@@ -90,6 +90,15 @@ pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError>;
 }
 
+/// A shared handler handles as the handler it shares (so the caller may
+/// keep a clone to look at what it collected).
+#[async_trait]
+impl<H: Handler + ?Sized> Handler for Arc<H> {
+    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
+        (**self).handle(event).await
+    }
+}
+
 /// A [`Handler`] made of a closure; see [`handler_fn`].
 pub struct FnHandler<F>(F);
 

@@ -25,6 +25,10 @@ use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, Consume
 use crate::lease::Lease;
 use crate::{EventStore, RecordedEvent, Subscription, SubscriptionOptions, Uuid};
 
+/// How many buffered events may pass between two looks at the clock (for
+/// the lease's renewal and the timed checkpoint).
+const CLOCK_EVERY: u32 = 32;
+
 pub(crate) fn spawn(
     name: String,
     handler: Arc<dyn Handler>,
@@ -191,6 +195,9 @@ impl Runner {
             save_due: now + self.options.checkpoint_every,
             renew_due: now + self.renew_every(),
         };
+        // Events since the clock was last read: reading it for every event
+        // costs more than the rest of a no-op delivery.
+        let mut unclocked = 0u32;
         loop {
             match self.commands.try_recv() {
                 Ok(command) => {
@@ -202,19 +209,24 @@ impl Runner {
                 Err(TryRecvError::Disconnected) => return Ok(self.end_stopped(s).await),
                 Err(TryRecvError::Empty) => {}
             }
-            let now = Instant::now();
-            if now >= s.renew_due && !self.renew(&mut s).await {
-                return Err(LeaseLost);
-            }
-            if now >= s.save_due {
-                if let Err(error) = self.checkpoint(&mut s).await {
-                    let position = s.position;
-                    return Ok(self.end_failed(s.lease, position, None, error).await);
+            unclocked += 1;
+            if unclocked >= CLOCK_EVERY || s.since_save == self.options.checkpoint_every_events {
+                unclocked = 0;
+                let now = Instant::now();
+                if now >= s.renew_due && !self.renew(&mut s).await {
+                    return Err(LeaseLost);
+                }
+                if now >= s.save_due || s.since_save == self.options.checkpoint_every_events {
+                    if let Err(error) = self.checkpoint(&mut s).await {
+                        let position = s.position;
+                        return Ok(self.end_failed(s.lease, position, None, error).await);
+                    }
                 }
             }
             let event = match s.feed.try_next() {
                 Some(event) => event,
                 None => {
+                    unclocked = CLOCK_EVERY;
                     let deadline = s.renew_due.min(s.save_due);
                     let woke = tokio::select! {
                         biased;
@@ -254,9 +266,6 @@ impl Runner {
                         .position
                         .store(event.position, Ordering::Release);
                     self.shared.handled.fetch_add(1, Ordering::Relaxed);
-                    if s.since_save == self.options.checkpoint_every_events {
-                        s.save_due = Instant::now();
-                    }
                 }
                 Delivery::GaveUp(error) => {
                     let position = s.position;
@@ -281,7 +290,7 @@ impl Runner {
         let mut failures = 0u32;
         let mut backoff = policy.first_backoff;
         loop {
-            let error = match CatchPanic(self.handler.handle(event)).await {
+            let error = match CatchPanic((*self.handler).handle(event)).await {
                 Ok(Ok(())) => return Delivery::Handled,
                 Ok(Err(error)) => error.to_string(),
                 Err(panic) => format!("the handler panicked: {panic}"),
