@@ -7,7 +7,7 @@
 //! | feature    | store                          |
 //! |------------|--------------------------------|
 //! | `memory`   | [`memory::MemoryStore`] (default) |
-//! | `sqlite`   | `disco-store-sqlite`           |
+//! | `sqlite`   | `disco-store-sqlite` (default) |
 //! | `redb`     | `disco-store-redb`             |
 //! | `postgres` | `disco-store-postgres`         |
 //! | `full`     | all of them                    |
@@ -23,6 +23,9 @@
 //! ```
 #![deny(missing_docs)]
 
+mod connect;
+
+pub use connect::{connect, split_schema};
 pub use disco_core::*;
 
 #[cfg(feature = "memory")]

@@ -1,0 +1,123 @@
+//! The wallet example end to end, on every store: a second run over the
+//! same store lists the first run's wallets too.
+
+#[path = "../examples/wallet/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use disco_conformance::helpers::TempDir;
+
+async fn session(url: &str) -> (app::Session, String) {
+    let mut out = Vec::new();
+    let session = match app::run(url, &mut out).await {
+        Ok(session) => session,
+        Err(e) => panic!(
+            "the wallet session on {url} failed: {e}\n{}",
+            String::from_utf8_lossy(&out)
+        ),
+    };
+    (session, String::from_utf8_lossy(&out).into_owned())
+}
+
+fn check_first_run(session: &app::Session, text: &str) {
+    assert_eq!(session.created.len(), 2);
+    assert_eq!(
+        session.validation["user_id"],
+        vec!["must be a valid UUID string"]
+    );
+    assert_eq!(
+        session.validation["balance"],
+        vec!["must be a whole number"]
+    );
+    assert!(
+        session.rejected.contains("insufficient funds"),
+        "{}",
+        session.rejected
+    );
+    assert!(
+        text.contains("commands: create_wallet, deposit, withdraw"),
+        "{text}"
+    );
+    assert!(text.contains("queries:  list_wallets"), "{text}");
+    assert!(text.contains("accepted at once"), "{text}");
+}
+
+fn balances(session: &app::Session) -> Vec<(String, i64)> {
+    session
+        .listed
+        .iter()
+        .map(|r| (r.wallet_id.clone(), r.balance))
+        .collect()
+}
+
+async fn twice(url: &str) {
+    let (first, text) = session(url).await;
+    check_first_run(&first, &text);
+    assert_eq!(
+        balances(&first),
+        vec![
+            (first.created[0].clone(), 85),
+            (first.created[1].clone(), 20)
+        ]
+    );
+    // A redb file is released once the first session's writer thread has
+    // ended, which happens just after its last handle dropped.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (second, _) = session(url).await;
+    assert_eq!(
+        second.listed.len(),
+        4,
+        "the second run does not see the first's wallets"
+    );
+    for id in first.created.iter().chain(&second.created) {
+        assert!(
+            second.listed.iter().any(|r| &r.wallet_id == id),
+            "{id} missing"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_a_second_run_sees_the_first() {
+    let dir = TempDir::new("wallet-sqlite");
+    twice(&format!("sqlite:{}", dir.file("wallet.db").display())).await;
+}
+
+#[cfg(feature = "redb")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_redb_a_second_run_sees_the_first() {
+    let dir = TempDir::new("wallet-redb");
+    twice(&format!("redb:{}", dir.file("wallet.redb").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_memory_one_run_works() {
+    let (first, text) = session("memory:").await;
+    check_first_run(&first, &text);
+    assert_eq!(first.listed.len(), 2);
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_second_run_sees_the_first() {
+    let base = std::env::var("DISCO_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{base}?schema={schema}");
+    if let Err(e) = disco::connect(&url).await {
+        panic!(
+            "cannot use PostgreSQL at {base}: {e}\nStart the local server with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (bash .ci/run installs and starts it), or point DISCO_TEST_DATABASE_URL at another database."
+        );
+    }
+    twice(&url).await;
+    let store = disco::postgres::PostgresStore::connect(
+        &base,
+        disco::postgres::PgOptions::default().schema(schema.clone()),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("reconnect for cleanup: {e}"));
+    if let Err(e) = store.drop_schema().await {
+        eprintln!("could not drop {schema}: {e}");
+    }
+    store.close().await;
+}
