@@ -1,0 +1,434 @@
+//! The CQRS layer through its public API: routes of several aggregates,
+//! validation, typed errors, the repository's snapshots, cache and conflict
+//! retries, metadata, upcasting, and given/when/then.
+
+#[path = "../examples/wallet/app.rs"]
+#[allow(dead_code)]
+mod app;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::{Wallet, WalletCommand, WalletDirectory, WalletError, WalletEvent};
+use async_trait::async_trait;
+use disco::cqrs::testing::given;
+use disco::cqrs::{
+    Aggregate, CommandContext, DispatchError, DomainEvent, ExecuteError, Metadata, Orchestrator,
+    Repository, Target,
+};
+use disco::lease::Lease;
+use disco::memory::MemoryStore;
+use disco::{
+    AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
+    NewEvent, Notifications, ReadDirection, RecordedEvent, Snapshot, StreamId, StreamInfo, Uuid,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+const USER: &str = app::DEMO_USER;
+
+/// A second aggregate, so routes of two aggregates live side by side.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Tally {
+    total: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Counted(i64);
+
+impl DomainEvent for Counted {
+    fn event_type(&self) -> &'static str {
+        "Counted"
+    }
+}
+
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("never")]
+struct Never;
+
+impl Aggregate for Tally {
+    const NAME: &'static str = "tally";
+    type Command = i64;
+    type Event = Counted;
+    type Error = Never;
+    fn handle(&self, n: i64) -> Result<Vec<Counted>, Never> {
+        Ok(vec![Counted(n)])
+    }
+    fn apply(&mut self, e: &Counted) {
+        self.total += e.0;
+    }
+}
+
+fn two_aggregates(store: Arc<dyn EventStore>) -> Orchestrator {
+    Orchestrator::builder(store)
+        .aggregate::<Wallet, _>(|r| {
+            r.command("create_wallet", |p| {
+                let user_id = p.uuid("user_id");
+                let balance = p.integer("balance");
+                Some((
+                    Target::New,
+                    WalletCommand::Create {
+                        user_id: user_id?,
+                        balance: balance?,
+                    },
+                ))
+            })
+        })
+        .aggregate::<Tally, _>(|r| {
+            r.command("count", |p| {
+                let id = p.string("tally_id");
+                let n = p.integer("n");
+                Some((Target::Existing(id?), n?))
+            })
+        })
+        .query("total", |p| p.string("tally_id"), |_id| async { Ok(0) })
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn routes_of_every_aggregate_work_and_names_are_listed() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = two_aggregates(store.clone());
+    assert_eq!(o.commands(), vec!["count", "create_wallet"]);
+    assert_eq!(o.queries(), vec!["total"]);
+    let w = o
+        .dispatch("create_wallet", json!({"user_id": USER, "balance": 5}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((w.version, w.state["balance"].as_i64()), (1, Some(5)));
+    let t = o
+        .dispatch("count", json!({"tally_id": "t1", "n": 3}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let t = o
+        .dispatch("count", json!({"tally_id": t.id, "n": 4}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((t.version, t.state["total"].as_i64()), (2, Some(7)));
+    assert!(matches!(
+        o.dispatch("nope", json!({})).await,
+        Err(DispatchError::UnknownCommand(n)) if n == "nope"
+    ));
+    assert!(matches!(
+        o.query("nope", json!({})).await,
+        Err(DispatchError::UnknownQuery(n)) if n == "nope"
+    ));
+    let duplicate = Orchestrator::builder(store)
+        .aggregate::<Tally, _>(|r| r.command("x", |_| None).command("x", |_| None))
+        .build();
+    assert!(matches!(duplicate, Err(DispatchError::Duplicate(n)) if n == "x"));
+}
+
+#[tokio::test]
+async fn every_message_of_every_field_comes_back_and_nothing_is_written() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = app::orchestrator(store.clone(), Arc::new(WalletDirectory::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = o
+        .dispatch("create_wallet", json!({"user_id": 7, "balance": -1}))
+        .await;
+    let Err(DispatchError::Validation(errors)) = err else {
+        panic!("not a validation error: {err:?}");
+    };
+    assert_eq!(errors["user_id"], vec!["must be a valid UUID string"]);
+    assert_eq!(errors["balance"], vec!["must be 0 or more"]);
+    let err = o.dispatch("deposit", json!({"amount": 0})).await;
+    let Err(DispatchError::Validation(errors)) = err else {
+        panic!("not a validation error: {err:?}");
+    };
+    assert_eq!(errors["wallet_id"], vec!["is required"]);
+    assert_eq!(errors["amount"], vec!["must be greater than 0"]);
+    assert!(matches!(
+        o.dispatch_async("deposit", json!("text")),
+        Err(DispatchError::Validation(_))
+    ));
+    assert_eq!(store.head_position().await.unwrap_or(99), 0);
+}
+
+#[tokio::test]
+async fn async_dispatch_gives_the_id_first_and_the_outcome_later() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = app::orchestrator(store.clone(), Arc::new(WalletDirectory::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let pending = o
+        .dispatch_async("create_wallet", json!({"user_id": USER, "balance": 9}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = pending.id.clone();
+    let done = pending.outcome().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.id, id);
+    assert_eq!(done.state["balance"], 9);
+    let rejected = o
+        .dispatch_async("withdraw", json!({"wallet_id": id, "amount": 10}))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .outcome()
+        .await;
+    assert!(matches!(rejected, Err(DispatchError::Rejected(m)) if m.contains("insufficient")));
+}
+
+#[tokio::test]
+async fn typed_path_metadata_and_snapshots() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = app::orchestrator(store.clone(), Arc::new(WalletDirectory::default()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let user: Uuid = USER.parse().unwrap_or_default();
+    let done = o
+        .execute::<Wallet>(
+            "w1",
+            WalletCommand::Create {
+                user_id: user,
+                balance: 0,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.version, 1);
+    for _ in 0..119 {
+        o.execute::<Wallet>("w1", WalletCommand::Deposit { amount: 1 })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let refused = o
+        .execute::<Wallet>("w1", WalletCommand::Withdraw { amount: 1000 })
+        .await;
+    assert!(matches!(
+        refused,
+        Err(ExecuteError::Rejected(WalletError::Overdraft {
+            balance: 119,
+            amount: 1000
+        }))
+    ));
+    let stream = StreamId::new("wallet-w1").unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = store.load_snapshot(&stream).await.ok().flatten();
+    assert_eq!(
+        snapshot.map(|s| s.version),
+        Some(100),
+        "snapshot every 50 events"
+    );
+    // A fresh repository (no cache) loads snapshot + later events.
+    let fresh = Repository::<Wallet>::new(store.clone());
+    let (state, version) = fresh.load("w1").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((state.balance, version), (119, 120));
+    // Metadata: the command's correlation and causation ids.
+    let context = CommandContext::new();
+    fresh
+        .execute("w1", WalletCommand::Deposit { amount: 1 }, &context)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let last = store
+        .read_stream(&stream, u64::MAX, ReadDirection::Backward, 1)
+        .await
+        .unwrap_or_default();
+    let meta: Metadata =
+        serde_json::from_slice(&last[0].metadata).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(meta.correlation_id, context.correlation_id);
+    assert_eq!(meta.causation_id, context.command_id);
+    assert_eq!(meta.schema_version, WalletEvent::SCHEMA_VERSION);
+    assert_eq!(last[0].event_type, "Deposited");
+}
+
+#[tokio::test]
+async fn old_payloads_are_upcast_on_read() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let stream = StreamId::new("wallet-old").unwrap_or_else(|e| panic!("{e}"));
+    let v1 = json!({"WalletCreated": {"user_id": USER, "initial_balance": 42}});
+    let meta =
+        json!({"schema_version": 1, "correlation_id": Uuid::nil(), "causation_id": Uuid::nil()});
+    store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("WalletCreated", v1.to_string().into_bytes())
+                .with_metadata(meta.to_string().into_bytes())],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let repo = Repository::<Wallet>::new(store);
+    let (state, version) = repo.load("old").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((state.balance, version), (42, 1));
+}
+
+/// Counts `read_stream` calls and can refuse every append as a conflict.
+struct Watched {
+    inner: MemoryStore,
+    stream_reads: AtomicUsize,
+    always_conflict: bool,
+}
+
+#[async_trait]
+impl EventStore for Watched {
+    async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> disco::Result<AppendResult> {
+        if self.always_conflict {
+            return Err(disco::Error::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                actual: 99,
+            });
+        }
+        self.inner.append(stream, expected, events).await
+    }
+    async fn read_stream(
+        &self,
+        s: &StreamId,
+        from: u64,
+        d: ReadDirection,
+        limit: usize,
+    ) -> disco::Result<Vec<RecordedEvent>> {
+        self.stream_reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.read_stream(s, from, d, limit).await
+    }
+    async fn read_all_filtered(
+        &self,
+        after: u64,
+        limit: usize,
+        f: &EventFilter,
+    ) -> disco::Result<Vec<RecordedEvent>> {
+        self.inner.read_all_filtered(after, limit, f).await
+    }
+    async fn stream_version(&self, s: &StreamId) -> disco::Result<u64> {
+        self.inner.stream_version(s).await
+    }
+    async fn head_position(&self) -> disco::Result<u64> {
+        self.inner.head_position().await
+    }
+    async fn list_streams(
+        &self,
+        p: &str,
+        a: Option<&StreamId>,
+        l: usize,
+    ) -> disco::Result<Vec<StreamInfo>> {
+        self.inner.list_streams(p, a, l).await
+    }
+    async fn delete_stream(
+        &self,
+        s: &StreamId,
+        e: ExpectedVersion,
+        m: DeleteMode,
+    ) -> disco::Result<()> {
+        self.inner.delete_stream(s, e, m).await
+    }
+    async fn save_snapshot(&self, s: &StreamId, v: u64, d: Vec<u8>) -> disco::Result<()> {
+        self.inner.save_snapshot(s, v, d).await
+    }
+    async fn load_snapshot(&self, s: &StreamId) -> disco::Result<Option<Snapshot>> {
+        self.inner.load_snapshot(s).await
+    }
+    async fn save_checkpoint(&self, n: &str, p: u64) -> disco::Result<()> {
+        self.inner.save_checkpoint(n, p).await
+    }
+    async fn load_checkpoint(&self, n: &str) -> disco::Result<Option<u64>> {
+        self.inner.load_checkpoint(n).await
+    }
+    async fn list_checkpoints(&self) -> disco::Result<Vec<Checkpoint>> {
+        self.inner.list_checkpoints().await
+    }
+    async fn try_lease(&self, n: &str, t: Duration) -> disco::Result<Option<Box<dyn Lease>>> {
+        self.inner.try_lease(n, t).await
+    }
+    fn notifications(&self) -> Notifications {
+        self.inner.notifications()
+    }
+    fn limits(&self) -> Limits {
+        self.inner.limits()
+    }
+}
+
+fn watched(inner: MemoryStore, always_conflict: bool) -> Arc<Watched> {
+    Arc::new(Watched {
+        inner,
+        stream_reads: AtomicUsize::new(0),
+        always_conflict,
+    })
+}
+
+#[tokio::test]
+async fn a_hot_cached_aggregate_does_not_reread_its_stream() {
+    let store = watched(MemoryStore::new(), false);
+    let repo = Repository::<Tally>::new(store.clone());
+    let ctx = CommandContext::new();
+    repo.execute("hot", 1, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let before = store.stream_reads.load(Ordering::Relaxed);
+    for _ in 0..200 {
+        repo.execute("hot", 1, &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert_eq!(store.stream_reads.load(Ordering::Relaxed), before);
+    let (state, version) = repo.load("hot").await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((state.total, version), (201, 201));
+}
+
+#[tokio::test]
+async fn a_conflict_reloads_and_retries_then_gives_up() {
+    let shared = MemoryStore::new();
+    let a = Repository::<Wallet>::new(Arc::new(shared.clone()));
+    let b = Repository::<Wallet>::new(Arc::new(shared.clone()));
+    let ctx = CommandContext::new();
+    let user: Uuid = USER.parse().unwrap_or_default();
+    let create = WalletCommand::Create {
+        user_id: user,
+        balance: 10,
+    };
+    a.execute("w", create, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // b (another process) deposits behind a's cache.
+    b.execute("w", WalletCommand::Deposit { amount: 100 }, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // a's cache says 10: the withdrawal must not be refused on it.
+    let done = a
+        .execute("w", WalletCommand::Withdraw { amount: 50 }, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.state.balance, done.version), (60, 3));
+    // b's cache is stale now: its deposit meets a conflict and is retried.
+    let done = b
+        .execute("w", WalletCommand::Deposit { amount: 5 }, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.state.balance, done.version), (65, 4));
+
+    let stuck = watched(shared, true);
+    let repo = Repository::<Tally>::new(stuck).max_attempts(3);
+    let err = repo.execute("t", 1, &ctx).await;
+    assert!(
+        matches!(err, Err(ExecuteError::Conflict { attempts: 3, .. })),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn given_when_then() {
+    let user: Uuid = USER.parse().unwrap_or_default();
+    let created = WalletEvent::WalletCreated {
+        user_id: user,
+        balance: 10,
+    };
+    given::<Wallet>([created.clone()])
+        .when(WalletCommand::Withdraw { amount: 4 })
+        .then([WalletEvent::Withdrawn { amount: 4 }]);
+    given::<Wallet>([created.clone()])
+        .when(WalletCommand::Withdraw { amount: 11 })
+        .then_error(WalletError::Overdraft {
+            balance: 10,
+            amount: 11,
+        });
+    given::<Wallet>([])
+        .when(WalletCommand::Deposit { amount: 1 })
+        .then_error(WalletError::NotFound);
+    given::<Wallet>([created])
+        .when(WalletCommand::Create {
+            user_id: user,
+            balance: 1,
+        })
+        .then_error(WalletError::AlreadyExists);
+}
