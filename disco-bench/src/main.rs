@@ -4,6 +4,7 @@
 
 mod backend;
 mod baseline;
+mod commands;
 mod memory_usage;
 mod report;
 mod target;

@@ -48,11 +48,23 @@ impl Row {
             Some(Goal::MinRatio(r)) => format!(">= {r}x{verdict}"),
             Some(Goal::MaxPeakMib(m)) => format!("peak <= {m} MiB{verdict}"),
             Some(Goal::MaxP99Ms(m)) => format!("p99 <= {m} ms{verdict}"),
+            Some(Goal::Flat(m)) => format!("long/short <= {m}x{verdict}"),
             None => "-".into(),
         }
     }
 
     fn latency_text(&self) -> String {
+        if self.case == "dispatch-growth" {
+            if let Some([(short, long), (raw_short, raw_long)]) = self.latency {
+                return format!(
+                    "per command: {:.3} ms at 10 events, {:.3} ms at the longest stream (raw append {:.3}/{:.3})",
+                    ms(short),
+                    ms(long),
+                    ms(raw_short),
+                    ms(raw_long)
+                );
+            }
+        }
         match self.latency {
             Some([(p50, p99), (raw50, raw99)]) => format!(
                 "p50 {:.2} p99 {:.2} ms (raw {:.2}/{:.2})",
@@ -139,6 +151,9 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
         Some(Goal::MinRatio(r)) => Some(row.ratio() >= r),
         Some(Goal::MaxPeakMib(m)) => store_peak.map(|p| p <= m),
         Some(Goal::MaxP99Ms(m)) => row.latency.map(|[(_, p99), _]| ms(p99) <= m),
+        Some(Goal::Flat(m)) => row
+            .latency
+            .map(|[(short, long), _]| long.as_secs_f64() <= m * short.as_secs_f64()),
         None => None,
     };
     Ok(row)

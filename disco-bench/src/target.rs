@@ -45,6 +45,50 @@ pub trait Target: Send + Sync {
         }
     }
 
+    /// Runs `per_task` commands from each of 8 tasks, each command on a
+    /// new aggregate (`hot`: all on one aggregate); returns how many ran.
+    /// The raw side appends one event per command: to a new stream each, or
+    /// (hot) one writer to one stream, the most a single stream takes.
+    async fn commands(&self, per_task: usize, hot: bool) -> Result<u64> {
+        if hot {
+            let s = StreamId::new("hot-raw")?;
+            for i in 0..per_task * 8 {
+                self.append(&s, i as u64, vec![bench_event(i as u64)])
+                    .await?;
+            }
+        } else {
+            for t in 0..8 {
+                for i in 0..per_task {
+                    let s = StreamId::new(format!("new-{t}-{i}"))?;
+                    self.append(&s, 0, vec![bench_event(i as u64)]).await?;
+                }
+            }
+        }
+        Ok((per_task * 8) as u64)
+    }
+
+    /// The time per command on one aggregate as its stream grows: for each
+    /// stream length in `lengths`, the mean of `samples` commands. The raw
+    /// side times one-event appends.
+    async fn command_cost(&self, lengths: &[u64], samples: usize) -> Result<Vec<Duration>> {
+        let s = StreamId::new("growing-raw")?;
+        let mut version = 0u64;
+        let mut out = Vec::new();
+        for &length in lengths {
+            while version < length {
+                self.append(&s, version, vec![bench_event(version)]).await?;
+                version += 1;
+            }
+            let start = Instant::now();
+            for _ in 0..samples {
+                self.append(&s, version, vec![bench_event(version)]).await?;
+                version += 1;
+            }
+            out.push(start.elapsed() / samples.max(1) as u32);
+        }
+        Ok(out)
+    }
+
     /// Appends `samples` one-event appends to `stream`, one every `gap`,
     /// and returns for each the time from the start of its append until it
     /// is delivered: to a consumer's handler on a store, and until the
@@ -111,6 +155,55 @@ impl Target for StoreTarget {
 
     async fn consume(&self) -> Result<u64> {
         self.consume_with_consumer().await
+    }
+
+    async fn commands(&self, per_task: usize, hot: bool) -> Result<u64> {
+        let app = Arc::new(crate::commands::orchestrator(self.0.clone()).map_err(dispatch_failed)?);
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..8 {
+            let app = app.clone();
+            tasks.spawn(async move {
+                for i in 0..per_task {
+                    let id = if hot {
+                        "hot".to_owned()
+                    } else {
+                        format!("new-{t}-{i}")
+                    };
+                    app.dispatch("bump", serde_json::json!({"counter_id": id, "by": 1}))
+                        .await
+                        .map_err(dispatch_failed)?;
+                }
+                Ok::<_, Error>(())
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.map_err(|e| Error::Backend(format!("a command task failed: {e}")))??;
+        }
+        Ok((per_task * 8) as u64)
+    }
+
+    async fn command_cost(&self, lengths: &[u64], samples: usize) -> Result<Vec<Duration>> {
+        let app = crate::commands::orchestrator(self.0.clone()).map_err(dispatch_failed)?;
+        let params = serde_json::json!({"counter_id": "growing", "by": 1});
+        let mut version = 0u64;
+        let mut out = Vec::new();
+        for &length in lengths {
+            while version < length {
+                app.dispatch("bump", params.clone())
+                    .await
+                    .map_err(dispatch_failed)?;
+                version += 1;
+            }
+            let start = Instant::now();
+            for _ in 0..samples {
+                app.dispatch("bump", params.clone())
+                    .await
+                    .map_err(dispatch_failed)?;
+                version += 1;
+            }
+            out.push(start.elapsed() / samples.max(1) as u32);
+        }
+        Ok(out)
     }
 
     async fn latencies(
@@ -189,6 +282,10 @@ impl Handler for Stopwatch {
         }
         Ok(())
     }
+}
+
+fn dispatch_failed(error: disco_core::cqrs::DispatchError) -> Error {
+    Error::Backend(format!("a benchmark command failed: {error}"))
 }
 
 fn consumer_failed(what: &str) -> Error {

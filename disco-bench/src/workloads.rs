@@ -44,11 +44,21 @@ pub enum Case {
     /// start until a consumer's handler has the event; the raw side's is
     /// the append alone. Reported as p50 and p99.
     Latency,
+    /// Commands through `dispatch` from 8 tasks, each on a new aggregate;
+    /// raw: one-event appends to new streams.
+    DispatchNew8,
+    /// Commands through `dispatch` from 8 tasks on one hot aggregate (the
+    /// cache and the per-aggregate lock); raw: one writer appending to one
+    /// stream.
+    DispatchHot8,
+    /// The time per command on one aggregate at stream lengths 10 and
+    /// 10,000: with the cache it must stay flat.
+    DispatchGrowth,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 10] = [
+    pub const ALL: [Case; 13] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -59,6 +69,9 @@ impl Case {
         Case::Append8x1At5M,
         Case::ConsumeNoop,
         Case::Latency,
+        Case::DispatchNew8,
+        Case::DispatchHot8,
+        Case::DispatchGrowth,
     ];
 
     /// The case's name on the command line and in reports.
@@ -74,6 +87,9 @@ impl Case {
             Case::Append8x1At5M => "append-8x1-at-5m",
             Case::ConsumeNoop => "consume-noop",
             Case::Latency => "latency-to-handler",
+            Case::DispatchNew8 => "dispatch-new-8",
+            Case::DispatchHot8 => "dispatch-hot-8",
+            Case::DispatchGrowth => "dispatch-growth",
         }
     }
 
@@ -100,6 +116,10 @@ pub struct Sizes {
     pub hold_events: usize,
     /// Appends timed by the latency case.
     pub latency_samples: usize,
+    /// Commands per task of the dispatch cases.
+    pub commands_per_task: usize,
+    /// The longest stream of the growth case.
+    pub growth_length: u64,
     /// Whether these are the full sizes (scale >= 1): only then are goals
     /// judged, as a tiny run measures start-up more than throughput.
     pub full: bool,
@@ -117,6 +137,8 @@ impl Sizes {
             stream_reads: s(200.0),
             hold_events: s(1_000_000.0).max(100),
             latency_samples: s(1000.0).max(20),
+            commands_per_task: s(2500.0),
+            growth_length: s(10_000.0).max(20) as u64,
             full: scale >= 1.0,
         }
     }
@@ -314,6 +336,24 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
             took.sort_unstable();
             let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
             m.latency = Some((at(0.5), at(0.99)));
+            Ok(m)
+        }
+        Case::DispatchNew8 | Case::DispatchHot8 => {
+            let start = Instant::now();
+            let commands = target
+                .commands(sizes.commands_per_task, case == Case::DispatchHot8)
+                .await?;
+            Ok(Measurement::timed(commands, start))
+        }
+        Case::DispatchGrowth => {
+            let samples = 200;
+            let start = Instant::now();
+            let costs = target
+                .command_cost(&[10, sizes.growth_length], samples)
+                .await?;
+            let mut m = Measurement::timed(sizes.growth_length + 2 * samples as u64, start);
+            // (cost at 10 events, cost at the longest stream).
+            m.latency = Some((costs[0], costs[1]));
             Ok(m)
         }
     }

@@ -24,6 +24,9 @@ fn every_case_runs_on_memory_and_prints_table_and_json() {
         "hold-1m",
         "consume-noop",
         "latency-to-handler",
+        "dispatch-new-8",
+        "dispatch-hot-8",
+        "dispatch-growth",
     ] {
         let table_row = stdout
             .lines()
