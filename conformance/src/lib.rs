@@ -123,6 +123,8 @@ macro_rules! __with_cases {
             subscription_filters_by_type_and_stream_prefix,
             subscription_misses_and_repeats_nothing_under_concurrent_writers,
             subscription_wakes_promptly_after_an_append,
+            append_many_keeps_order_and_each_fails_alone,
+            imported_recorded_at_is_kept,
         }
     };
 }

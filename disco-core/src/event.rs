@@ -27,6 +27,10 @@ pub struct NewEvent {
     pub data: Vec<u8>,
     /// Free-form metadata (correlation and causation ids, ...), byte for byte.
     pub metadata: Vec<u8>,
+    /// When the event happened, if it is being imported from elsewhere
+    /// (`disco copy`); `None`, the usual case, stamps it with the store's
+    /// clock at commit.
+    pub recorded_at: Option<Timestamp>,
 }
 
 impl NewEvent {
@@ -42,6 +46,7 @@ impl NewEvent {
             event_type: event_type.into(),
             data,
             metadata: Vec::new(),
+            recorded_at: None,
         }
     }
 
@@ -54,6 +59,13 @@ impl NewEvent {
     /// Replaces the metadata.
     pub fn with_metadata(mut self, metadata: Vec<u8>) -> Self {
         self.metadata = metadata;
+        self
+    }
+
+    /// Keeps `at` as the event's recorded time instead of the commit's (for
+    /// imports that keep history as it was).
+    pub fn with_recorded_at(mut self, at: Timestamp) -> Self {
+        self.recorded_at = Some(at);
         self
     }
 

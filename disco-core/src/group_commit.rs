@@ -187,6 +187,51 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
             .map_err(|_| Error::Backend("the writer thread panicked".into()))
     }
 
+    /// Sends an append without waiting: appends sent one after another are
+    /// written in that order. Await the reply for its result.
+    pub fn submit(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendReply> {
+        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
+        self.commands
+            .send(Command::Append(request))
+            .map_err(|_| writer_gone())?;
+        Ok(answer)
+    }
+
+    /// Awaits the reply of a [`GroupCommitWriter::submit`].
+    pub async fn reply(answer: AppendReply) -> Result<AppendResult> {
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    /// Sends a batch of appends in order without waiting between them, then
+    /// waits for each (the bulk path of `append_many`). `check` runs on each
+    /// append first; one that fails it gets its error and is not sent.
+    pub async fn append_many(
+        &self,
+        appends: Vec<crate::AppendMany>,
+        check: impl Fn(&[NewEvent]) -> Result<()>,
+    ) -> Vec<Result<AppendResult>> {
+        let sent: Vec<Result<AppendReply>> = appends
+            .into_iter()
+            .map(|(stream, expected, events)| {
+                check(&events)?;
+                self.submit(&stream, expected, events)
+            })
+            .collect();
+        let mut results = Vec::with_capacity(sent.len());
+        for answer in sent {
+            results.push(match answer {
+                Ok(answer) => Self::reply(answer).await,
+                Err(e) => Err(e),
+            });
+        }
+        results
+    }
+
     /// Sends an append and waits for the commit that holds it.
     pub async fn append(
         &self,
@@ -194,11 +239,7 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
-        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
-        self.commands
-            .send(Command::Append(request))
-            .map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| writer_gone())?
+        Self::reply(self.submit(stream, expected, events)?).await
     }
 
     /// Runs `job` on the writer thread, in order with the appends.

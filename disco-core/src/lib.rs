@@ -32,8 +32,8 @@ pub use limits::{
 };
 pub use notifications::{Notifications, Notifier};
 pub use store::{
-    Checkpoint, DeleteMode, EventFilter, EventLocation, EventStore, ReadDirection, Snapshot,
-    StreamInfo, StreamState,
+    AppendMany, Checkpoint, DeleteMode, EventFilter, EventLocation, EventStore, ReadDirection,
+    Snapshot, StreamInfo, StreamState,
 };
 pub use stream_id::{StreamId, MAX_STREAM_ID_LEN};
 pub use subscription::{Subscription, SubscriptionOptions};

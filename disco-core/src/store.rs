@@ -194,6 +194,21 @@ pub trait EventStore: Send + Sync {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult>;
 
+    /// Appends each `(stream, expected, events)` in the order given, as one
+    /// caller appending them one after another would: positions follow that
+    /// order, and each append succeeds or fails alone (a failure does not
+    /// stop the ones after it). Results come back in the same order. Stores
+    /// with a group-commit writer hand them over at once, so they commit
+    /// together: this is the bulk path (imports, `disco copy`). The default
+    /// runs them one by one.
+    async fn append_many(&self, appends: Vec<AppendMany>) -> Vec<Result<AppendResult>> {
+        let mut results = Vec::with_capacity(appends.len());
+        for (stream, expected, events) in appends {
+            results.push(self.append(&stream, expected, events).await);
+        }
+        results
+    }
+
     /// Up to `limit` events of `stream`, starting at version `from` and going in
     /// `direction`. An absent stream reads empty; a deleted one is refused.
     async fn read_stream(
@@ -273,6 +288,9 @@ pub trait EventStore: Send + Sync {
     /// The input limits this store enforces.
     fn limits(&self) -> Limits;
 }
+
+/// One append of [`EventStore::append_many`].
+pub type AppendMany = (StreamId, ExpectedVersion, Vec<NewEvent>);
 
 /// Where an event id sits, for the idempotency check of rule 6.
 #[derive(Clone, Debug, PartialEq, Eq)]

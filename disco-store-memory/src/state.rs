@@ -157,7 +157,7 @@ impl State {
                 event_type,
                 payload: payload.into_boxed_slice(),
                 data_len,
-                recorded_at,
+                recorded_at: event.recorded_at.unwrap_or(recorded_at),
             }));
             positions.push(position);
         }

@@ -160,6 +160,7 @@ struct Columns {
     types: Vec<String>,
     data: Vec<Vec<u8>>,
     metadata: Vec<Vec<u8>>,
+    recorded_at: Vec<Option<i64>>,
 }
 
 enum Attempt {
@@ -263,6 +264,9 @@ async fn write_batch(
             columns.types.push(event.event_type.clone());
             columns.data.push(event.data.clone());
             columns.metadata.push(event.metadata.clone());
+            columns
+                .recorded_at
+                .push(event.recorded_at.map(|t| t.as_micros()));
             view.located.insert(
                 event.id,
                 EventLocation {
@@ -311,6 +315,7 @@ async fn write_batch(
             .bind(&versions)
             .bind(sql_int(head))
             .bind(&context.channel)
+            .bind(&columns.recorded_at)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

@@ -115,7 +115,7 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest]) -> BatchOutcome {
                             event.event_type.as_str(),
                             event.data.as_slice(),
                             event.metadata.as_slice(),
-                            now,
+                            event.recorded_at.map_or(now, |t| t.as_micros()),
                         ),
                     )
                     .map_err(db_error)?;

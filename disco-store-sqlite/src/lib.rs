@@ -48,9 +48,9 @@ use async_trait::async_trait;
 use disco_core::group_commit::{Batching, GroupCommitWriter};
 use disco_core::lease::Lease;
 use disco_core::{
-    check_checkpoint_name, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
-    ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent,
-    Result, Snapshot, StreamId, StreamInfo,
+    check_checkpoint_name, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
+    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 use rusqlite::Connection;
 
@@ -198,6 +198,14 @@ impl EventStore for SqliteStore {
     ) -> Result<AppendResult> {
         self.inner.limits.check_append(&events)?;
         self.inner.writer.append(stream, expected, events).await
+    }
+
+    async fn append_many(&self, appends: Vec<AppendMany>) -> Vec<Result<AppendResult>> {
+        let limits = self.inner.limits;
+        self.inner
+            .writer
+            .append_many(appends, |events| limits.check_append(events))
+            .await
     }
 
     async fn read_stream(

@@ -187,7 +187,7 @@ fn insert_events(
             event.event_type,
             event.data,
             event.metadata,
-            now.as_micros(),
+            event.recorded_at.unwrap_or(now).as_micros(),
         ])?;
     }
     let count = request.events.len() as u64;

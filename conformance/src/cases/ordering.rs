@@ -93,3 +93,63 @@ pub async fn stream_version_of_absent_stream_is_zero(store: Arc<dyn EventStore>)
         0
     );
 }
+
+/// `append_many` writes in the order given, each append failing alone.
+pub async fn append_many_keeps_order_and_each_fails_alone(store: Arc<dyn EventStore>) {
+    let (a, b, c) = (sid("many-a"), sid("many-b"), sid("many-c"));
+    let results = store
+        .append_many(vec![
+            (a.clone(), NoStream, evs(2)),
+            (b.clone(), NoStream, evs(1)),
+            (a.clone(), Exact(5), evs(1)),
+            (a.clone(), Exact(2), evs(1)),
+            (c.clone(), Any, Vec::new()),
+            (c.clone(), Any, evs(1)),
+        ])
+        .await;
+    assert_eq!(results.len(), 6);
+    let ok_at = |i: usize| match &results[i] {
+        Ok(r) => r.clone(),
+        Err(e) => panic!("append {i} of the batch failed: {e}"),
+    };
+    let (r0, r1, r3, r5) = (ok_at(0), ok_at(1), ok_at(3), ok_at(5));
+    assert_wrong_version(results[2].clone(), &a, Exact(5), 2);
+    assert_invalid(results[4].clone());
+    assert!(r0.last_position < r1.first_position);
+    assert!(r1.last_position < r3.first_position);
+    assert!(r3.last_position < r5.first_position);
+    assert_eq!(r3.last_version, 3);
+    let order: Vec<(String, u64)> = read_everything(&*store, 100)
+        .await
+        .iter()
+        .map(|e| (e.stream_id.as_str().to_owned(), e.version))
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("many-a", 1),
+        ("many-a", 2),
+        ("many-b", 1),
+        ("many-a", 3),
+        ("many-c", 1),
+    ]
+    .iter()
+    .map(|(s, v)| (s.to_string(), *v))
+    .collect();
+    assert_eq!(order, expected);
+}
+
+/// A recorded time given with the event (an import) is kept; without one
+/// the store stamps the commit's time.
+pub async fn imported_recorded_at_is_kept(store: Arc<dyn EventStore>) {
+    let then = disco_core::Timestamp::from_micros(1_234_567_890);
+    let before = disco_core::Timestamp::now();
+    append_ok(
+        &*store,
+        &sid("imported"),
+        NoStream,
+        vec![ev("Old").with_recorded_at(then), ev("New")],
+    )
+    .await;
+    let events = read_stream_all(&*store, &sid("imported")).await;
+    assert_eq!(events[0].recorded_at, then);
+    assert!(events[1].recorded_at >= before);
+}

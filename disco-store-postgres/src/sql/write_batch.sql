@@ -1,13 +1,13 @@
 -- Step two of a batch, one round trip: every event, the streams' new
 -- versions, and pg_notify of the new head ($10), all in the batch's
 -- transaction (so listeners hear of the commit only once it happened). Every
--- value is bound.
+-- value is bound. $12 holds imported times (NULL: the commit's).
 WITH inserted AS (
     INSERT INTO __SCHEMA__.events (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
     SELECT position, stream_id, version, event_id, event_type, data, metadata,
-           (extract(epoch FROM now()) * 1000000)::bigint
-    FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[])
-         AS t (position, stream_id, version, event_id, event_type, data, metadata)
+           coalesce(recorded_at, (extract(epoch FROM now()) * 1000000)::bigint)
+    FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[], $12::bigint[])
+         AS t (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
     RETURNING 1
 ), upserted AS (
     INSERT INTO __SCHEMA__.streams (stream_id, version, state)
