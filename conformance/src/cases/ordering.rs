@@ -109,7 +109,7 @@ pub async fn append_many_keeps_order_and_each_fails_alone(store: Arc<dyn EventSt
         .await;
     assert_eq!(results.len(), 6);
     let ok_at = |i: usize| match &results[i] {
-        Ok(r) => r.clone(),
+        Ok(r) => *r,
         Err(e) => panic!("append {i} of the batch failed: {e}"),
     };
     let (r0, r1, r3, r5) = (ok_at(0), ok_at(1), ok_at(3), ok_at(5));
