@@ -161,6 +161,15 @@ impl SqliteStore {
         })
     }
 
+    /// The schema version of the file (`PRAGMA user_version`).
+    pub async fn schema_version(&self) -> Result<i64> {
+        self.read(|c| {
+            c.query_row("PRAGMA user_version", [], |row| row.get(0))
+                .map_err(errors::db_error)
+        })
+        .await
+    }
+
     /// The file this store lives in; `None` for an in-memory store.
     pub fn path(&self) -> Option<&Path> {
         self.inner.path.as_deref()

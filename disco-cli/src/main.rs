@@ -1,0 +1,226 @@
+//! `disco`: create, migrate and drop event stores, look inside them, follow
+//! them live, and copy one into another.
+//!
+//! A store is named by a URL (`--store` or `DISCO_STORE`): `memory:`,
+//! `sqlite:PATH`, `redb:PATH` or `postgres://USER@HOST:PORT/DB[?schema=NAME]`.
+//! Output is for people by default; `--json` prints one JSON object per line.
+//! Exit codes: see [`failure::code`].
+
+mod admin;
+mod browse;
+mod copy;
+mod failure;
+mod show;
+mod stores;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use failure::Failure;
+use show::Format;
+
+/// The disco event store tool.
+#[derive(Parser, Debug)]
+#[command(name = "disco", version, about)]
+struct Args {
+    /// The store: memory:, sqlite:PATH, redb:PATH or postgres://USER@HOST:PORT/DB[?schema=NAME].
+    #[arg(long, env = "DISCO_STORE", global = true)]
+    store: Option<String>,
+    /// One JSON object per line instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Creates the store (a file, or a PostgreSQL schema) if it is missing.
+    Init,
+    /// Brings the store's schema up to this disco's version.
+    Migrate,
+    /// Deletes the store and everything in it.
+    Drop {
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Schema version, head position, stream and event counts.
+    Status,
+    /// Streams with their versions, a page at a time.
+    Streams {
+        /// Only streams whose id starts with this.
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// Start after this stream id (the last one of the previous page).
+        #[arg(long)]
+        after: Option<String>,
+        /// Streams per page.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// The events of one stream.
+    Read {
+        /// The stream id.
+        stream: String,
+        /// The first version (the last one with --backward).
+        #[arg(long)]
+        from: Option<u64>,
+        /// Newest first.
+        #[arg(long)]
+        backward: bool,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Events of every stream in position order.
+    Events {
+        /// Only events after this position.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Only events of this type (repeat for several).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only events of streams whose id starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Follows the global log live until interrupted (Ctrl-C).
+    Tail {
+        /// Start after this position (default: the head, only new events).
+        #[arg(long)]
+        after: Option<u64>,
+        /// Only events of this type (repeat for several).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Only events of streams whose id starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Copies a whole store into another (resumable), then verifies it.
+    Copy {
+        /// The source store URL.
+        #[arg(long)]
+        from: String,
+        /// The target store URL (created if missing; must be empty unless
+        /// it holds an interrupted copy of the same source).
+        #[arg(long)]
+        to: String,
+        /// Events per read and per bulk append.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+        /// Hide the progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Consumer checkpoints and their lag; `reset` moves one.
+    Checkpoints {
+        #[command(subcommand)]
+        action: Option<CheckpointAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CheckpointAction {
+    /// Sets the consumer's checkpoint (a running consumer follows it).
+    Reset {
+        /// The consumer's name.
+        name: String,
+        /// The new position (0: from the beginning).
+        #[arg(long, default_value_t = 0)]
+        to: u64,
+    },
+}
+
+fn store_url(args: &Args) -> Result<String, Failure> {
+    args.store.clone().ok_or_else(|| {
+        Failure::new(
+            failure::code::USAGE,
+            "no store given: pass --store URL or set DISCO_STORE",
+        )
+    })
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    let format = if args.json {
+        Format::Json
+    } else {
+        Format::Human
+    };
+    match &args.command {
+        Command::Copy {
+            from,
+            to,
+            batch,
+            quiet,
+        } => copy::run(from, to, *batch, *quiet, format).await,
+        command => {
+            let url = store_url(&args)?;
+            match command {
+                Command::Init => admin::init(&url, format).await,
+                Command::Migrate => admin::migrate(&url, format).await,
+                Command::Drop { yes } => admin::drop(&url, *yes, format).await,
+                Command::Status => admin::status(&url, format).await,
+                Command::Streams {
+                    prefix,
+                    after,
+                    limit,
+                } => browse::streams(&url, prefix, after.as_deref(), *limit, format).await,
+                Command::Read {
+                    stream,
+                    from,
+                    backward,
+                    limit,
+                } => browse::read(&url, stream, *from, *backward, *limit, format).await,
+                Command::Events {
+                    after,
+                    types,
+                    prefix,
+                    limit,
+                } => browse::events(&url, *after, types, prefix.as_deref(), *limit, format).await,
+                Command::Tail {
+                    after,
+                    types,
+                    prefix,
+                } => browse::tail(&url, *after, types, prefix.as_deref(), format).await,
+                Command::Checkpoints { action: None } => browse::checkpoints(&url, format).await,
+                Command::Checkpoints {
+                    action: Some(CheckpointAction::Reset { name, to }),
+                } => browse::reset(&url, name, *to, format).await,
+                Command::Copy { .. } => Ok(()),
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let json = args.json;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("disco: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"error": failure.message, "exit_code": failure.code})
+                );
+            }
+            eprintln!("disco: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}

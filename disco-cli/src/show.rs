@@ -1,0 +1,136 @@
+//! How events, streams and checkpoints are printed: lines for people, or
+//! one JSON object per line for scripts.
+
+use disco::{RecordedEvent, Timestamp};
+use serde_json::{json, Value};
+
+/// How much of a binary payload the human view shows.
+const HEX_PREVIEW: usize = 32;
+
+/// Human-readable or JSON lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// `µs since the epoch` as RFC 3339 UTC (`2026-11-27T11:00:48.123456Z`).
+pub fn rfc3339(at: Timestamp) -> String {
+    let micros = at.as_micros();
+    let secs = micros.div_euclid(1_000_000);
+    let frac = micros.rem_euclid(1_000_000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:06}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Bytes as JSON when they are JSON, else as a hex string.
+pub fn payload(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => value,
+        Err(_) => json!({ "hex": hex(bytes) }),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn preview(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "(empty)".to_owned();
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => value.to_string(),
+        Err(_) if bytes.len() > HEX_PREVIEW => format!(
+            "hex {}… ({} bytes)",
+            hex(&bytes[..HEX_PREVIEW]),
+            bytes.len()
+        ),
+        Err(_) => format!("hex {} ({} bytes)", hex(bytes), bytes.len()),
+    }
+}
+
+/// One event as JSON.
+pub fn event_json(e: &RecordedEvent) -> Value {
+    json!({
+        "position": e.position,
+        "stream": e.stream_id.as_str(),
+        "version": e.version,
+        "type": e.event_type,
+        "id": e.id.to_string(),
+        "recorded_at": rfc3339(e.recorded_at),
+        "data": payload(&e.data),
+        "metadata": payload(&e.metadata),
+    })
+}
+
+/// One event as a line for people.
+pub fn event_line(e: &RecordedEvent) -> String {
+    format!(
+        "#{:<8} {}@{}  {}  {}  {}",
+        e.position,
+        e.stream_id,
+        e.version,
+        e.event_type,
+        rfc3339(e.recorded_at),
+        preview(&e.data)
+    )
+}
+
+/// Prints an event in `format`.
+pub fn event(format: Format, e: &RecordedEvent) {
+    match format {
+        Format::Human => println!("{}", event_line(e)),
+        Format::Json => println!("{}", event_json(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_as_rfc3339() {
+        assert_eq!(
+            rfc3339(Timestamp::from_micros(0)),
+            "1970-01-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_micros(1_795_863_648_123_456)),
+            "2026-11-28T11:00:48.123456Z"
+        );
+        assert_eq!(
+            rfc3339(Timestamp::from_micros(951_782_400_000_000)),
+            "2000-02-29T00:00:00.000000Z"
+        );
+    }
+
+    #[test]
+    fn payloads_show_as_json_or_hex() {
+        assert_eq!(payload(br#"{"a":1}"#), json!({"a": 1}));
+        assert_eq!(payload(&[0xff, 0x00]), json!({"hex": "ff00"}));
+        assert_eq!(
+            preview(&[1u8; 40]),
+            format!("hex {}… (40 bytes)", "01".repeat(32))
+        );
+    }
+}
