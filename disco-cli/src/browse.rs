@@ -76,7 +76,7 @@ pub async fn read(
     let store = opened.store();
     let id = stream_id(stream)?;
     let known = store.list_streams(stream, None, 1).await?;
-    if !known.first().is_some_and(|i| i.stream_id == id) {
+    if known.first().is_none_or(|i| i.stream_id != id) {
         return Err(Failure::new(
             code::MISSING_STREAM,
             format!("there is no stream {stream:?}"),

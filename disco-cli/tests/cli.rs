@@ -415,11 +415,7 @@ async fn assert_same(source: &dyn EventStore, target: &dyn EventStore) {
             .flatten()
             .unwrap_or(0);
         let last = |events: &[disco::RecordedEvent], p: u64| {
-            events
-                .iter()
-                .filter(|e| e.position <= p)
-                .next_back()
-                .map(|e| e.id)
+            events.iter().rfind(|e| e.position <= p).map(|e| e.id)
         };
         assert_eq!(
             last(&a, at_source),
