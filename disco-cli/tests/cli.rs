@@ -231,7 +231,7 @@ async fn redb_browse() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_browse_and_drop() {
     let url = pg_url();
-    assert!(ok(&["--store", &url, "init"]).contains("schema version 1"));
+    assert!(ok(&["--store", &url, "init"]).contains("schema version 2"));
     let store = open(&url).await;
     small(&*store).await;
     browse(&url);

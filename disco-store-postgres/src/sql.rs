@@ -39,6 +39,7 @@ statements! {
     keep_head = "keep_head.sql";
     lock_and_read = "lock_and_read.sql";
     write_batch = "write_batch.sql";
+    append_fast = "append_fast.sql";
     consistent_read = "consistent_read.sql";
     read_stream_forward = "read_stream_forward.sql";
     read_stream_backward = "read_stream_backward.sql";
@@ -60,10 +61,13 @@ statements! {
 }
 
 /// The migrations, in order: (version, SQL with `__SCHEMA__`).
-pub(crate) const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_append_fast.sql")),
+];
 
 /// The schema version this library knows.
-pub const LATEST_SCHEMA_VERSION: i32 = 1;
+pub const LATEST_SCHEMA_VERSION: i32 = 2;
 
 /// Advisory lock keys: one for migrations and one for writes, per schema.
 pub(crate) fn lock_key(schema: &str, purpose: &str) -> i64 {

@@ -2,9 +2,23 @@
 //!
 //! It takes the appends waiting on its channel (up to `max_batch`; when the
 //! previous batch showed k > 1 concurrent appenders it waits up to
-//! `group_commit_delay` for k of them) and commits them in one transaction of
-//! four round trips, however many appends the batch holds, on a connection it
-//! keeps between batches:
+//! `group_commit_delay` for k of them) and commits them together, however
+//! many appends the batch holds, on a connection it keeps between batches.
+//!
+//! **The fast path: one round trip.** The writer remembers the version of
+//! every stream it has seen (what it wrote, what it read). When every append
+//! of a batch passes the shared `decide_append` on those remembered versions,
+//! it calls `append_fast` (migrations/0002_append_fast.sql) in autocommit: under the
+//! schema's write lock the function checks that each stream is still at the
+//! remembered version, writes the events (positions after the head it reads
+//! there) and the streams, sends `pg_notify` and commits. If a stream moved
+//! (another process wrote it) or an event id is already stored, it writes
+//! nothing and returns -1, and the batch takes the careful path. If the call
+//! fails outright, the careful path runs on a fresh connection: should the
+//! call have committed after all, its appends are found as already written
+//! and answered with their results (rule 6).
+//!
+//! **The careful path: four round trips.**
 //!
 //! 1. `BEGIN`;
 //! 2. `lock_and_read` (migrations/0001_init.sql): the schema's
@@ -24,7 +38,7 @@ use std::sync::Arc;
 
 use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
 use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome, Batching};
-use disco_core::{AppendResult, EventLocation, Notifier, Result, StreamId, StreamState};
+use disco_core::{AppendResult, EventLocation, NewEvent, Notifier, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
 use tokio::sync::{mpsc, watch};
@@ -52,6 +66,7 @@ pub(crate) async fn run(
 ) {
     let mut last_batch = 1;
     let mut connection: Option<PoolConnection<Postgres>> = None;
+    let mut known = KnownStreams::default();
     loop {
         let first = tokio::select! {
             request = requests.recv() => match request {
@@ -80,17 +95,223 @@ pub(crate) async fn run(
             }
         }
         last_batch = batch.len();
-        commit_batch(&context, &mut connection, batch).await;
+        commit_batch(&context, &mut connection, &mut known, batch).await;
+    }
+}
+
+/// The streams' versions as this writer last saw them (bounded: forgotten
+/// all at once when full, then learnt again).
+#[derive(Default)]
+struct KnownStreams {
+    streams: HashMap<String, StreamStatus>,
+}
+
+impl KnownStreams {
+    const CAPACITY: usize = 100_000;
+
+    fn learn(&mut self, name: String, status: StreamStatus) {
+        if self.streams.len() >= Self::CAPACITY && !self.streams.contains_key(&name) {
+            self.streams.clear();
+        }
+        self.streams.insert(name, status);
     }
 }
 
 async fn commit_batch(
     context: &WriterContext,
     connection: &mut Option<PoolConnection<Postgres>>,
+    known: &mut KnownStreams,
     batch: Vec<AppendRequest>,
 ) {
-    let outcome = write_on_a_connection(context, connection, &batch).await;
+    let outcome = match plan_fast(known, &batch) {
+        Some(plan) => match write_fast(context, connection, &plan).await {
+            Ok(Some(head)) => {
+                for (name, version) in plan.finals.0.iter().zip(&plan.finals.1) {
+                    let status = StreamStatus {
+                        version: *version as u64,
+                        deleted: false,
+                    };
+                    known.learn(name.clone(), status);
+                }
+                Ok(plan.answer(head))
+            }
+            Ok(None) => {
+                for name in &plan.checks.0 {
+                    known.streams.remove(name);
+                }
+                write_on_a_connection(context, connection, known, &batch).await
+            }
+            Err(error) => {
+                tracing::debug!(%error, "fast append failed; taking the careful path");
+                known.streams.clear();
+                write_on_a_connection(context, connection, known, &batch).await
+            }
+        },
+        None => write_on_a_connection(context, connection, known, &batch).await,
+    };
     answer_batch(batch, outcome, &context.notifier);
+}
+
+/// A batch decided on the remembered versions, ready for `append_fast`.
+struct FastPlan {
+    /// Each stream of the batch and the version it is believed to be at.
+    checks: (Vec<String>, Vec<i64>),
+    columns: Columns,
+    /// Each written stream's version after the batch.
+    finals: (Vec<String>, Vec<i64>),
+    /// Each append's result, positions counted from 0.
+    results: Vec<AppendResult>,
+}
+
+impl FastPlan {
+    fn answer(&self, head: u64) -> (Vec<Result<AppendResult>>, u64) {
+        let results = self
+            .results
+            .iter()
+            .map(|r| {
+                Ok(AppendResult {
+                    first_position: r.first_position + head,
+                    last_position: r.last_position + head,
+                    ..*r
+                })
+            })
+            .collect();
+        (results, head + self.columns.ids.len() as u64)
+    }
+}
+
+/// The view `plan_fast` decides on: the remembered versions (a stream not
+/// remembered is believed absent), then the batch's own appends.
+struct KnownView<'a> {
+    known: &'a KnownStreams,
+    batch: HashMap<String, StreamStatus>,
+    located: HashMap<Uuid, EventLocation>,
+}
+
+impl AppendView for KnownView<'_> {
+    fn stream_status(&mut self, stream: &StreamId) -> Result<StreamStatus> {
+        let name = stream.as_str();
+        Ok(self
+            .batch
+            .get(name)
+            .or_else(|| self.known.streams.get(name))
+            .copied()
+            .unwrap_or_default())
+    }
+
+    fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
+        Ok(ids.iter().map(|id| self.located.get(id).cloned()).collect())
+    }
+}
+
+/// Decides the batch on the remembered versions; `None` unless every
+/// append would be written (a refusal or a retry needs the careful path's
+/// facts).
+fn plan_fast(known: &KnownStreams, batch: &[AppendRequest]) -> Option<FastPlan> {
+    let mut view = KnownView {
+        known,
+        batch: HashMap::new(),
+        located: HashMap::new(),
+    };
+    let mut checks: BTreeMap<String, i64> = BTreeMap::new();
+    let mut finals: BTreeMap<String, i64> = BTreeMap::new();
+    let mut columns = Columns::default();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut offset = 0u64;
+    for request in batch {
+        let name = request.stream.as_str();
+        if !checks.contains_key(name) && !finals.contains_key(name) {
+            let believed = view.stream_status(&request.stream).ok()?;
+            checks.insert(name.to_owned(), sql_int(believed.version));
+        }
+        let decision = decide_append(
+            &mut view,
+            &request.stream,
+            request.expected,
+            &request.events,
+        );
+        let Ok(AppendDecision::Write { first_version }) = decision else {
+            return None;
+        };
+        for (i, event) in request.events.iter().enumerate() {
+            let version = first_version + i as u64;
+            columns.push(&request.stream, version, 0, event);
+            view.located.insert(
+                event.id,
+                EventLocation {
+                    id: event.id,
+                    stream_id: request.stream.clone(),
+                    version,
+                    position: offset + 1 + i as u64,
+                },
+            );
+        }
+        let count = request.events.len() as u64;
+        let last_version = first_version + count - 1;
+        view.batch.insert(
+            name.to_owned(),
+            StreamStatus {
+                version: last_version,
+                deleted: false,
+            },
+        );
+        finals.insert(name.to_owned(), sql_int(last_version));
+        results.push(AppendResult {
+            first_version,
+            last_version,
+            first_position: offset + 1,
+            last_position: offset + count,
+        });
+        offset += count;
+    }
+    Some(FastPlan {
+        checks: checks.into_iter().unzip(),
+        columns,
+        finals: finals.into_iter().unzip(),
+        results,
+    })
+}
+
+/// Runs `append_fast`: `Some(head before the batch)` when it committed,
+/// `None` when a stream moved or an id is taken (nothing written). An error
+/// leaves it unknown whether the call committed; the connection is dropped.
+async fn write_fast(
+    context: &WriterContext,
+    connection: &mut Option<PoolConnection<Postgres>>,
+    plan: &FastPlan,
+) -> Result<Option<u64>> {
+    let mut conn = match connection.take() {
+        Some(conn) => conn,
+        None => context.pool.acquire().await.map_err(db_error)?,
+    };
+    let c = &plan.columns;
+    let head: std::result::Result<i64, sqlx::Error> =
+        sqlx::query_scalar(context.statements.append_fast.clone())
+            .bind(context.write_lock)
+            .bind(&plan.checks.0)
+            .bind(&plan.checks.1)
+            .bind(&c.streams)
+            .bind(&c.versions)
+            .bind(&c.ids)
+            .bind(&c.types)
+            .bind(&c.data)
+            .bind(&c.metadata)
+            .bind(&c.recorded_at)
+            .bind(&plan.finals.0)
+            .bind(&plan.finals.1)
+            .bind(&context.channel)
+            .fetch_one(&mut *conn)
+            .await;
+    match head {
+        Ok(head) => {
+            *connection = Some(conn);
+            Ok((head >= 0).then_some(head as u64))
+        }
+        Err(error) => {
+            conn.close_on_drop();
+            Err(db_error(error))
+        }
+    }
 }
 
 /// Runs the batch on the kept connection, or a fresh one. A kept connection
@@ -99,6 +320,7 @@ async fn commit_batch(
 async fn write_on_a_connection(
     context: &WriterContext,
     connection: &mut Option<PoolConnection<Postgres>>,
+    known: &mut KnownStreams,
     batch: &[AppendRequest],
 ) -> BatchOutcome {
     let mut kept = connection.take();
@@ -108,7 +330,7 @@ async fn write_on_a_connection(
             Some(conn) => conn,
             None => context.pool.acquire().await.map_err(db_error)?,
         };
-        let result = match attempt(context, &mut conn, batch).await {
+        let result = match attempt(context, &mut conn, known, batch).await {
             Attempt::BeginFailed(e) => {
                 conn.close_on_drop();
                 if reused {
@@ -163,6 +385,20 @@ struct Columns {
     recorded_at: Vec<Option<i64>>,
 }
 
+impl Columns {
+    fn push(&mut self, stream: &StreamId, version: u64, position: u64, event: &NewEvent) {
+        self.positions.push(sql_int(position));
+        self.streams.push(stream.as_str().to_owned());
+        self.versions.push(sql_int(version));
+        self.ids.push(event.id);
+        self.types.push(event.event_type.clone());
+        self.data.push(event.data.clone());
+        self.metadata.push(event.metadata.clone());
+        self.recorded_at
+            .push(event.recorded_at.map(|t| t.as_micros()));
+    }
+}
+
 enum Attempt {
     BeginFailed(sqlx::Error),
     Done(BatchOutcome),
@@ -171,17 +407,19 @@ enum Attempt {
 async fn attempt(
     context: &WriterContext,
     conn: &mut PoolConnection<Postgres>,
+    known: &mut KnownStreams,
     batch: &[AppendRequest],
 ) -> Attempt {
     match conn.begin().await {
         Err(e) => Attempt::BeginFailed(e),
-        Ok(tx) => Attempt::Done(write_batch(context, tx, batch).await),
+        Ok(tx) => Attempt::Done(write_batch(context, tx, known, batch).await),
     }
 }
 
 async fn write_batch(
     context: &WriterContext,
     mut tx: sqlx::Transaction<'_, Postgres>,
+    known: &mut KnownStreams,
     batch: &[AppendRequest],
 ) -> BatchOutcome {
     let st = &context.statements;
@@ -257,16 +495,7 @@ async fn write_batch(
         for (offset, event) in request.events.iter().enumerate() {
             let position = head + 1 + offset as u64;
             let version = first_version + offset as u64;
-            columns.positions.push(sql_int(position));
-            columns.streams.push(request.stream.as_str().to_owned());
-            columns.versions.push(sql_int(version));
-            columns.ids.push(event.id);
-            columns.types.push(event.event_type.clone());
-            columns.data.push(event.data.clone());
-            columns.metadata.push(event.metadata.clone());
-            columns
-                .recorded_at
-                .push(event.recorded_at.map(|t| t.as_micros()));
+            columns.push(&request.stream, version, position, event);
             view.located.insert(
                 event.id,
                 EventLocation {
@@ -321,5 +550,12 @@ async fn write_batch(
             .map_err(db_error)?;
     }
     tx.commit().await.map_err(db_error)?;
+    // What this batch learnt: every stream it read or wrote (absent ones at
+    // version 0).
+    for request in batch {
+        let name = request.stream.as_str();
+        let status = view.streams.get(name).copied().unwrap_or_default();
+        known.learn(name.to_owned(), status);
+    }
     Ok((results, head))
 }

@@ -222,3 +222,50 @@ async fn a_slow_commit_is_never_skipped_by_a_paging_reader() {
     common::cleanup(slow_handle).await;
     fast_handle.close().await;
 }
+
+/// Each handle's writer remembers stream versions for its one-round-trip
+/// path; when another handle moved the stream, or holds an id, the batch
+/// must still be decided on the facts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_remembers_a_stale_version_decides_on_the_facts() {
+    let schema = common::fresh_schema();
+    let a = common::connect(common::options(&schema)).await;
+    let b = common::connect(common::options(&schema)).await;
+    let s = sid("shared");
+    let one = |t: &str| vec![NewEvent::new(t, vec![])];
+    a.append(&s, ExpectedVersion::NoStream, one("A1"))
+        .await
+        .expect("a writes version 1");
+    b.append(&s, ExpectedVersion::Exact(1), one("B2"))
+        .await
+        .expect("b writes version 2");
+    // a remembers version 1; the stream is at 2.
+    match a.append(&s, ExpectedVersion::Exact(1), one("A-stale")).await {
+        Err(Error::WrongExpectedVersion { actual: 2, .. }) => {}
+        other => panic!("a stale expected version was not refused: {other:?}"),
+    }
+    let r = a
+        .append(&s, ExpectedVersion::Exact(2), one("A3"))
+        .await
+        .expect("a writes version 3 on the facts");
+    assert_eq!(r.last_version, 3);
+    // An id b stored, sent by a as new: a duplicate, not a second copy.
+    let taken = NewEvent::new("B-id", vec![]);
+    b.append(&sid("other"), ExpectedVersion::Any, vec![taken.clone()])
+        .await
+        .expect("b stores the id");
+    match a.append(&s, ExpectedVersion::Exact(3), vec![taken]).await {
+        Err(Error::DuplicateEventId { .. }) => {}
+        other => panic!("a duplicate id was written again: {other:?}"),
+    }
+    let types: Vec<String> = a
+        .read_stream(&s, 1, disco_core::ReadDirection::Forward, 10)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(types, vec!["A1", "B2", "A3"]);
+    common::cleanup(b).await;
+    a.close().await;
+}
