@@ -454,7 +454,7 @@ async fn copy_100k_events_from_sqlite_to_postgres_verifies_equal() {
 async fn an_interrupted_copy_resumes_and_verifies() {
     let dir = TempDir::new("cli-resume");
     let from = format!("sqlite:{}", dir.file("source.db").display());
-    let to = format!("sqlite:{}", dir.file("target.db").display());
+    let to = pg_url();
     let source = open(&from).await;
     fill(&*source, 30_000).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_disco"))
@@ -495,7 +495,8 @@ async fn an_interrupted_copy_resumes_and_verifies() {
         resumed.contains("resumed") && resumed.contains("verified"),
         "{resumed}"
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
     let target = open(&to).await;
     assert_same(&*source, &*target).await;
+    drop(target);
+    drop_pg(&to).await;
 }

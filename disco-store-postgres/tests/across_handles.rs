@@ -240,7 +240,10 @@ async fn a_writer_that_remembers_a_stale_version_decides_on_the_facts() {
         .await
         .expect("b writes version 2");
     // a remembers version 1; the stream is at 2.
-    match a.append(&s, ExpectedVersion::Exact(1), one("A-stale")).await {
+    match a
+        .append(&s, ExpectedVersion::Exact(1), one("A-stale"))
+        .await
+    {
         Err(Error::WrongExpectedVersion { actual: 2, .. }) => {}
         other => panic!("a stale expected version was not refused: {other:?}"),
     }
