@@ -77,8 +77,13 @@ struct Session {
     renew_due: Instant,
 }
 
-/// The active stretch ended because the lease was lost.
-struct LeaseLost;
+/// Why an active stretch ended with the runner going back to standby.
+enum StandBy {
+    /// The lease was lost (or could not be confirmed).
+    LeaseLost,
+    /// The checkpoint could not be read for now; the lease was released.
+    Unavailable,
+}
 
 enum Delivery {
     Handled,
@@ -107,8 +112,11 @@ impl Runner {
             self.shared.set_state(ConsumerState::Active);
             match self.active(lease).await {
                 Ok(exit) => break exit,
-                Err(LeaseLost) => {
+                Err(StandBy::LeaseLost) => {
                     tracing::warn!(consumer = %self.name, "consumer lost its lease; standing by");
+                }
+                Err(StandBy::Unavailable) => {
+                    tokio::time::sleep(self.options.takeover_poll).await;
                 }
             }
         };
@@ -173,9 +181,15 @@ impl Runner {
     }
 
     /// Handles events while holding the lease.
-    async fn active(&mut self, lease: Box<dyn Lease>) -> Result<ConsumerExit, LeaseLost> {
+    async fn active(&mut self, lease: Box<dyn Lease>) -> Result<ConsumerExit, StandBy> {
         let saved = match self.store.load_checkpoint(&self.name).await {
             Ok(saved) => saved,
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(consumer = %self.name, %error, "cannot read the checkpoint; standing by");
+                self.shared.set_error(error.to_string());
+                self.release(lease).await;
+                return Err(StandBy::Unavailable);
+            }
             Err(error) => {
                 let position = self.shared.position.load(Ordering::Acquire);
                 return Ok(self
@@ -214,7 +228,7 @@ impl Runner {
                 unclocked = 0;
                 let now = Instant::now();
                 if now >= s.renew_due && !self.renew(&mut s).await {
-                    return Err(LeaseLost);
+                    return Err(StandBy::LeaseLost);
                 }
                 if now >= s.save_due || s.since_save == self.options.checkpoint_every_events {
                     if let Err(error) = self.checkpoint(&mut s).await {
@@ -279,7 +293,7 @@ impl Runner {
                         return Ok(self.end_stopped(s).await);
                     }
                 }
-                Delivery::LeaseLost => return Err(LeaseLost),
+                Delivery::LeaseLost => return Err(StandBy::LeaseLost),
             }
         }
     }
