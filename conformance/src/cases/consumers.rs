@@ -15,7 +15,7 @@ use crate::helpers::*;
 
 /// A short lease, so takeover after a crash is quick on stores whose leases
 /// expire.
-const TTL: Duration = Duration::from_millis(600);
+const TTL: Duration = Duration::from_millis(1000);
 /// How long a case waits for something that should happen.
 const PATIENCE: Duration = Duration::from_secs(10);
 
