@@ -39,6 +39,8 @@ pub enum Goal {
     MaxPeakMib(f64),
     /// The store's 99th-percentile latency must stay under this many ms.
     MaxP99Ms(f64),
+    /// The store must move at least this many events per second.
+    MinRate(f64),
     /// The store's cost per command on the longest stream must stay under
     /// this multiple of its cost on a 10-event stream.
     Flat(f64),
@@ -237,6 +239,7 @@ impl Backend {
             (_, Case::ConsumeNoop) => Some(Goal::MinRatio(0.5)),
             (Sqlite(_) | Postgres(_), Case::Latency) => Some(Goal::MaxP99Ms(10.0)),
             (_, Case::DispatchGrowth) => Some(Goal::Flat(2.0)),
+            (Postgres(_), Case::CopyFromSqlite) => Some(Goal::MinRate(20_000.0)),
             (Sqlite(_) | Redb(_) | Postgres(_), Case::Append1x100 | Case::ReadAll1000) => {
                 Some(Goal::MinRatio(0.7))
             }

@@ -49,6 +49,7 @@ impl Row {
             Some(Goal::MaxPeakMib(m)) => format!("peak <= {m} MiB{verdict}"),
             Some(Goal::MaxP99Ms(m)) => format!("p99 <= {m} ms{verdict}"),
             Some(Goal::Flat(m)) => format!("long/short <= {m}x{verdict}"),
+            Some(Goal::MinRate(m)) => format!(">= {m} ev/s{verdict}"),
             None => "-".into(),
         }
     }
@@ -151,6 +152,7 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
         Some(Goal::MinRatio(r)) => Some(row.ratio() >= r),
         Some(Goal::MaxPeakMib(m)) => store_peak.map(|p| p <= m),
         Some(Goal::MaxP99Ms(m)) => row.latency.map(|[(_, p99), _]| ms(p99) <= m),
+        Some(Goal::MinRate(m)) => Some(row.store_rate >= m),
         Some(Goal::Flat(m)) => row
             .latency
             .map(|[(short, long), _]| long.as_secs_f64() <= m * short.as_secs_f64()),

@@ -89,6 +89,34 @@ pub trait Target: Send + Sync {
         Ok(out)
     }
 
+    /// Copies every event of `source` in, `batch` per page, in order, and
+    /// returns how many and the time the copy took. The raw side writes each
+    /// page's runs of one stream in one transaction, unchecked.
+    async fn copy_in(&self, source: &dyn EventStore, batch: usize) -> Result<(u64, Duration)> {
+        let start = Instant::now();
+        let (mut after, mut events) = (0u64, 0u64);
+        loop {
+            let page = source.read_all(after, batch).await?;
+            let Some(last) = page.last().map(|e| e.position) else {
+                return Ok((events, start.elapsed()));
+            };
+            let mut runs: Vec<(StreamId, u64, Vec<NewEvent>)> = Vec::new();
+            for e in &page {
+                let event = NewEvent::new(e.event_type.clone(), e.data.clone())
+                    .with_id(e.id)
+                    .with_metadata(e.metadata.clone())
+                    .with_recorded_at(e.recorded_at);
+                match runs.last_mut() {
+                    Some((stream, _, events)) if *stream == e.stream_id => events.push(event),
+                    _ => runs.push((e.stream_id.clone(), e.version - 1, vec![event])),
+                }
+            }
+            self.append_group(runs).await?;
+            events += page.len() as u64;
+            after = last;
+        }
+    }
+
     /// Appends `samples` one-event appends to `stream`, one every `gap`,
     /// and returns for each the time from the start of its append until it
     /// is delivered: to a consumer's handler on a store, and until the
@@ -155,6 +183,13 @@ impl Target for StoreTarget {
 
     async fn consume(&self) -> Result<u64> {
         self.consume_with_consumer().await
+    }
+
+    async fn copy_in(&self, source: &dyn EventStore, batch: usize) -> Result<(u64, Duration)> {
+        let report = disco_core::copy::copy_store(source, &*self.0, batch, &|_, _| {})
+            .await
+            .map_err(|e| Error::Backend(format!("the copy failed: {e}")))?;
+        Ok((report.copied, report.elapsed))
     }
 
     async fn commands(&self, per_task: usize, hot: bool) -> Result<u64> {

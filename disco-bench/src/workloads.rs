@@ -54,11 +54,15 @@ pub enum Case {
     /// The time per command on one aggregate at stream lengths 10 and
     /// 10,000: with the cache it must stay flat.
     DispatchGrowth,
+    /// `disco copy` of a SQLite store of 100,000 events over 1,000
+    /// interleaved streams into this store; raw: the same pages inserted
+    /// unchecked, one transaction per page.
+    CopyFromSqlite,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 13] = [
+    pub const ALL: [Case; 14] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -72,6 +76,7 @@ impl Case {
         Case::DispatchNew8,
         Case::DispatchHot8,
         Case::DispatchGrowth,
+        Case::CopyFromSqlite,
     ];
 
     /// The case's name on the command line and in reports.
@@ -90,6 +95,7 @@ impl Case {
             Case::DispatchNew8 => "dispatch-new-8",
             Case::DispatchHot8 => "dispatch-hot-8",
             Case::DispatchGrowth => "dispatch-growth",
+            Case::CopyFromSqlite => "copy-from-sqlite",
         }
     }
 
@@ -120,6 +126,8 @@ pub struct Sizes {
     pub commands_per_task: usize,
     /// The longest stream of the growth case.
     pub growth_length: u64,
+    /// Events of the copy case's source.
+    pub copy_events: usize,
     /// Whether these are the full sizes (scale >= 1): only then are goals
     /// judged, as a tiny run measures start-up more than throughput.
     pub full: bool,
@@ -139,6 +147,7 @@ impl Sizes {
             latency_samples: s(1000.0).max(20),
             commands_per_task: s(2500.0),
             growth_length: s(10_000.0).max(20) as u64,
+            copy_events: s(100_000.0).max(1000),
             full: scale >= 1.0,
         }
     }
@@ -345,6 +354,20 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                 .await?;
             Ok(Measurement::timed(commands, start))
         }
+        Case::CopyFromSqlite => {
+            let path =
+                std::env::temp_dir().join(format!("disco-bench-copy-{}.db", uuid::Uuid::new_v4()));
+            let copied = copy_from_sqlite(&*target, &path, sizes.copy_events).await;
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            let (events, elapsed) = copied?;
+            Ok(Measurement {
+                events,
+                elapsed,
+                latency: None,
+            })
+        }
         Case::DispatchGrowth => {
             let samples = 200;
             let start = Instant::now();
@@ -357,4 +380,33 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
             Ok(m)
         }
     }
+}
+
+/// Fills a SQLite store at `path` with `events` events over 1,000 streams,
+/// each event in another stream than the one before (not timed), then
+/// copies it into `target`.
+async fn copy_from_sqlite(
+    target: &dyn Target,
+    path: &std::path::Path,
+    events: usize,
+) -> Result<(u64, Duration)> {
+    use disco_core::{EventStore, ExpectedVersion};
+    let source = disco_store_sqlite::SqliteStore::open(path, Default::default()).await?;
+    let mut versions = vec![0u64; 1000];
+    let mut appends = Vec::new();
+    for i in 0..events {
+        let s = i % versions.len();
+        appends.push((
+            stream(&format!("copied-{s:04}"))?,
+            ExpectedVersion::Exact(versions[s]),
+            vec![bench_event(i as u64)],
+        ));
+        versions[s] += 1;
+        if appends.len() == 2000 || i + 1 == events {
+            for result in source.append_many(std::mem::take(&mut appends)).await {
+                result?;
+            }
+        }
+    }
+    target.copy_in(&source, 2000).await
 }

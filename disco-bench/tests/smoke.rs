@@ -27,6 +27,7 @@ fn every_case_runs_on_memory_and_prints_table_and_json() {
         "dispatch-new-8",
         "dispatch-hot-8",
         "dispatch-growth",
+        "copy-from-sqlite",
     ] {
         let table_row = stdout
             .lines()

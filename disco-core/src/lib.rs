@@ -10,6 +10,7 @@
 
 pub mod append_check;
 pub mod consumer;
+pub mod copy;
 pub mod cqrs;
 mod error;
 mod event;
