@@ -8,15 +8,25 @@ mod app;
 use disco_conformance::helpers::TempDir;
 
 async fn session(url: &str) -> (app::Session, String) {
-    let mut out = Vec::new();
-    let session = match app::run(url, &mut out).await {
-        Ok(session) => session,
-        Err(e) => panic!(
-            "the wallet session on {url} failed: {e}\n{}",
-            String::from_utf8_lossy(&out)
-        ),
-    };
-    (session, String::from_utf8_lossy(&out).into_owned())
+    // A redb file is free again once the previous session's writer thread
+    // has ended, just after its last handle dropped: wait for that a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let mut out = Vec::new();
+        match app::run(url, &mut out).await {
+            Ok(session) => return (session, String::from_utf8_lossy(&out).into_owned()),
+            Err(e)
+                if e.to_string().contains("open in another process")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!(
+                "the wallet session on {url} failed: {e}\n{}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
 }
 
 fn check_first_run(session: &app::Session, text: &str) {
@@ -60,9 +70,6 @@ async fn twice(url: &str) {
             (first.created[1].clone(), 20)
         ]
     );
-    // A redb file is released once the first session's writer thread has
-    // ended, which happens just after its last handle dropped.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (second, _) = session(url).await;
     assert_eq!(
         second.listed.len(),

@@ -282,7 +282,9 @@ async fn tail_follows_new_events_live() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_disco"))
-        .args(["--store", &url, "--json", "tail", "--type", "New"])
+        .args([
+            "--store", &url, "--json", "tail", "--after", "1", "--type", "New",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
