@@ -475,11 +475,15 @@ pub async fn reset_in_the_store_is_noticed_while_running(stores: Stores) {
     let seen = Seen::default();
     let handle = start(consumer("noticing", seen.handler()), &store);
     seen.wait_for("5 events", |p| p.len() >= 5).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        ok(store.load_checkpoint("noticing").await, "load"),
-        Some(all[4])
-    );
+    // Wait for the runner's own save of the last position.
+    let deadline = Instant::now() + PATIENCE;
+    while ok(store.load_checkpoint("noticing").await, "load") != Some(all[4]) {
+        assert!(
+            Instant::now() < deadline,
+            "the runner never saved its checkpoint"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     ok(
         other.save_checkpoint("noticing", 0).await,
         "reset in the store",
