@@ -108,7 +108,11 @@ pub trait Target: Send + Sync {
                     .with_recorded_at(e.recorded_at);
                 match runs.last_mut() {
                     Some((stream, _, events)) if *stream == e.stream_id => events.push(event),
-                    _ => runs.push((e.stream_id.clone(), e.version - 1, vec![event])),
+                    _ => runs.push((
+                        e.stream_id.clone(),
+                        e.version.saturating_sub(1),
+                        vec![event],
+                    )),
                 }
             }
             self.append_group(runs).await?;

@@ -156,7 +156,7 @@ fn appends(page: &[RecordedEvent]) -> Vec<AppendMany> {
             Some((stream, _, events)) if *stream == e.stream_id => events.push(event),
             _ => out.push((
                 e.stream_id.clone(),
-                ExpectedVersion::Exact(e.version - 1),
+                ExpectedVersion::Exact(e.version.saturating_sub(1)),
                 vec![event],
             )),
         }

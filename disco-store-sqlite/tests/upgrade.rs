@@ -29,7 +29,8 @@ async fn a_version_1_file_is_upgraded_and_keeps_its_events() {
     {
         // Make it the version-1 file an earlier disco wrote.
         let raw = rusqlite::Connection::open(&path).expect("raw open");
-        raw.busy_timeout(Duration::from_secs(10)).expect("busy timeout");
+        raw.busy_timeout(Duration::from_secs(10))
+            .expect("busy timeout");
         raw.execute_batch("DROP TABLE disco_leases; PRAGMA user_version = 1;")
             .expect("downgrade");
     }
