@@ -180,94 +180,38 @@ impl FastPlan {
     }
 }
 
-/// The view `plan_fast` decides on: the remembered versions (a stream not
-/// remembered is believed absent), then the batch's own appends.
-struct KnownView<'a> {
-    known: &'a KnownStreams,
-    batch: HashMap<String, StreamStatus>,
-    located: HashMap<Uuid, EventLocation>,
-}
-
-impl AppendView for KnownView<'_> {
-    fn stream_status(&mut self, stream: &StreamId) -> Result<StreamStatus> {
-        let name = stream.as_str();
-        Ok(self
-            .batch
-            .get(name)
-            .or_else(|| self.known.streams.get(name))
-            .copied()
-            .unwrap_or_default())
-    }
-
-    fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
-        Ok(ids.iter().map(|id| self.located.get(id).cloned()).collect())
-    }
-}
-
 /// Decides the batch on the remembered versions; `None` unless every
 /// append would be written (a refusal or a retry needs the careful path's
 /// facts).
 fn plan_fast(known: &KnownStreams, batch: &[AppendRequest]) -> Option<FastPlan> {
-    let mut view = KnownView {
-        known,
-        batch: HashMap::new(),
-        located: HashMap::new(),
+    let mut view = BatchView {
+        known: Some(known),
+        ..BatchView::default()
     };
+    // What each stream is believed to be at before the batch.
     let mut checks: BTreeMap<String, i64> = BTreeMap::new();
-    let mut finals: BTreeMap<String, i64> = BTreeMap::new();
-    let mut columns = Columns::default();
-    let mut results = Vec::with_capacity(batch.len());
-    let mut offset = 0u64;
     for request in batch {
-        let name = request.stream.as_str();
-        if !checks.contains_key(name) && !finals.contains_key(name) {
+        if !checks.contains_key(request.stream.as_str()) {
             let believed = view.stream_status(&request.stream).ok()?;
-            checks.insert(name.to_owned(), sql_int(believed.version));
-        }
-        let decision = decide_append(
-            &mut view,
-            &request.stream,
-            request.expected,
-            &request.events,
-        );
-        let Ok(AppendDecision::Write { first_version }) = decision else {
-            return None;
-        };
-        for (i, event) in request.events.iter().enumerate() {
-            let version = first_version + i as u64;
-            columns.push(&request.stream, version, 0, event);
-            view.located.insert(
-                event.id,
-                EventLocation {
-                    id: event.id,
-                    stream_id: request.stream.clone(),
-                    version,
-                    position: offset + 1 + i as u64,
-                },
+            checks.insert(
+                request.stream.as_str().to_owned(),
+                sql_int(believed.version),
             );
         }
-        let count = request.events.len() as u64;
-        let last_version = first_version + count - 1;
-        view.batch.insert(
-            name.to_owned(),
-            StreamStatus {
-                version: last_version,
-                deleted: false,
-            },
-        );
-        finals.insert(name.to_owned(), sql_int(last_version));
-        results.push(AppendResult {
-            first_version,
-            last_version,
-            first_position: offset + 1,
-            last_position: offset + count,
-        });
-        offset += count;
     }
+    let decided = decide_batch(&mut view, batch, 0);
+    if !decided.all_written {
+        return None;
+    }
+    let results = decided
+        .results
+        .into_iter()
+        .collect::<Result<Vec<_>>>()
+        .ok()?;
     Some(FastPlan {
         checks: checks.into_iter().unzip(),
-        columns,
-        finals: finals.into_iter().unzip(),
+        columns: decided.columns,
+        finals: decided.finals,
         results,
     })
 }
@@ -350,25 +294,109 @@ async fn write_on_a_connection(
     }
 }
 
-/// The batch's view of the database: what `lock_and_read` returned, updated
+/// The batch's view of the database: on the careful path, what
+/// `lock_and_read` returned; on the fast path, the remembered versions
+/// (`known`; a stream not remembered is believed absent). Either way updated
 /// with each append the batch decides to write.
 #[derive(Default)]
-struct BatchView {
+struct BatchView<'a> {
+    known: Option<&'a KnownStreams>,
     streams: HashMap<String, StreamStatus>,
     located: HashMap<Uuid, EventLocation>,
 }
 
-impl AppendView for BatchView {
+impl AppendView for BatchView<'_> {
     fn stream_status(&mut self, stream: &StreamId) -> Result<StreamStatus> {
+        let name = stream.as_str();
         Ok(self
             .streams
-            .get(stream.as_str())
+            .get(name)
+            .or_else(|| self.known.and_then(|k| k.streams.get(name)))
             .copied()
             .unwrap_or_default())
     }
 
     fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
         Ok(ids.iter().map(|id| self.located.get(id).cloned()).collect())
+    }
+}
+
+/// A batch decided append by append.
+struct Decided {
+    columns: Columns,
+    /// Each written stream's version after the batch, one row per stream
+    /// (an upsert may not touch a row twice).
+    finals: (Vec<String>, Vec<i64>),
+    /// Each append's result, in batch order.
+    results: Vec<Result<AppendResult>>,
+    /// The head after the batch.
+    head: u64,
+    /// Whether every append is to be written (none refused, none a retry).
+    all_written: bool,
+}
+
+/// Decides each append of `batch` by the shared `decide_append` over
+/// `view`, recording each one to be written in the view (so later appends
+/// of the batch see it) with positions after `head`.
+fn decide_batch(view: &mut BatchView<'_>, batch: &[AppendRequest], mut head: u64) -> Decided {
+    let mut columns = Columns::default();
+    let mut finals: BTreeMap<String, i64> = BTreeMap::new();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut all_written = true;
+    for request in batch {
+        let first_version =
+            match decide_append(view, &request.stream, request.expected, &request.events) {
+                Err(e) => {
+                    all_written = false;
+                    results.push(Err(e));
+                    continue;
+                }
+                Ok(AppendDecision::AlreadyWritten(result)) => {
+                    all_written = false;
+                    results.push(Ok(result));
+                    continue;
+                }
+                Ok(AppendDecision::Write { first_version }) => first_version,
+            };
+        for (offset, event) in request.events.iter().enumerate() {
+            let position = head + 1 + offset as u64;
+            let version = first_version + offset as u64;
+            columns.push(&request.stream, version, position, event);
+            view.located.insert(
+                event.id,
+                EventLocation {
+                    id: event.id,
+                    stream_id: request.stream.clone(),
+                    version,
+                    position,
+                },
+            );
+        }
+        let count = request.events.len() as u64;
+        let last_version = first_version + count - 1;
+        let name = request.stream.as_str().to_owned();
+        view.streams.insert(
+            name.clone(),
+            StreamStatus {
+                version: last_version,
+                deleted: false,
+            },
+        );
+        finals.insert(name, sql_int(last_version));
+        results.push(Ok(AppendResult {
+            first_version,
+            last_version,
+            first_position: head + 1,
+            last_position: head + count,
+        }));
+        head += count;
+    }
+    Decided {
+        columns,
+        finals: finals.into_iter().unzip(),
+        results,
+        head,
+        all_written,
     }
 }
 
@@ -471,67 +499,16 @@ async fn write_batch(
     let start_head =
         start_head.ok_or_else(|| disco_core::Error::Backend("the head row is missing".into()))?;
 
-    let mut head = start_head;
-    let mut columns = Columns::default();
-    let mut final_versions: BTreeMap<String, u64> = BTreeMap::new();
-    let mut results = Vec::with_capacity(batch.len());
-    for request in batch {
-        let first_version = match decide_append(
-            &mut view,
-            &request.stream,
-            request.expected,
-            &request.events,
-        ) {
-            Err(e) => {
-                results.push(Err(e));
-                continue;
-            }
-            Ok(AppendDecision::AlreadyWritten(result)) => {
-                results.push(Ok(result));
-                continue;
-            }
-            Ok(AppendDecision::Write { first_version }) => first_version,
-        };
-        for (offset, event) in request.events.iter().enumerate() {
-            let position = head + 1 + offset as u64;
-            let version = first_version + offset as u64;
-            columns.push(&request.stream, version, position, event);
-            view.located.insert(
-                event.id,
-                EventLocation {
-                    id: event.id,
-                    stream_id: request.stream.clone(),
-                    version,
-                    position,
-                },
-            );
-        }
-        let count = request.events.len() as u64;
-        let last_version = first_version + count - 1;
-        let name = request.stream.as_str().to_owned();
-        view.streams.insert(
-            name.clone(),
-            StreamStatus {
-                version: last_version,
-                deleted: false,
-            },
-        );
-        final_versions.insert(name, last_version);
-        results.push(Ok(AppendResult {
-            first_version,
-            last_version,
-            first_position: head + 1,
-            last_position: head + count,
-        }));
-        head += count;
-    }
+    let Decided {
+        columns,
+        finals,
+        results,
+        head,
+        ..
+    } = decide_batch(&mut view, batch, start_head);
 
     if head > start_head {
-        // One row per stream: an upsert may not touch a row twice.
-        let (names, versions): (Vec<String>, Vec<i64>) = final_versions
-            .into_iter()
-            .map(|(name, v)| (name, sql_int(v)))
-            .unzip();
+        let (names, versions) = &finals;
         sqlx::query(st.write_batch.clone())
             .bind(&columns.positions)
             .bind(&columns.streams)
@@ -540,8 +517,8 @@ async fn write_batch(
             .bind(&columns.types)
             .bind(&columns.data)
             .bind(&columns.metadata)
-            .bind(&names)
-            .bind(&versions)
+            .bind(names)
+            .bind(versions)
             .bind(sql_int(head))
             .bind(&context.channel)
             .bind(&columns.recorded_at)
