@@ -90,6 +90,37 @@ impl AppendRequest {
 /// batch.
 pub type BatchOutcome = Result<(Vec<Result<AppendResult>>, u64)>;
 
+/// The bulk path of `append_many` for a store with a writer of its own:
+/// hands each append to `send` in order without waiting in between (so the
+/// writer takes them in that order and commits them in as few batches as it
+/// can), then awaits each reply. `check` runs on each append first; one that
+/// fails it gets its error and is not sent. `gone` is the error of an append
+/// whose writer stopped.
+pub async fn append_in_order(
+    appends: Vec<crate::AppendMany>,
+    check: impl Fn(&[NewEvent]) -> Result<()>,
+    send: impl Fn(AppendRequest) -> Result<()>,
+    gone: impl Fn() -> Error,
+) -> Vec<Result<AppendResult>> {
+    let sent: Vec<Result<AppendReply>> = appends
+        .into_iter()
+        .map(|(stream, expected, events)| {
+            check(&events)?;
+            let (request, answer) = AppendRequest::new(stream, expected, events);
+            send(request)?;
+            Ok(answer)
+        })
+        .collect();
+    let mut results = Vec::with_capacity(sent.len());
+    for answer in sent {
+        results.push(match answer {
+            Ok(answer) => answer.await.unwrap_or_else(|_| Err(gone())),
+            Err(e) => Err(e),
+        });
+    }
+    results
+}
+
 /// Answers every append of a batch once its commit is over: on success,
 /// announces the new head to waiting readers and gives each append its
 /// result; on failure, gives each the error (none of them was written).
@@ -187,49 +218,25 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
             .map_err(|_| Error::Backend("the writer thread panicked".into()))
     }
 
-    /// Sends an append without waiting: appends sent one after another are
-    /// written in that order. Await the reply for its result.
-    pub fn submit(
-        &self,
-        stream: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendReply> {
-        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
-        self.commands
-            .send(Command::Append(request))
-            .map_err(|_| writer_gone())?;
-        Ok(answer)
-    }
-
-    /// Awaits the reply of a [`GroupCommitWriter::submit`].
-    pub async fn reply(answer: AppendReply) -> Result<AppendResult> {
-        answer.await.map_err(|_| writer_gone())?
-    }
-
     /// Sends a batch of appends in order without waiting between them, then
-    /// waits for each (the bulk path of `append_many`). `check` runs on each
-    /// append first; one that fails it gets its error and is not sent.
+    /// waits for each (the bulk path of `append_many`); see
+    /// [`append_in_order`].
     pub async fn append_many(
         &self,
         appends: Vec<crate::AppendMany>,
         check: impl Fn(&[NewEvent]) -> Result<()>,
     ) -> Vec<Result<AppendResult>> {
-        let sent: Vec<Result<AppendReply>> = appends
-            .into_iter()
-            .map(|(stream, expected, events)| {
-                check(&events)?;
-                self.submit(&stream, expected, events)
-            })
-            .collect();
-        let mut results = Vec::with_capacity(sent.len());
-        for answer in sent {
-            results.push(match answer {
-                Ok(answer) => Self::reply(answer).await,
-                Err(e) => Err(e),
-            });
-        }
-        results
+        append_in_order(
+            appends,
+            check,
+            |request| {
+                self.commands
+                    .send(Command::Append(request))
+                    .map_err(|_| writer_gone())
+            },
+            writer_gone,
+        )
+        .await
     }
 
     /// Sends an append and waits for the commit that holds it.
@@ -239,7 +246,11 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
-        Self::reply(self.submit(stream, expected, events)?).await
+        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
+        self.commands
+            .send(Command::Append(request))
+            .map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
     }
 
     /// Runs `job` on the writer thread, in order with the appends.

@@ -52,7 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_core::group_commit::AppendRequest;
+use disco_core::group_commit::{append_in_order, AppendRequest};
 use disco_core::lease::Lease;
 use disco_core::{
     check_checkpoint_name, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
@@ -246,26 +246,14 @@ impl EventStore for PostgresStore {
     }
 
     async fn append_many(&self, appends: Vec<AppendMany>) -> Vec<Result<AppendResult>> {
-        // Sent one after another without waiting, so the writer takes them
-        // in order and commits them in as few batches as it can.
         let limits = self.inner.options.limits;
-        let sent: Vec<Result<_>> = appends
-            .into_iter()
-            .map(|(stream, expected, events)| {
-                limits.check_append(&events)?;
-                let (request, answer) = AppendRequest::new(stream, expected, events);
-                self.inner.writer.send(request).map_err(|_| writer_gone())?;
-                Ok(answer)
-            })
-            .collect();
-        let mut results = Vec::with_capacity(sent.len());
-        for answer in sent {
-            results.push(match answer {
-                Ok(answer) => answer.await.unwrap_or_else(|_| Err(writer_gone())),
-                Err(e) => Err(e),
-            });
-        }
-        results
+        append_in_order(
+            appends,
+            |events| limits.check_append(events),
+            |request| self.inner.writer.send(request).map_err(|_| writer_gone()),
+            writer_gone,
+        )
+        .await
     }
 
     async fn read_stream(
