@@ -100,21 +100,16 @@ pub trait Target: Send + Sync {
             let Some(last) = page.last().map(|e| e.position) else {
                 return Ok((events, start.elapsed()));
             };
-            let mut runs: Vec<(StreamId, u64, Vec<NewEvent>)> = Vec::new();
-            for e in &page {
-                let event = NewEvent::new(e.event_type.clone(), e.data.clone())
-                    .with_id(e.id)
-                    .with_metadata(e.metadata.clone())
-                    .with_recorded_at(e.recorded_at);
-                match runs.last_mut() {
-                    Some((stream, _, events)) if *stream == e.stream_id => events.push(event),
-                    _ => runs.push((
-                        e.stream_id.clone(),
-                        e.version.saturating_sub(1),
-                        vec![event],
-                    )),
-                }
-            }
+            let runs = disco_core::copy::appends(&page)
+                .into_iter()
+                .map(|(stream, expected, events)| {
+                    let version = match expected {
+                        ExpectedVersion::Exact(v) => v,
+                        _ => 0,
+                    };
+                    (stream, version, events)
+                })
+                .collect();
             self.append_group(runs).await?;
             events += page.len() as u64;
             after = last;

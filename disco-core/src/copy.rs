@@ -144,8 +144,9 @@ pub async fn copy_store(
     })
 }
 
-/// Runs of consecutive events of one stream, as appends.
-fn appends(page: &[RecordedEvent]) -> Vec<AppendMany> {
+/// Runs of consecutive events of one stream, as appends that write them
+/// again with the same ids, times and versions (`Exact(version - 1)`).
+pub fn appends(page: &[RecordedEvent]) -> Vec<AppendMany> {
     let mut out: Vec<AppendMany> = Vec::new();
     for e in page {
         let event = NewEvent::new(e.event_type.clone(), e.data.clone())
