@@ -109,6 +109,22 @@ type QueryRoute = Arc<
     dyn Fn(Value) -> Result<BoxFuture<Result<Value, DispatchError>>, DispatchError> + Send + Sync,
 >;
 
+/// Runs a route's `decode` on `params`: every field message it recorded,
+/// or a general one if it gave up without recording any.
+fn decode_params<T>(
+    params: Value,
+    decode: &impl Fn(&mut Params) -> Option<T>,
+) -> Result<T, DispatchError> {
+    let mut p = Params::new(params);
+    let decoded = decode(&mut p);
+    p.finish().map_err(DispatchError::Validation)?;
+    decoded.ok_or_else(|| {
+        let mut errors = FieldErrors::new();
+        errors.insert(String::new(), vec!["the parameters are not valid".into()]);
+        DispatchError::Validation(errors)
+    })
+}
+
 /// The routes of one aggregate, given to [`OrchestratorBuilder::aggregate`].
 pub struct AggregateRoutes<A: Aggregate + Clone> {
     repository: Arc<Repository<A>>,
@@ -125,14 +141,7 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
     {
         let repository = self.repository.clone();
         let route: CommandRoute = Arc::new(move |params: Value| {
-            let mut p = Params::new(params);
-            let decoded = decode(&mut p);
-            p.finish().map_err(DispatchError::Validation)?;
-            let Some((target, command)) = decoded else {
-                let mut errors = FieldErrors::new();
-                errors.insert(String::new(), vec!["the parameters are not valid".into()]);
-                return Err(DispatchError::Validation(errors));
-            };
+            let (target, command) = decode_params(params, &decode)?;
             let id = match target {
                 Target::New => Uuid::now_v7().to_string(),
                 Target::Existing(id) => id,
@@ -209,14 +218,7 @@ impl OrchestratorBuilder {
     {
         let run = Arc::new(run);
         let route: QueryRoute = Arc::new(move |params: Value| {
-            let mut p = Params::new(params);
-            let decoded = decode(&mut p);
-            p.finish().map_err(DispatchError::Validation)?;
-            let Some(query) = decoded else {
-                let mut errors = FieldErrors::new();
-                errors.insert(String::new(), vec!["the parameters are not valid".into()]);
-                return Err(DispatchError::Validation(errors));
-            };
+            let query = decode_params(params, &decode)?;
             let answer = run(query);
             Ok(Box::pin(async move {
                 let answer = answer.await?;
