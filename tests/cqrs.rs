@@ -322,6 +322,12 @@ impl EventStore for Watched {
     async fn save_checkpoint(&self, n: &str, p: u64) -> disco::Result<()> {
         self.inner.save_checkpoint(n, p).await
     }
+    async fn save_checkpoint_fenced(&self, n: &str, p: u64, t: u64) -> disco::Result<()> {
+        self.inner.save_checkpoint_fenced(n, p, t).await
+    }
+    async fn close(&self) -> disco::Result<()> {
+        self.inner.close().await
+    }
     async fn load_checkpoint(&self, n: &str) -> disco::Result<Option<u64>> {
         self.inner.load_checkpoint(n).await
     }

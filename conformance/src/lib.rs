@@ -125,6 +125,9 @@ macro_rules! __with_cases {
             subscription_wakes_promptly_after_an_append,
             append_many_keeps_order_and_each_fails_alone,
             imported_recorded_at_is_kept,
+            filters_with_nul_match_nothing,
+            closed_store_refuses_calls,
+            closed_store_ends_subscriptions,
         }
     };
 }
@@ -148,6 +151,8 @@ macro_rules! __with_stores_cases {
             reset_is_obeyed_while_running,
             reset_in_the_store_is_noticed_while_running,
             consumer_status_reports_position_and_lag,
+            stale_lease_token_is_fenced_off,
+            consumer_ends_when_its_store_is_closed,
         }
     };
 }

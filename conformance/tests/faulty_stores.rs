@@ -29,6 +29,10 @@ enum Fault {
     LeasesNeverExclusive,
     /// Notifications never announce a new head.
     SilentNotifications,
+    /// A fenced checkpoint write ignores its token.
+    IgnoresFences,
+    /// `close` does nothing: the store keeps answering.
+    NeverCloses,
 }
 
 struct Faulty {
@@ -84,9 +88,10 @@ impl EventStore for Faulty {
                     ..r
                 })
             }
-            Fault::LeasesNeverExclusive | Fault::SilentNotifications => {
-                self.inner.append(stream, expected, events).await
-            }
+            Fault::LeasesNeverExclusive
+            | Fault::SilentNotifications
+            | Fault::IgnoresFences
+            | Fault::NeverCloses => self.inner.append(stream, expected, events).await,
             Fault::DropsLastEventOfBatch => {
                 let dropped = events.len() > 1;
                 if dropped {
@@ -178,6 +183,17 @@ impl EventStore for Faulty {
         self.inner.save_checkpoint(name, position).await
     }
 
+    async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()> {
+        match self.fault {
+            Fault::IgnoresFences => self.inner.save_checkpoint(name, position).await,
+            _ => {
+                self.inner
+                    .save_checkpoint_fenced(name, position, token)
+                    .await
+            }
+        }
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
         self.inner.load_checkpoint(name).await
     }
@@ -197,6 +213,13 @@ impl EventStore for Faulty {
         match self.fault {
             Fault::SilentNotifications => self.silent.subscribe(),
             _ => self.inner.notifications(),
+        }
+    }
+
+    async fn close(&self) -> Result<()> {
+        match self.fault {
+            Fault::NeverCloses => Ok(()),
+            _ => self.inner.close().await,
         }
     }
 
@@ -389,6 +412,22 @@ fn suite_catches_notifications_that_never_fire() -> std::result::Result<(), Stri
         &[
             "notifications_wake_a_waiting_reader",
             "subscription_wakes_promptly_after_an_append",
+        ],
+    )
+}
+
+#[test]
+fn suite_catches_a_store_that_ignores_fencing_tokens() -> std::result::Result<(), String> {
+    assert_cases_catch(Fault::IgnoresFences, &["stale_lease_token_is_fenced_off"])
+}
+
+#[test]
+fn suite_catches_a_store_that_never_closes() -> std::result::Result<(), String> {
+    assert_cases_catch(
+        Fault::NeverCloses,
+        &[
+            "closed_store_refuses_calls",
+            "closed_store_ends_subscriptions",
         ],
     )
 }

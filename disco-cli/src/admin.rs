@@ -2,12 +2,13 @@
 
 use std::io::{BufRead, Write};
 
+use disco::postgres::{PgOptions, PostgresStore};
 use disco::{EventStore, StreamState};
 use serde_json::json;
 
 use crate::failure::{code, Failure};
 use crate::show::Format;
-use crate::stores::{Location, Opened};
+use crate::stores::{Location, Mode, Opened};
 
 /// Streams per page when counting.
 const PAGE: usize = 1000;
@@ -16,13 +17,14 @@ const PAGE: usize = 1000;
 pub async fn init(url: &str, format: Format) -> Result<(), Failure> {
     let location = Location::parse(url)?;
     let existed = location.may_exist() && location != Location::Memory;
-    let opened = Opened::open(&location, true, true).await?;
-    let version = opened.schema_version().await?;
+    let opened = Opened::open(&location, Mode::Create).await?;
+    let (version, _) = opened.schema_version().await?;
+    let text = opened.schema_version_text().await?;
     match format {
-        Format::Human => println!("{url}: ready, schema version {version}"),
+        Format::Human => println!("{url}: ready, schema version {text}"),
         Format::Json => println!(
             "{}",
-            json!({"store": url, "schema_version": version, "existed": existed})
+            json!({"store": url, "schema_version": version, "schema": opened.schema(), "existed": existed})
         ),
     }
     opened.close().await;
@@ -32,14 +34,15 @@ pub async fn init(url: &str, format: Format) -> Result<(), Failure> {
 /// `disco migrate`: applies pending schema changes.
 pub async fn migrate(url: &str, format: Format) -> Result<(), Failure> {
     let location = Location::parse(url)?;
-    let opened = Opened::open(&location, false, true).await?;
-    if let Opened::Postgres(store) = &opened {
-        store.migrate().await?;
-    }
-    let version = opened.schema_version().await?;
+    let opened = Opened::open(&location, Mode::Migrate).await?;
+    let (version, _) = opened.schema_version().await?;
+    let text = opened.schema_version_text().await?;
     match format {
-        Format::Human => println!("{url}: schema version {version}, up to date"),
-        Format::Json => println!("{}", json!({"store": url, "schema_version": version})),
+        Format::Human => println!("{url}: schema version {text}, up to date"),
+        Format::Json => println!(
+            "{}",
+            json!({"store": url, "schema_version": version, "schema": opened.schema()})
+        ),
     }
     opened.close().await;
     Ok(())
@@ -77,34 +80,52 @@ fn remove_files(base: &std::path::Path, suffixes: &[&str]) -> Result<(), Failure
     Ok(())
 }
 
-/// `disco drop`: deletes the store, after confirmation.
+/// `disco drop`: removes exactly disco's own objects, after confirmation.
+/// A file or schema that holds no disco store is refused (its own exit
+/// code, listing what is there) and left as it was; the application's
+/// objects beside a store stay, and so does a schema disco did not create.
 pub async fn drop(url: &str, yes: bool, format: Format) -> Result<(), Failure> {
     let location = Location::parse(url)?;
+    if !location.may_exist() {
+        return Err(Failure::new(
+            code::NO_STORE,
+            format!("there is no store at {location}"),
+        ));
+    }
     if !yes {
         confirm(url)?;
     }
-    match &location {
-        Location::Memory => {}
-        Location::Sqlite(path) => {
-            // Opening first refuses a file that is not a disco store.
-            Opened::open(&location, false, false).await?.close().await;
-            remove_files(path, &["", "-wal", "-shm"])?;
-        }
+    let (removed, kept): (&str, Vec<String>) = match &location {
+        Location::Memory => ("nothing (a memory store ends with its process)", Vec::new()),
+        Location::Sqlite(path) => match disco::sqlite::drop_store(path)? {
+            disco::sqlite::Dropped::File => ("disco's tables and the file", Vec::new()),
+            disco::sqlite::Dropped::Tables { kept } => ("disco's tables", kept),
+        },
         Location::Redb(path) => {
-            Opened::open(&location, false, false).await?.close().await;
+            // Opening refuses a file that is not a disco store; a disco
+            // redb file holds nothing else.
+            Opened::open(&location, Mode::Existing).await?.close().await;
             remove_files(path, &[""])?;
+            ("the file", Vec::new())
         }
-        Location::Postgres { .. } => {
-            let opened = Opened::open(&location, true, true).await?;
-            if let Opened::Postgres(store) = &opened {
-                store.drop_schema().await?;
+        Location::Postgres { url, schema } => {
+            let options = PgOptions::default().schema(schema.clone());
+            match PostgresStore::drop_at(url, &options).await? {
+                disco::postgres::Dropped::Schema => ("disco's objects and the schema", Vec::new()),
+                disco::postgres::Dropped::Objects { kept } => ("disco's objects", kept),
             }
-            opened.close().await;
         }
-    }
+    };
     match format {
-        Format::Human => println!("{url}: dropped"),
-        Format::Json => println!("{}", json!({"store": url, "dropped": true})),
+        Format::Human if kept.is_empty() => println!("{url}: dropped {removed}"),
+        Format::Human => println!(
+            "{url}: dropped {removed}; kept what is not disco's: {}",
+            kept.join(", ")
+        ),
+        Format::Json => println!(
+            "{}",
+            json!({"store": url, "dropped": true, "removed": removed, "kept": kept})
+        ),
     }
     Ok(())
 }
@@ -147,9 +168,10 @@ pub async fn counts(store: &dyn EventStore) -> Result<Counts, Failure> {
 /// `disco status`.
 pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
     let location = Location::parse(url)?;
-    let opened = Opened::open(&location, false, false).await?;
+    let opened = Opened::open(&location, Mode::Existing).await?;
     let store = opened.store();
-    let version = opened.schema_version().await?;
+    let (version_number, _) = opened.schema_version().await?;
+    let version = opened.schema_version_text().await?;
     let head = store.head_position().await?;
     let counts = counts(&*store).await?;
     let checkpoints = store.list_checkpoints().await?.len();
@@ -172,7 +194,8 @@ pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
             "{}",
             json!({
                 "store": url,
-                "schema_version": version,
+                "schema_version": version_number,
+                "schema": opened.schema(),
                 "head": head,
                 "streams": counts.active + counts.soft_deleted + counts.hard_deleted,
                 "active_streams": counts.active,

@@ -5,10 +5,11 @@ use serde_json::json;
 
 use crate::failure::{code, Failure};
 use crate::show::{self, Format};
-use crate::stores::{Location, Opened};
+use crate::stores::{Location, Mode, Opened};
 
+/// Browsing opens the store as it is: nothing created, migrated or written.
 async fn open(url: &str) -> Result<Opened, Failure> {
-    Opened::open(&Location::parse(url)?, false, false).await
+    Opened::open(&Location::parse(url)?, Mode::Existing).await
 }
 
 fn state_name(state: StreamState) -> &'static str {
@@ -41,7 +42,7 @@ pub async fn streams(
         match format {
             Format::Human => println!(
                 "{:<40} version {:<8} {}",
-                info.stream_id.as_str(),
+                show::escape(info.stream_id.as_str()),
                 info.version,
                 state_name(info.state)
             ),
@@ -54,7 +55,7 @@ pub async fn streams(
     if format == Format::Human {
         match page.last() {
             Some(last) if page.len() == limit.max(1) => {
-                println!("-- more: --after {}", last.stream_id.as_str())
+                println!("-- more: --after {}", show::escape(last.stream_id.as_str()))
             }
             _ => println!("-- {} streams", page.len()),
         }
@@ -79,7 +80,7 @@ pub async fn read(
     if known.first().is_none_or(|i| i.stream_id != id) {
         return Err(Failure::new(
             code::MISSING_STREAM,
-            format!("there is no stream {stream:?}"),
+            format!("there is no stream {}", show::escape(stream)),
         ));
     }
     let (direction, from) = if backward {
@@ -170,35 +171,76 @@ pub async fn checkpoints(url: &str, format: Format) -> Result<(), Failure> {
     let head = store.head_position().await?;
     let mut all = store.list_checkpoints().await?;
     all.sort_by(|a, b| a.name.cmp(&b.name));
-    for checkpoint in &all {
+    // The copy tool's own progress is not a consumer: shown apart, after them.
+    let (copies, consumers): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|c| c.name == disco::copy::PROGRESS_CHECKPOINT);
+    for checkpoint in &consumers {
         let lag = head.saturating_sub(checkpoint.position);
         match format {
             Format::Human => println!(
                 "{:<32} position {:<10} lag {lag}",
-                checkpoint.name, checkpoint.position
+                show::escape(&checkpoint.name),
+                checkpoint.position
             ),
             Format::Json => println!(
                 "{}",
-                json!({"name": checkpoint.name, "position": checkpoint.position, "head": head, "lag": lag})
+                json!({"name": checkpoint.name, "kind": "consumer", "position": checkpoint.position, "head": head, "lag": lag})
             ),
         }
     }
-    if format == Format::Human && all.is_empty() {
-        println!("-- no checkpoints (head {head})");
+    if format == Format::Human && consumers.is_empty() {
+        println!("-- no consumer checkpoints (head {head})");
+    }
+    for copy in &copies {
+        match format {
+            Format::Human => println!(
+                "-- copy progress (`disco copy` into this store): source position {}",
+                copy.position
+            ),
+            Format::Json => println!(
+                "{}",
+                json!({"name": copy.name, "kind": "copy-progress", "position": copy.position})
+            ),
+        }
     }
     opened.close().await;
     Ok(())
 }
 
-/// `disco checkpoints reset NAME --to P`.
-pub async fn reset(url: &str, name: &str, to: u64, format: Format) -> Result<(), Failure> {
+/// `disco checkpoints reset NAME --to P [--create] [--force]`.
+pub async fn reset(
+    url: &str,
+    name: &str,
+    to: u64,
+    create: bool,
+    force: bool,
+    format: Format,
+) -> Result<(), Failure> {
     let opened = open(url).await?;
     let store = opened.store();
     let before = store.load_checkpoint(name).await?;
+    if before.is_none() && !create {
+        return Err(Failure::new(
+            code::USAGE,
+            format!(
+                "there is no checkpoint {}; pass --create to make one",
+                show::escape(name)
+            ),
+        ));
+    }
+    let head = store.head_position().await?;
+    if to > head && !force {
+        return Err(Failure::new(
+            code::USAGE,
+            format!("position {to} is past the head ({head}): the consumer would skip the events written up to it; pass --force to set it anyway"),
+        ));
+    }
     store.save_checkpoint(name, to).await?;
     match format {
         Format::Human => println!(
-            "{name}: {} -> {to} (a running consumer follows at its next checkpoint)",
+            "{}: {} -> {to} (a running consumer follows at its next checkpoint)",
+            show::escape(name),
             before.map_or("none".to_owned(), |p| p.to_string())
         ),
         Format::Json => println!(

@@ -6,8 +6,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::failure::{code, Failure};
+use crate::show::thousands;
 use crate::show::Format;
-use crate::stores::{Location, Opened};
+use crate::stores::{Location, Mode, Opened};
 
 fn bar(hidden: bool) -> ProgressBar {
     if hidden {
@@ -38,10 +39,10 @@ fn print(from: &str, to: &str, r: &CopyReport, format: Format) {
     match format {
         Format::Human => {
             println!(
-                "copied {} events in {:.1} s ({:.0} events/s){}",
-                r.copied,
+                "copied {} events in {:.1} s ({}/s){}",
+                thousands(r.copied),
                 r.elapsed.as_secs_f64(),
-                r.rate(),
+                thousands(r.rate().max(0.0).round() as u64),
                 if r.resumed { ", resumed" } else { "" }
             );
             println!(
@@ -77,8 +78,8 @@ pub async fn run(
             "--from and --to name the same store",
         ));
     }
-    let source = Opened::open(&source_at, false, false).await?;
-    let target = Opened::open(&target_at, true, true).await?;
+    let source = Opened::open(&source_at, Mode::Existing).await?;
+    let target = Opened::open(&target_at, Mode::Create).await?;
     let bar = bar(quiet || format == Format::Json);
     let progress = |position: u64, head: u64| {
         bar.set_length(head);

@@ -18,6 +18,14 @@ pub mod code {
     pub const VERIFY_FAILED: u8 = 6;
     /// `disco drop` was not confirmed.
     pub const NOT_CONFIRMED: u8 = 7;
+    /// There is no disco store where the URL points (a missing file, a
+    /// schema without disco's tables); nothing was created.
+    pub const NO_STORE: u8 = 8;
+    /// The URL points at data disco does not own (another program's file,
+    /// a schema with other objects and no store); it was left untouched.
+    pub const FOREIGN: u8 = 9;
+    /// The store has an older schema version: run `disco migrate` first.
+    pub const OLDER_SCHEMA: u8 = 10;
 }
 
 /// A failed command: its message and exit code.
@@ -45,15 +53,91 @@ impl From<Error> for Failure {
             Error::InvalidInput(_) => code::USAGE,
             Error::Unavailable(_) => code::UNREACHABLE,
             Error::StreamDeleted { .. } => code::MISSING_STREAM,
-            Error::Backend(m) if m.contains("newer") => code::NEWER_SCHEMA,
+            Error::IncompatibleSchema {
+                found, supported, ..
+            } if found > supported => code::NEWER_SCHEMA,
+            Error::IncompatibleSchema { .. } => code::OLDER_SCHEMA,
+            Error::NoStore { .. } => code::NO_STORE,
+            Error::Foreign { .. } => code::FOREIGN,
             _ => code::OTHER,
         };
-        Failure::new(code, error.to_string())
+        Failure::new(code, message(&error))
     }
+}
+
+/// The error's text for a person: no Rust debug syntax, and a server
+/// error's source position ("at line 948" of its C file) left out.
+fn message(error: &Error) -> String {
+    let text = error.to_string();
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(line);
+    }
+    strip_source_position(&out)
+}
+
+/// Removes PostgreSQL's `at line N` / `(file.c:N)` noise from a message.
+fn strip_source_position(text: &str) -> String {
+    let mut out = text.to_owned();
+    while let Some(start) = out.find(" at line ") {
+        let rest = &out[start + " at line ".len()..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits == 0 {
+            break;
+        }
+        out.replace_range(start..start + " at line ".len() + digits, "");
+    }
+    out
 }
 
 impl From<std::io::Error> for Failure {
     fn from(error: std::io::Error) -> Self {
         Failure::new(code::OTHER, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_drop_source_positions() {
+        assert_eq!(
+            strip_source_position("PostgreSQL: syntax error at line 948 in foo"),
+            "PostgreSQL: syntax error in foo"
+        );
+        assert_eq!(strip_source_position("at line zero"), "at line zero");
+    }
+
+    #[test]
+    fn typed_errors_map_to_their_codes() {
+        let foreign = Error::Foreign {
+            location: "x".into(),
+            objects: vec!["table t".into()],
+        };
+        assert_eq!(Failure::from(foreign).code, code::FOREIGN);
+        let none = Error::NoStore {
+            location: "x".into(),
+        };
+        assert_eq!(Failure::from(none).code, code::NO_STORE);
+        let newer = Error::IncompatibleSchema {
+            location: "x".into(),
+            found: 9,
+            supported: 3,
+        };
+        assert_eq!(Failure::from(newer).code, code::NEWER_SCHEMA);
+        let older = Error::IncompatibleSchema {
+            location: "x".into(),
+            found: 2,
+            supported: 3,
+        };
+        assert_eq!(Failure::from(older).code, code::OLDER_SCHEMA);
     }
 }

@@ -15,7 +15,7 @@ mod stores;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use failure::Failure;
 use show::Format;
@@ -133,6 +133,14 @@ enum CheckpointAction {
         /// The new position (0: from the beginning).
         #[arg(long, default_value_t = 0)]
         to: u64,
+        /// Create the checkpoint if the consumer has none (else refused: a
+        /// typo in the name would make a new one).
+        #[arg(long)]
+        create: bool,
+        /// Allow a position past the head (the consumer would skip the
+        /// events written up to it).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -189,16 +197,38 @@ async fn run(args: Args) -> Result<(), Failure> {
                 } => browse::tail(&url, *after, types, prefix.as_deref(), format).await,
                 Command::Checkpoints { action: None } => browse::checkpoints(&url, format).await,
                 Command::Checkpoints {
-                    action: Some(CheckpointAction::Reset { name, to }),
-                } => browse::reset(&url, name, *to, format).await,
+                    action:
+                        Some(CheckpointAction::Reset {
+                            name,
+                            to,
+                            create,
+                            force,
+                        }),
+                } => browse::reset(&url, name, *to, *create, *force, format).await,
                 Command::Copy { .. } => Ok(()),
             }
         }
     }
 }
 
+/// The arguments, with `--store` (global, for every other command) hidden
+/// from `copy`, which takes `--from` and `--to` instead.
+fn parse_args() -> Args {
+    let mut command = Args::command();
+    command.build();
+    let command = command.mut_subcommand("copy", |copy| {
+        if copy.get_arguments().any(|a| a.get_id() == "store") {
+            copy.mut_arg("store", |store| store.hide(true))
+        } else {
+            copy
+        }
+    });
+    let matches = command.get_matches();
+    Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = parse_args();
     let json = args.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -83,14 +83,46 @@ pub fn event_json(e: &RecordedEvent) -> Value {
     })
 }
 
+/// Text from the store as a person may safely read it on a terminal:
+/// control characters and the bidirectional controls (U+202E and its kin,
+/// which can make `evil-gnp.exe` read as `evil-exe.png`) escaped as `\u{..}`,
+/// a backslash doubled.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}');
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if c.is_control() || bidi {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A count with thousands separators: `49,383`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// One event as a line for people.
 pub fn event_line(e: &RecordedEvent) -> String {
     format!(
         "#{:<8} {}@{}  {}  {}  {}",
         e.position,
-        e.stream_id,
+        escape(e.stream_id.as_str()),
         e.version,
-        e.event_type,
+        escape(&e.event_type),
         rfc3339(e.recorded_at),
         preview(&e.data)
     )
@@ -122,6 +154,21 @@ mod tests {
             rfc3339(Timestamp::from_micros(951_782_400_000_000)),
             "2000-02-29T00:00:00.000000Z"
         );
+    }
+
+    #[test]
+    fn text_is_escaped_for_terminals() {
+        assert_eq!(escape("wallet-1"), "wallet-1");
+        assert_eq!(escape("evil\u{202e}gnp.exe"), "evil\\u{202e}gnp.exe");
+        assert_eq!(escape("a\tb\\c"), "a\\u{9}b\\\\c");
+    }
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(49_383), "49,383");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

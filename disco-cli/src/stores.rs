@@ -56,6 +56,30 @@ impl Location {
     }
 }
 
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Memory => write!(f, "memory:"),
+            Location::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Location::Redb(path) => write!(f, "redb:{}", path.display()),
+            Location::Postgres { schema, .. } => write!(f, "PostgreSQL schema {schema}"),
+        }
+    }
+}
+
+/// What a command may do to the store it opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Create a missing store and migrate an old one (`init`, `copy --to`).
+    Create,
+    /// Migrate an existing store; never create one (`migrate`).
+    Migrate,
+    /// Use the store as it is: nothing created, nothing migrated. Read-only
+    /// commands write nothing either; `checkpoints reset` writes only the
+    /// checkpoint.
+    Existing,
+}
+
 /// An open store and its concrete handle.
 pub enum Opened {
     Memory(MemoryStore),
@@ -65,20 +89,25 @@ pub enum Opened {
 }
 
 impl Opened {
-    /// Opens `location`. `create`: make a missing file store; otherwise a
-    /// missing file is an error (so a typo does not create a store).
-    /// `migrate`: bring a PostgreSQL schema up to date.
-    pub async fn open(location: &Location, create: bool, migrate: bool) -> Result<Opened, Failure> {
-        if !create && !location.may_exist() {
+    /// Opens `location` as `mode` allows. A store that is missing (and may
+    /// not be created), foreign or of another schema version is refused
+    /// before anything is written.
+    pub async fn open(location: &Location, mode: Mode) -> Result<Opened, Failure> {
+        if mode != Mode::Create && !location.may_exist() {
             return Err(Failure::new(
-                code::USAGE,
-                format!("there is no store at {location:?}; `disco init` creates one"),
+                code::NO_STORE,
+                format!("there is no store at {location}; `disco init` creates one"),
             ));
         }
+        let create = mode == Mode::Create;
+        let migrate = mode != Mode::Existing;
         Ok(match location {
             Location::Memory => Opened::Memory(MemoryStore::new()),
             Location::Sqlite(path) => {
-                Opened::Sqlite(SqliteStore::open(path, SqliteOptions::default()).await?)
+                let options = SqliteOptions::default()
+                    .create_if_missing(create)
+                    .migrate(migrate);
+                Opened::Sqlite(SqliteStore::open(path, options).await?)
             }
             Location::Redb(path) => {
                 Opened::Redb(RedbStore::open(path, RedbOptions::default()).await?)
@@ -87,6 +116,7 @@ impl Opened {
                 let options = PgOptions::default()
                     .schema(schema.clone())
                     .allow_hard_delete(true)
+                    .create_if_missing(create)
                     .migrate_on_connect(migrate);
                 Opened::Postgres(PostgresStore::connect(url, options).await?)
             }
@@ -103,13 +133,38 @@ impl Opened {
         }
     }
 
-    /// The schema version as stored, with what kind of version it is.
-    pub async fn schema_version(&self) -> Result<String, Failure> {
+    /// The schema version as stored (`None` for memory), and what kind of
+    /// version it is.
+    pub async fn schema_version(&self) -> Result<(Option<u64>, &'static str), Failure> {
         Ok(match self {
-            Opened::Memory(_) => "none (memory)".to_owned(),
-            Opened::Sqlite(s) => format!("{} (SQLite user_version)", s.schema_version().await?),
-            Opened::Redb(_) => format!("{} (redb format)", disco::redb::FORMAT_VERSION),
-            Opened::Postgres(s) => format!("{} (schema {})", s.schema_version().await?, s.schema()),
+            Opened::Memory(_) => (None, "memory"),
+            Opened::Sqlite(s) => (
+                Some(s.schema_version().await?.max(0) as u64),
+                "SQLite user_version",
+            ),
+            Opened::Redb(_) => (Some(u64::from(disco::redb::FORMAT_VERSION)), "redb format"),
+            Opened::Postgres(s) => (
+                Some(s.schema_version().await?.max(0) as u64),
+                "PostgreSQL migrations",
+            ),
+        })
+    }
+
+    /// The PostgreSQL schema, if the store lives in one.
+    pub fn schema(&self) -> Option<&str> {
+        match self {
+            Opened::Postgres(s) => Some(s.schema()),
+            _ => None,
+        }
+    }
+
+    /// The schema version as a person reads it.
+    pub async fn schema_version_text(&self) -> Result<String, Failure> {
+        let (version, kind) = self.schema_version().await?;
+        Ok(match (version, self.schema()) {
+            (None, _) => format!("none ({kind})"),
+            (Some(v), Some(schema)) => format!("{v} ({kind}, schema {schema})"),
+            (Some(v), None) => format!("{v} ({kind})"),
         })
     }
 

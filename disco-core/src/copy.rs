@@ -99,7 +99,14 @@ pub async fn copy_store(
 ) -> Result<CopyReport, CopyError> {
     let (s, t) = (source, target);
     let resume = t.load_checkpoint(PROGRESS_CHECKPOINT).await?;
-    if resume.is_none() && t.head_position().await? > 0 {
+    // Invariant: without an interrupted copy to resume, the target holds
+    // nothing at all (no event, no stream id, no checkpoint) before the
+    // first write, so nothing of it could be mixed with the copy.
+    if resume.is_none()
+        && (t.head_position().await? > 0
+            || !t.list_streams("", None, 1).await?.is_empty()
+            || !t.list_checkpoints().await?.is_empty())
+    {
         return Err(CopyError::TargetNotEmpty);
     }
     let head = s.head_position().await?;

@@ -53,10 +53,56 @@ pub enum Error {
     /// a busy database, a shut-down writer). Retrying may succeed.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// Any other failure of the backend (corruption, a schema from a newer
-    /// version, an I/O error). Retrying as it is will not help.
+    /// Any other failure of the backend (corruption, an I/O error). Retrying
+    /// as it is will not help.
     #[error("store backend error: {0}")]
     Backend(String),
+    /// The store handle was closed ([`EventStore::close`](crate::EventStore::close)).
+    /// Not retryable: live subscriptions and consumers end with it.
+    #[error("the store was closed")]
+    Closed,
+    /// A write carried a lease's fencing token older than the newest one
+    /// handed out for that name: another holder took the lease since, and the
+    /// write was refused. The writer has lost its lease.
+    #[error("lease {name:?}: token {token} is fenced off by a newer holder (token {current})")]
+    Fenced {
+        /// The lease (consumer) name.
+        name: String,
+        /// The token the write carried.
+        token: u64,
+        /// The newest token handed out for the name.
+        current: u64,
+    },
+    /// There is no disco store where one was asked for, and the open was not
+    /// allowed to create one (a missing file, a schema without disco's
+    /// tables). Nothing was written.
+    #[error("there is no disco store at {location}")]
+    NoStore {
+        /// The file or schema looked at.
+        location: String,
+    },
+    /// The location holds data disco does not own (a file that is not a
+    /// SQLite database, another application's tables, a schema with other
+    /// objects). It was refused and left byte for byte as it was.
+    #[error("{location} holds data disco does not own ({}); disco left it untouched", .objects.join(", "))]
+    Foreign {
+        /// The file or schema looked at.
+        location: String,
+        /// What was found there (tables, objects), as the backend names them.
+        objects: Vec<String>,
+    },
+    /// The store's schema version is not one this library can use as it
+    /// is: newer than it knows (upgrade disco), or older and the open was not
+    /// allowed to migrate. Nothing was written.
+    #[error("{location} has schema version {found}; this disco uses version {supported}{}", if .found > .supported { " (written by a newer disco: upgrade disco)" } else { " (run the migrations: `disco migrate`)" })]
+    IncompatibleSchema {
+        /// The file or schema looked at.
+        location: String,
+        /// The version found.
+        found: u64,
+        /// The version this library reads and writes.
+        supported: u64,
+    },
 }
 
 impl Error {

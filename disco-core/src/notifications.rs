@@ -1,5 +1,8 @@
 //! [`Notifications`]: how a store wakes readers when its head moves.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::watch;
 
 use crate::error::Error;
@@ -8,6 +11,7 @@ use crate::error::Error;
 #[derive(Debug)]
 pub struct Notifier {
     tx: watch::Sender<u64>,
+    closed: Arc<AtomicBool>,
 }
 
 /// The receiving side, from [`EventStore::notifications`](crate::EventStore::notifications).
@@ -27,6 +31,7 @@ pub struct Notifier {
 #[derive(Clone, Debug)]
 pub struct Notifications {
     rx: watch::Receiver<u64>,
+    closed: Arc<AtomicBool>,
 }
 
 impl Notifier {
@@ -34,6 +39,7 @@ impl Notifier {
     pub fn new(head: u64) -> Self {
         Notifier {
             tx: watch::Sender::new(head),
+            closed: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -54,7 +60,20 @@ impl Notifier {
     pub fn subscribe(&self) -> Notifications {
         Notifications {
             rx: self.tx.subscribe(),
+            closed: self.closed.clone(),
         }
+    }
+
+    /// Marks the store closed and wakes every waiting receiver, whose
+    /// [`Notifications::wait_beyond`] then fails with [`Error::Closed`].
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.tx.send_modify(|_| {});
+    }
+
+    /// Whether [`Notifier::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// The last announced head.
@@ -70,12 +89,21 @@ impl Notifications {
     }
 
     /// Waits until the announced head is beyond `position` and returns it; at
-    /// once if it already is. Fails with [`Error::Unavailable`] when the store
-    /// has shut down.
+    /// once if it already is. Fails with [`Error::Closed`] once the store
+    /// was closed (or its notifier dropped).
     pub async fn wait_beyond(&mut self, position: u64) -> Result<u64, Error> {
-        match self.rx.wait_for(|head| *head > position).await {
-            Ok(head) => Ok(*head),
-            Err(_) => Err(Error::Unavailable("the store was closed".into())),
+        let closed = self.closed.clone();
+        let head = match self
+            .rx
+            .wait_for(|head| *head > position || closed.load(Ordering::Acquire))
+            .await
+        {
+            Ok(head) => *head,
+            Err(_) => return Err(Error::Closed),
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
         }
+        Ok(head)
     }
 }

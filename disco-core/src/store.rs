@@ -164,7 +164,8 @@ impl EventFilter {
 ///    process (SQLite, redb, PostgreSQL at default settings; not the memory store).
 /// 10. **Errors are typed** ([`Error`](crate::Error)): `WrongExpectedVersion`,
 ///     `StreamDeleted`, `DuplicateEventId`, `InvalidInput`, `TooLarge`,
-///     `Unavailable` (retryable), `Backend`. No panics on any input.
+///     `Unavailable` (retryable), `Backend`, `Closed`, `Fenced`. No panics on
+///     any input.
 ///
 /// Precedence, where several rules apply to one append: input checks
 /// (`InvalidInput`, `TooLarge`, an id twice in the batch) come first, then
@@ -270,6 +271,13 @@ pub trait EventStore: Send + Sync {
     /// Sets the consumer checkpoint `name` to `position` (it may move back: a reset).
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()>;
 
+    /// Sets the checkpoint `name` to `position` on behalf of the holder of
+    /// the lease `name` whose [token](crate::lease::Lease::token) is `token`.
+    /// Refused with [`Error::Fenced`](crate::Error::Fenced), writing nothing,
+    /// once a newer token was handed out for `name`: the writer lost its
+    /// lease. The check and the write are one atomic step.
+    async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()>;
+
     /// The checkpoint `name`, if one was saved.
     async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>>;
 
@@ -284,6 +292,12 @@ pub trait EventStore: Send + Sync {
 
     /// A handle that wakes its owner when the head position may have moved.
     fn notifications(&self) -> Notifications;
+
+    /// Closes the store: background work (writers, listeners) ends, and every
+    /// later call through any handle of it fails with
+    /// [`Error::Closed`](crate::Error::Closed), which is not retryable, so live
+    /// subscriptions and consumers end with it. Closing twice is harmless.
+    async fn close(&self) -> Result<()>;
 
     /// The input limits this store enforces.
     fn limits(&self) -> Limits;

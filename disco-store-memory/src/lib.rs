@@ -87,18 +87,28 @@ impl MemoryStore {
     // A panic while a guard was held cannot leave the state half-written:
     // every mutation is decided first and applied without fallible steps. So a
     // poisoned lock still guards consistent data, and we keep going.
-    fn read(&self) -> RwLockReadGuard<'_, State> {
-        self.shared
+    // A closed store refuses every call: the check sits in the two doors to
+    // the state.
+    fn read(&self) -> Result<RwLockReadGuard<'_, State>> {
+        if self.shared.notifier.is_closed() {
+            return Err(disco_core::Error::Closed);
+        }
+        Ok(self
+            .shared
             .state
             .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
-        self.shared
+    fn write(&self) -> Result<RwLockWriteGuard<'_, State>> {
+        if self.shared.notifier.is_closed() {
+            return Err(disco_core::Error::Closed);
+        }
+        Ok(self
+            .shared
             .state
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 }
 
@@ -112,7 +122,7 @@ impl EventStore for MemoryStore {
     ) -> Result<AppendResult> {
         self.shared.limits.check_append(&events)?;
         let (result, head) = {
-            let mut state = self.write();
+            let mut state = self.write()?;
             let result = state.append(stream, expected, events)?;
             (result, state.head())
         };
@@ -127,7 +137,7 @@ impl EventStore for MemoryStore {
         direction: ReadDirection,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>> {
-        self.read().read_stream(stream, from, direction, limit)
+        self.read()?.read_stream(stream, from, direction, limit)
     }
 
     async fn read_all_filtered(
@@ -136,15 +146,15 @@ impl EventStore for MemoryStore {
         limit: usize,
         filter: &EventFilter,
     ) -> Result<Vec<RecordedEvent>> {
-        Ok(self.read().read_all(after, limit, filter))
+        Ok(self.read()?.read_all(after, limit, filter))
     }
 
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
-        self.read().stream_version(stream)
+        self.read()?.stream_version(stream)
     }
 
     async fn head_position(&self) -> Result<u64> {
-        Ok(self.read().head())
+        Ok(self.read()?.head())
     }
 
     async fn list_streams(
@@ -153,7 +163,7 @@ impl EventStore for MemoryStore {
         after: Option<&StreamId>,
         limit: usize,
     ) -> Result<Vec<StreamInfo>> {
-        Ok(self.read().list_streams(prefix, after, limit))
+        Ok(self.read()?.list_streams(prefix, after, limit))
     }
 
     async fn delete_stream(
@@ -162,31 +172,39 @@ impl EventStore for MemoryStore {
         expected: ExpectedVersion,
         mode: DeleteMode,
     ) -> Result<()> {
-        self.write().delete_stream(stream, expected, mode)
+        self.write()?.delete_stream(stream, expected, mode)
     }
 
     async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()> {
-        self.write().save_snapshot(stream, version, data)
+        self.write()?.save_snapshot(stream, version, data)
     }
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
-        self.read().load_snapshot(stream)
+        self.read()?.load_snapshot(stream)
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
         disco_core::check_checkpoint_name(name)?;
-        self.write().checkpoints.insert(name.to_owned(), position);
+        self.write()?.checkpoints.insert(name.to_owned(), position);
         Ok(())
+    }
+
+    async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()> {
+        disco_core::check_checkpoint_name(name)?;
+        self.shared.leases.fenced(name, token, || {
+            self.write()?.checkpoints.insert(name.to_owned(), position);
+            Ok(())
+        })
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
         disco_core::check_checkpoint_name(name)?;
-        Ok(self.read().checkpoints.get(name).copied())
+        Ok(self.read()?.checkpoints.get(name).copied())
     }
 
     async fn list_checkpoints(&self) -> Result<Vec<Checkpoint>> {
         Ok(self
-            .read()
+            .read()?
             .checkpoints
             .iter()
             .map(|(name, &position)| Checkpoint {
@@ -197,7 +215,13 @@ impl EventStore for MemoryStore {
     }
 
     async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        drop(self.read()?);
         self.shared.leases.try_lease(name)
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.shared.notifier.close();
+        Ok(())
     }
 
     fn notifications(&self) -> Notifications {

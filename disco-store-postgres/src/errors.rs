@@ -4,13 +4,15 @@ use disco_core::Error;
 
 /// Maps a sqlx error: lost connections, pool timeouts, a server shutting
 /// down or refusing connections, serialization failures and deadlocks are
-/// `Unavailable` (retryable); everything else is `Backend`.
+/// `Unavailable` (retryable); the pool closed by `close()` is `Closed`;
+/// everything else is `Backend`.
 pub(crate) fn db_error(error: sqlx::Error) -> Error {
     match &error {
+        // Only `close()` closes the pool: not an outage, and not retryable.
+        sqlx::Error::PoolClosed => Error::Closed,
         sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => {
             Error::Unavailable(format!("PostgreSQL is unreachable: {error}"))

@@ -63,6 +63,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{mpsc, watch};
 
+pub use migrate::Dropped;
 pub use options::{check_schema_name, PgOptions};
 pub use sql::LATEST_SCHEMA_VERSION;
 
@@ -101,43 +102,56 @@ fn writer_gone() -> Error {
     Error::Unavailable("the store's writer task has stopped".into())
 }
 
+/// Opens a pool as `options` say, within the connect timeout.
+async fn open_pool(
+    url: &str,
+    options: &PgOptions,
+    size: u32,
+) -> Result<(PgPool, PgConnectOptions)> {
+    let connect = PgConnectOptions::from_str(url)
+        .map_err(|e| Error::InvalidInput(format!("{url:?} is not a PostgreSQL URL: {e}")))?
+        .application_name(&format!("disco:{}", options.schema));
+    let pool = tokio::time::timeout(
+        options.connect_timeout,
+        PgPoolOptions::new()
+            .max_connections(size)
+            .acquire_timeout(options.connect_timeout)
+            .connect_with(connect.clone()),
+    )
+    .await
+    .map_err(|_| {
+        Error::Unavailable(format!(
+            "PostgreSQL did not answer within {:?}",
+            options.connect_timeout
+        ))
+    })?
+    .map_err(db_error)?;
+    Ok((pool, connect))
+}
+
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user@host:port/db`).
-    /// Applies pending migrations unless [`PgOptions::migrate_on_connect`] is
-    /// off, in which case a schema behind this library is an error. A server
-    /// that cannot be reached gives [`Error::Unavailable`] within
-    /// [`PgOptions::connect_timeout`]; a schema newer than this library gives
-    /// [`Error::Backend`].
+    /// Creates the store if the schema has none, and applies pending
+    /// migrations, as [`PgOptions::create_if_missing`],
+    /// [`PgOptions::migrate_on_connect`] and [`PgOptions::share_schema`]
+    /// allow (the table is in the crate's README): a schema holding other
+    /// objects is refused with [`Error::Foreign`], one without a store that
+    /// may not be created with [`Error::NoStore`], a version this library
+    /// cannot use as it is with [`Error::IncompatibleSchema`]; nothing is
+    /// written then. A server that cannot be reached gives
+    /// [`Error::Unavailable`] within [`PgOptions::connect_timeout`].
     pub async fn connect(url: &str, options: PgOptions) -> Result<Self> {
         let statements = Arc::new(Statements::for_schema(&options.schema)?);
-        let connect = PgConnectOptions::from_str(url)
-            .map_err(|e| Error::InvalidInput(format!("{url:?} is not a PostgreSQL URL: {e}")))?
-            .application_name(&format!("disco:{}", options.schema));
-        let pool = tokio::time::timeout(
-            options.connect_timeout,
-            PgPoolOptions::new()
-                .max_connections(options.pool_size.max(2))
-                .acquire_timeout(options.connect_timeout)
-                .connect_with(connect.clone()),
-        )
-        .await
-        .map_err(|_| {
-            Error::Unavailable(format!(
-                "PostgreSQL did not answer within {:?}",
-                options.connect_timeout
-            ))
-        })?
-        .map_err(db_error)?;
+        let (pool, connect) = open_pool(url, &options, options.pool_size.max(2)).await?;
         let schema = options.schema.clone();
-        if options.migrate_on_connect {
-            migrate::migrate(&pool, &statements, &schema).await?;
-        } else {
-            let found = migrate::schema_version(&pool, &statements, &schema).await?;
-            if found < LATEST_SCHEMA_VERSION {
-                return Err(Error::Backend(format!(
-                    "schema {schema} is at version {found}, this disco needs {LATEST_SCHEMA_VERSION}: run PostgresStore::migrate or apply the files in migrations/"
-                )));
-            }
+        let allowed = migrate::Allowed {
+            create: options.create_if_missing,
+            migrate: options.migrate_on_connect,
+            share_schema: options.share_schema,
+        };
+        if let Err(error) = migrate::open(&pool, &statements, &schema, allowed).await {
+            pool.close().await;
+            return Err(error);
         }
         let head = reads::head(&pool, &statements).await?;
         let notifier = Arc::new(Notifier::new(head));
@@ -184,10 +198,16 @@ impl PostgresStore {
     /// Applies the pending migrations (safe from several processes at once);
     /// returns the schema version.
     pub async fn migrate(&self) -> Result<i32> {
-        migrate::migrate(
+        let allowed = migrate::Allowed {
+            create: true,
+            migrate: true,
+            share_schema: self.inner.options.share_schema,
+        };
+        migrate::open(
             &self.inner.pool,
             &self.inner.statements,
             &self.inner.options.schema,
+            allowed,
         )
         .await
     }
@@ -202,14 +222,29 @@ impl PostgresStore {
         .await
     }
 
-    /// Drops the store's schema and everything in it. For tests and the CLI's
-    /// `disco drop`; there is no undo.
-    pub async fn drop_schema(&self) -> Result<()> {
-        sqlx::query(self.inner.statements.drop_schema.clone())
-            .execute(&self.inner.pool)
-            .await
-            .map(|_| ())
-            .map_err(db_error)
+    /// Drops the store: exactly disco's objects in its schema (tables,
+    /// functions, the migrations table), then the schema itself if disco
+    /// created it and nothing else is left in it. Objects of the application
+    /// in the same schema stay. There is no undo.
+    pub async fn drop_schema(&self) -> Result<Dropped> {
+        migrate::drop_store(
+            &self.inner.pool,
+            &self.inner.statements,
+            &self.inner.options.schema,
+        )
+        .await
+    }
+
+    /// [`PostgresStore::drop_schema`] without opening the store (so a store
+    /// of an older version can be dropped too): connects, drops, closes. A
+    /// schema without a store is refused with [`Error::NoStore`], or
+    /// [`Error::Foreign`] listing what is in it, and left as it was.
+    pub async fn drop_at(url: &str, options: &PgOptions) -> Result<Dropped> {
+        let statements = Statements::for_schema(&options.schema)?;
+        let (pool, _) = open_pool(url, options, 1).await?;
+        let dropped = migrate::drop_store(&pool, &statements, &options.schema).await;
+        pool.close().await;
+        dropped
     }
 
     /// The store's schema.
@@ -223,11 +258,30 @@ impl PostgresStore {
     }
 
     /// Stops the writer and the listener and closes the pool: every
-    /// connection of this store ends (calls made afterwards fail with
-    /// `Unavailable`).
+    /// connection of this store ends, calls made afterwards fail with
+    /// [`Error::Closed`], and live subscriptions end with it.
     pub async fn close(&self) {
+        self.inner.notifier.close();
         let _ = self.inner.stop.send(true);
         self.inner.pool.close().await;
+    }
+
+    /// Refuses every call once the store was closed.
+    fn live(&self) -> Result<()> {
+        if self.inner.notifier.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    /// The writer is gone: because the store was closed, or (an outage of
+    /// the task) for now.
+    fn writer_gone(&self) -> Error {
+        if self.inner.notifier.is_closed() {
+            Error::Closed
+        } else {
+            writer_gone()
+        }
     }
 }
 
@@ -239,19 +293,31 @@ impl EventStore for PostgresStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
+        self.live()?;
         self.inner.options.limits.check_append(&events)?;
         let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
-        self.inner.writer.send(request).map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| writer_gone())?
+        self.inner
+            .writer
+            .send(request)
+            .map_err(|_| self.writer_gone())?;
+        answer.await.map_err(|_| self.writer_gone())?
     }
 
     async fn append_many(&self, appends: Vec<AppendMany>) -> Vec<Result<AppendResult>> {
+        if let Err(error) = self.live() {
+            return appends.iter().map(|_| Err(error.clone())).collect();
+        }
         let limits = self.inner.options.limits;
         append_in_order(
             appends,
             |events| limits.check_append(events),
-            |request| self.inner.writer.send(request).map_err(|_| writer_gone()),
-            writer_gone,
+            |request| {
+                self.inner
+                    .writer
+                    .send(request)
+                    .map_err(|_| self.writer_gone())
+            },
+            || self.writer_gone(),
         )
         .await
     }
@@ -353,6 +419,18 @@ impl EventStore for PostgresStore {
         writes::save_checkpoint(&self.inner.pool, &self.inner.statements, name, position).await
     }
 
+    async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()> {
+        check_checkpoint_name(name)?;
+        writes::save_checkpoint_fenced(
+            &self.inner.pool,
+            &self.inner.statements,
+            name,
+            position,
+            token,
+        )
+        .await
+    }
+
     async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
         check_checkpoint_name(name)?;
         reads::load_checkpoint(&self.inner.pool, &self.inner.statements, name).await
@@ -363,11 +441,12 @@ impl EventStore for PostgresStore {
     }
 
     async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        self.live()?;
         check_checkpoint_name(name)?;
         let lease = leases::PgLease::take(
             &self.inner.connect,
             self.inner.options.connect_timeout,
-            self.inner.statements.clone(),
+            &self.inner.statements,
             &self.inner.options.schema,
             name,
         )
@@ -377,6 +456,11 @@ impl EventStore for PostgresStore {
 
     fn notifications(&self) -> Notifications {
         self.inner.notifier.subscribe()
+    }
+
+    async fn close(&self) -> Result<()> {
+        PostgresStore::close(self).await;
+        Ok(())
     }
 
     fn limits(&self) -> Limits {

@@ -1,44 +1,155 @@
-//! Versioned migrations: applied in one transaction under an advisory lock,
-//! so several processes migrating at once is safe; a schema newer than this
-//! library is refused.
+//! Versioned migrations, and the decisions of what an open, a migration and
+//! a drop may do with what they find in the schema.
+//!
+//! Migrations are applied in one transaction under an advisory lock, so
+//! several processes migrating at once is safe. What an open does (the same
+//! table is in the crate's README):
+//!
+//! | found in the schema | default connect | `create_if_missing(false)` | `migrate_on_connect(false)` |
+//! |---|---|---|---|
+//! | no such schema | creates it (marked as disco's) and the store | `NoStore` | `NoStore` |
+//! | an empty schema (`public` included) | creates the store in it | `NoStore` | `NoStore` |
+//! | a schema with other objects and no store | `Foreign`, unless `share_schema(true)` | `Foreign` | `Foreign` |
+//! | a store of an older version | migrates | migrates | `IncompatibleSchema` |
+//! | a store of this version | opens | opens | opens |
+//! | a store of a newer version | `IncompatibleSchema` | same | same |
+//!
+//! Sharing a *database* with the application needs nothing: disco keeps to
+//! its own schema. Sharing a *schema* is the explicit `share_schema` option.
 
 use disco_core::{Error, Result};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::errors::db_error;
 use crate::sql::{lock_key, Statements, LATEST_SCHEMA_VERSION, MIGRATIONS};
 
-fn newer(schema: &str, found: i32) -> Error {
-    Error::Backend(format!(
-        "schema {schema} is at version {found}, newer than this disco (version {LATEST_SCHEMA_VERSION}); upgrade disco"
-    ))
+fn location(schema: &str) -> String {
+    format!("PostgreSQL schema {schema}")
 }
 
-/// Applies the pending migrations; returns the schema version after.
-pub(crate) async fn migrate(pool: &PgPool, st: &Statements, schema: &str) -> Result<i32> {
+fn incompatible(schema: &str, found: i32) -> Error {
+    Error::IncompatibleSchema {
+        location: location(schema),
+        found: found.max(0) as u64,
+        supported: LATEST_SCHEMA_VERSION as u64,
+    }
+}
+
+/// What is in a schema, read without writing.
+pub(crate) struct Found {
+    /// Whether the schema exists.
+    pub exists: bool,
+    /// Whether disco created it (its comment says so).
+    pub created_by_disco: bool,
+    /// The disco schema version, 0 if there is no store.
+    pub version: i32,
+    /// Every object in the schema (`table invoices`, ...).
+    pub objects: Vec<String>,
+}
+
+/// Reads what is in `schema`, inside `tx`.
+async fn inspect(
+    tx: &mut Transaction<'_, Postgres>,
+    st: &Statements,
+    schema: &str,
+) -> Result<Found> {
+    let (exists, created_by_disco): (bool, bool) = sqlx::query_as(st.schema_state.clone())
+        .bind(schema)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let objects: Vec<String> = sqlx::query_scalar(st.schema_objects.clone())
+        .bind(schema)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let has_store = objects.iter().any(|o| o == "table disco_migrations");
+    let version = if has_store {
+        sqlx::query_scalar(st.schema_version.clone())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(db_error)?
+    } else {
+        0
+    };
+    Ok(Found {
+        exists,
+        created_by_disco,
+        version,
+        objects,
+    })
+}
+
+/// What an open may do.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Allowed {
+    pub create: bool,
+    pub migrate: bool,
+    pub share_schema: bool,
+}
+
+/// Opens the store in `schema` as `allowed` says (the table of the module
+/// docs): creates, migrates, or only checks. Returns the schema version.
+pub(crate) async fn open(
+    pool: &PgPool,
+    st: &Statements,
+    schema: &str,
+    allowed: Allowed,
+) -> Result<i32> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     sqlx::query(st.advisory_lock.clone())
         .bind(lock_key(schema, "migrate"))
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    sqlx::query(st.create_schema.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    sqlx::query(st.migrations_table.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    let current: i32 = sqlx::query_scalar(st.schema_version.clone())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    if current > LATEST_SCHEMA_VERSION {
-        return Err(newer(schema, current));
+    let found = inspect(&mut tx, st, schema).await?;
+    if found.version > LATEST_SCHEMA_VERSION {
+        return Err(incompatible(schema, found.version));
+    }
+    if found.version == LATEST_SCHEMA_VERSION {
+        return Ok(found.version);
+    }
+    if found.version > 0 {
+        if !allowed.migrate {
+            return Err(incompatible(schema, found.version));
+        }
+    } else {
+        if !allowed.create || !allowed.migrate {
+            return Err(if found.objects.is_empty() {
+                Error::NoStore {
+                    location: location(schema),
+                }
+            } else {
+                Error::Foreign {
+                    location: location(schema),
+                    objects: found.objects,
+                }
+            });
+        }
+        // Invariant: disco installs its tables beside other objects only when told to.
+        if !found.objects.is_empty() && !allowed.share_schema {
+            let mut objects = found.objects;
+            objects.push(
+                "(connect with PgOptions::share_schema(true) to keep disco's tables beside them, or use a schema of its own)".into(),
+            );
+            return Err(Error::Foreign {
+                location: location(schema),
+                objects,
+            });
+        }
+        if !found.exists {
+            sqlx::raw_sql(st.create_schema.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        sqlx::query(st.migrations_table.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
     }
     let quoted = format!("\"{schema}\"");
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found.version) {
         // Our migration file with the validated, quoted schema name spliced in.
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.replace("__SCHEMA__", &quoted)))
             .execute(&mut *tx)
@@ -52,25 +163,77 @@ pub(crate) async fn migrate(pool: &PgPool, st: &Statements, schema: &str) -> Res
         tracing::info!(schema, version, "applied disco migration");
     }
     tx.commit().await.map_err(db_error)?;
-    Ok(LATEST_SCHEMA_VERSION.max(current))
+    Ok(LATEST_SCHEMA_VERSION)
 }
 
-/// The schema's version, 0 if it has none; refuses a newer one.
+/// The schema's version, 0 if it holds no store; refuses a newer one.
 pub(crate) async fn schema_version(pool: &PgPool, st: &Statements, schema: &str) -> Result<i32> {
-    let exists: bool = sqlx::query_scalar(st.table_exists.clone())
-        .bind(format!("\"{schema}\".disco_migrations"))
-        .fetch_one(pool)
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let found = inspect(&mut tx, st, schema).await?;
+    tx.rollback().await.map_err(db_error)?;
+    if found.version > LATEST_SCHEMA_VERSION {
+        return Err(incompatible(schema, found.version));
+    }
+    Ok(found.version)
+}
+
+/// What [`drop_store`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// disco's objects were dropped, then the schema, which disco had
+    /// created and which held nothing else.
+    Schema,
+    /// disco's objects were dropped; the schema stays, with these objects
+    /// (or empty, when disco did not create it).
+    Objects {
+        /// What is left in the schema.
+        kept: Vec<String>,
+    },
+}
+
+/// Drops exactly disco's objects in `schema`, then the schema itself if
+/// disco created it and nothing else is in it; one transaction under the
+/// migration lock. A schema with no store is refused ([`Error::NoStore`] or
+/// [`Error::Foreign`] listing what is there) and left as it was.
+pub(crate) async fn drop_store(pool: &PgPool, st: &Statements, schema: &str) -> Result<Dropped> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query(st.advisory_lock.clone())
+        .bind(lock_key(schema, "migrate"))
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    if !exists {
-        return Ok(0);
+    let found = inspect(&mut tx, st, schema).await?;
+    if found.version == 0 {
+        return Err(if found.objects.is_empty() {
+            Error::NoStore {
+                location: location(schema),
+            }
+        } else {
+            Error::Foreign {
+                location: location(schema),
+                objects: found.objects,
+            }
+        });
     }
-    let found: i32 = sqlx::query_scalar(st.schema_version.clone())
-        .fetch_one(pool)
+    sqlx::raw_sql(st.drop_store.clone())
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    if found > LATEST_SCHEMA_VERSION {
-        return Err(newer(schema, found));
-    }
-    Ok(found)
+    let kept: Vec<String> = sqlx::query_scalar(st.schema_objects.clone())
+        .bind(schema)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    // Invariant: the schema itself goes only if disco created it and nothing else is left in it.
+    let dropped = if kept.is_empty() && found.created_by_disco {
+        sqlx::query(st.drop_schema.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        Dropped::Schema
+    } else {
+        Dropped::Objects { kept }
+    };
+    tx.commit().await.map_err(db_error)?;
+    Ok(dropped)
 }

@@ -33,9 +33,21 @@ pub struct PgOptions {
     /// Whether `delete_stream` may delete hard (remove events for good);
     /// false by default, so a hard delete is an explicit decision.
     pub allow_hard_delete: bool,
-    /// Whether `connect` applies pending migrations; true by default. Teams
-    /// with their own migration tool set it to false and apply the files.
+    /// Whether `connect` applies pending migrations (and may create the
+    /// store); true by default. Teams with their own migration tool set it to
+    /// false and apply the files; then a schema that is not at this library's
+    /// version is refused and nothing is written.
     pub migrate_on_connect: bool,
+    /// Whether `connect` may create the store (the schema if missing, disco's
+    /// tables in an empty one); true by default. Off, a schema without a
+    /// store is [`Error::NoStore`](disco_core::Error::NoStore).
+    pub create_if_missing: bool,
+    /// Whether disco may install its tables in a schema that already holds
+    /// other objects; false by default, so a schema named by mistake (the
+    /// application's own, `public` with its tables) is refused with
+    /// [`Error::Foreign`](disco_core::Error::Foreign). Sharing a database
+    /// needs nothing: disco keeps to its own schema.
+    pub share_schema: bool,
     /// The most appends the writer commits in one transaction; 1000 by default.
     pub max_batch: usize,
     /// How long the writer may wait to fill a group commit when the previous
@@ -53,6 +65,8 @@ impl Default for PgOptions {
             poll_interval: Duration::from_secs(1),
             allow_hard_delete: false,
             migrate_on_connect: true,
+            create_if_missing: true,
+            share_schema: false,
             max_batch: 1000,
             group_commit_delay: Duration::from_micros(200),
         }
@@ -101,6 +115,24 @@ impl PgOptions {
     pub fn migrate_on_connect(mut self, migrate: bool) -> Self {
         self.migrate_on_connect = migrate;
         self
+    }
+
+    /// Sets whether `connect` may create the store.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// Sets whether disco may install its tables beside other objects.
+    pub fn share_schema(mut self, share: bool) -> Self {
+        self.share_schema = share;
+        self
+    }
+
+    /// Options that open an existing store as it is: nothing created,
+    /// nothing migrated (what read-only tools use).
+    pub fn existing_only(self) -> Self {
+        self.create_if_missing(false).migrate_on_connect(false)
     }
 
     /// Sets the largest group-commit batch (at least 1).

@@ -134,6 +134,31 @@ pub(crate) async fn read_all(
     if limit == 0 {
         return Ok(Vec::new());
     }
+    // PostgreSQL text cannot hold NUL, and no stream id or event type has
+    // one (they refuse control characters): a filter naming one matches
+    // nothing, as on every other store, instead of failing in the server.
+    let nul = |s: &str| s.contains('\0');
+    let owned;
+    let filter = if filter.stream_prefix.as_deref().is_some_and(nul)
+        || filter.event_types.iter().any(|t| nul(t))
+    {
+        let types: Vec<String> = filter
+            .event_types
+            .iter()
+            .filter(|t| !nul(t))
+            .cloned()
+            .collect();
+        if filter.stream_prefix.as_deref().is_some_and(nul) || types.is_empty() {
+            return Ok(Vec::new());
+        }
+        owned = EventFilter {
+            event_types: types,
+            stream_prefix: filter.stream_prefix.clone(),
+        };
+        &owned
+    } else {
+        filter
+    };
     let rows = if filter.is_empty() {
         sqlx::query(st.read_all.clone())
             .bind(sql_int(after))
@@ -161,6 +186,10 @@ pub(crate) async fn list_streams(
     after: Option<&StreamId>,
     limit: usize,
 ) -> Result<Vec<StreamInfo>> {
+    // No stream id holds NUL (see read_all).
+    if prefix.contains('\0') {
+        return Ok(Vec::new());
+    }
     let rows = sqlx::query(st.list_streams.clone())
         .bind(prefix)
         .bind(after.map(StreamId::as_str))

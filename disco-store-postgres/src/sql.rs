@@ -30,9 +30,11 @@ macro_rules! statements {
 statements! {
     create_schema = "create_schema.sql";
     drop_schema = "drop_schema.sql";
+    drop_store = "drop_store.sql";
+    schema_objects = "schema_objects.sql";
+    schema_state = "schema_state.sql";
     migrations_table = "migrations_table.sql";
     schema_version = "schema_version.sql";
-    table_exists = "table_exists.sql";
     record_migration = "record_migration.sql";
     advisory_lock = "advisory_lock.sql";
     read_head = "read_head.sql";
@@ -57,17 +59,19 @@ statements! {
     list_checkpoints = "list_checkpoints.sql";
     try_lease = "try_lease.sql";
     release_lease = "release_lease.sql";
-    lease_alive = "lease_alive.sql";
+    take_lease_token = "take_lease_token.sql";
+    save_checkpoint_fenced = "save_checkpoint_fenced.sql";
 }
 
 /// The migrations, in order: (version, SQL with `__SCHEMA__`).
 pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_append_fast.sql")),
+    (3, include_str!("../migrations/0003_lease_generations.sql")),
 ];
 
 /// The schema version this library knows.
-pub const LATEST_SCHEMA_VERSION: i32 = 2;
+pub const LATEST_SCHEMA_VERSION: i32 = 3;
 
 /// Advisory lock keys: one for migrations and one for writes, per schema.
 pub(crate) fn lock_key(schema: &str, purpose: &str) -> i64 {

@@ -6,7 +6,7 @@ use disco_core::append_check::{check_delete, check_snapshot_version};
 use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState};
 use sqlx::PgPool;
 
-use crate::errors::{db_error, sql_int};
+use crate::errors::{db_error, sql_int, stored_u64};
 
 /// A transaction holding the schema's write lock, so what it does is ordered
 /// with the writers' batches of every process.
@@ -113,4 +113,30 @@ pub(crate) async fn save_checkpoint(
         .await
         .map(|_| ())
         .map_err(db_error)
+}
+
+/// `save_checkpoint_fenced`: one statement that checks the lease's
+/// generation under a row lock and writes only if `token` is not older.
+pub(crate) async fn save_checkpoint_fenced(
+    pool: &PgPool,
+    st: &Statements,
+    name: &str,
+    position: u64,
+    token: u64,
+) -> Result<()> {
+    let (current, written): (Option<i64>, bool) = sqlx::query_as(st.save_checkpoint_fenced.clone())
+        .bind(name)
+        .bind(position as i64)
+        .bind(sql_int(token))
+        .fetch_one(pool)
+        .await
+        .map_err(db_error)?;
+    if written {
+        return Ok(());
+    }
+    Err(Error::Fenced {
+        name: name.to_owned(),
+        token,
+        current: current.map_or(Ok(0), |g| stored_u64(g, "lease generation"))?,
+    })
 }

@@ -55,7 +55,9 @@ async fn a_schema_from_a_newer_disco_is_refused() {
         let options = common::options(store.schema()).migrate_on_connect(migrate);
         let result = PostgresStore::connect(&common::database_url(), options).await;
         match result {
-            Err(Error::Backend(m)) => assert!(m.contains("newer than this disco"), "{m}"),
+            Err(Error::IncompatibleSchema {
+                found, supported, ..
+            }) => assert!(found > supported, "found {found}, supported {supported}"),
             other => panic!("expected a clear refusal, got {other:?}"),
         }
     }

@@ -146,12 +146,21 @@ impl RedbStore {
         &self.inner.path
     }
 
+    /// Refuses every call once the store was closed.
+    fn live(&self) -> Result<()> {
+        if self.inner.notifier.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
     /// Runs `read` in a fresh read transaction on the blocking pool.
     async fn read<T, F>(&self, read: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
     {
+        self.live()?;
         let db = self.inner.db.clone();
         tokio::task::spawn_blocking(move || read(&db.begin_read().map_err(db_error)?))
             .await
@@ -167,11 +176,15 @@ impl EventStore for RedbStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
+        self.live()?;
         self.inner.limits.check_append(&events)?;
         self.inner.writer.append(stream, expected, events).await
     }
 
     async fn append_many(&self, appends: Vec<AppendMany>) -> Vec<Result<AppendResult>> {
+        if let Err(error) = self.live() {
+            return appends.iter().map(|_| Err(error.clone())).collect();
+        }
         let limits = self.inner.limits;
         self.inner
             .writer
@@ -228,6 +241,7 @@ impl EventStore for RedbStore {
         expected: ExpectedVersion,
         mode: DeleteMode,
     ) -> Result<()> {
+        self.live()?;
         let stream = stream.clone();
         self.inner
             .writer
@@ -236,6 +250,7 @@ impl EventStore for RedbStore {
     }
 
     async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()> {
+        self.live()?;
         let stream = stream.clone();
         self.inner
             .writer
@@ -249,11 +264,28 @@ impl EventStore for RedbStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
+        self.live()?;
         check_checkpoint_name(name)?;
         let name = name.to_owned();
         self.inner
             .writer
             .run(move |state| writes::save_checkpoint(state, &name, position))
+            .await
+    }
+
+    async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()> {
+        self.live()?;
+        check_checkpoint_name(name)?;
+        let (name, leases) = (name.to_owned(), self.inner.leases.clone());
+        // The check runs on the writer thread under the leases' lock, so no
+        // acquisition slips between it and the write.
+        self.inner
+            .writer
+            .run(move |state| {
+                leases.fenced(&name, token, || {
+                    writes::save_checkpoint(state, &name, position)
+                })
+            })
             .await
     }
 
@@ -268,7 +300,15 @@ impl EventStore for RedbStore {
     }
 
     async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
+        self.live()?;
         self.inner.leases.try_lease(name)
+    }
+
+    /// Refuses every later call; the file is released when the last handle
+    /// is dropped or closed with [`RedbStore::close`].
+    async fn close(&self) -> Result<()> {
+        self.inner.notifier.close();
+        Ok(())
     }
 
     fn notifications(&self) -> Notifications {

@@ -47,7 +47,7 @@ pub(crate) fn open(path: &Path, options: &RedbOptions) -> Result<(Database, u64)
         Ok(Err(e)) => return Err(with_path(path, db_error(e))),
         Err(_) => return Err(with_path(path, damaged())),
     };
-    let found = catch_unwind(AssertUnwindSafe(|| format_version(&db)))
+    let found = catch_unwind(AssertUnwindSafe(|| format_version(&db, path)))
         .unwrap_or_else(|_| Err(damaged()))
         .map_err(|e| with_path(path, e))?;
     if found.is_none() {
@@ -67,7 +67,7 @@ fn damaged() -> Error {
 /// read-only; it is checked after the repair.
 fn check_before_writing(builder: &redb::Builder, path: &Path) -> Result<()> {
     match catch_unwind(AssertUnwindSafe(|| builder.open_read_only(path))) {
-        Ok(Ok(db)) => catch_unwind(AssertUnwindSafe(|| format_version(&db)))
+        Ok(Ok(db)) => catch_unwind(AssertUnwindSafe(|| format_version(&db, path)))
             .unwrap_or_else(|_| Err(damaged()))
             .map(|_| ())
             .map_err(|e| with_path(path, e)),
@@ -78,20 +78,26 @@ fn check_before_writing(builder: &redb::Builder, path: &Path) -> Result<()> {
 }
 
 /// The format version of the file, `None` for a file without tables; refuses
-/// another application's file and one from a newer disco.
-fn format_version(db: &impl ReadableDatabase) -> Result<Option<u64>> {
+/// another application's file ([`Error::Foreign`]) and one from a newer
+/// disco ([`Error::IncompatibleSchema`]).
+fn format_version(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u64>> {
+    let location = || format!("redb:{}", path.display());
     let txn = db.begin_read().map_err(db_error)?;
     let meta = match txn.open_table(META) {
         Ok(meta) => meta,
         Err(TableError::TableDoesNotExist(_)) => {
-            let other_tables = txn.list_tables().map_err(db_error)?.next().is_some();
-            return if other_tables {
-                Err(Error::Backend(
-                    "the file is a redb database of another application; disco left it untouched"
-                        .into(),
-                ))
-            } else {
+            let tables: Vec<String> = txn
+                .list_tables()
+                .map_err(db_error)?
+                .map(|t| format!("table {}", redb::TableHandle::name(&t)))
+                .collect();
+            return if tables.is_empty() {
                 Ok(None)
+            } else {
+                Err(Error::Foreign {
+                    location: location(),
+                    objects: tables,
+                })
             };
         }
         Err(e) => return Err(db_error(e)),
@@ -102,9 +108,11 @@ fn format_version(db: &impl ReadableDatabase) -> Result<Option<u64>> {
         .map(|v| v.value())
         .ok_or_else(|| Error::Backend("the file has disco tables but no format version".into()))?;
     if version > FORMAT_VERSION {
-        return Err(Error::Backend(format!(
-            "the file was written by a newer disco (format {version}; this disco reads up to {FORMAT_VERSION}); upgrade disco to open it. The file was left untouched"
-        )));
+        return Err(Error::IncompatibleSchema {
+            location: location(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     Ok(Some(version))
 }

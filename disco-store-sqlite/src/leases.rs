@@ -5,12 +5,12 @@
 //! once `expires_at` has passed, another may take the row. Taking, renewing
 //! and releasing run on the writer's connection, in order with other writes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use disco_core::lease::Lease;
 use disco_core::{Result, Timestamp, Uuid};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::errors::db_error;
 use crate::SqliteStore;
@@ -26,6 +26,11 @@ pub(crate) struct SqliteLease {
     name: String,
     owner: Uuid,
     ttl: Duration,
+    token: u64,
+    /// When the row expires by this process's clock, taken before the write
+    /// that set the expiry (so never later than the row's own): a holder
+    /// paused past it knows the lease is gone without asking.
+    held_until: Instant,
 }
 
 fn expiry(ttl: Duration) -> i64 {
@@ -49,18 +54,32 @@ impl SqliteLease {
     ) -> Result<Option<Self>> {
         let owner = Uuid::new_v4();
         let key = name.to_owned();
-        let taken = store
+        let held_until = Instant::now() + ttl;
+        let taken: Option<i64> = store
             .write(move |c| {
                 let now = Timestamp::now().as_micros();
-                changed(c, TAKE, params![key, owner.as_bytes(), expiry(ttl), now])
+                c.prepare_cached(TAKE)
+                    .and_then(|mut st| {
+                        st.query_row(params![key, owner.as_bytes(), expiry(ttl), now], |row| {
+                            row.get(0)
+                        })
+                        .optional()
+                    })
+                    .map_err(db_error)
             })
             .await?;
-        Ok(taken.then(|| SqliteLease {
-            store: store.clone(),
-            name: name.to_owned(),
-            owner,
-            ttl,
-        }))
+        taken
+            .map(|generation| {
+                Ok(SqliteLease {
+                    store: store.clone(),
+                    name: name.to_owned(),
+                    owner,
+                    ttl,
+                    token: disco_core::stored_int::from_stored(generation, "lease generation")?,
+                    held_until,
+                })
+            })
+            .transpose()
     }
 }
 
@@ -70,11 +89,25 @@ impl Lease for SqliteLease {
         &self.name
     }
 
+    fn token(&self) -> u64 {
+        self.token
+    }
+
+    fn is_held(&self) -> bool {
+        Instant::now() < self.held_until
+    }
+
     async fn renew(&mut self) -> Result<bool> {
         let (name, owner, ttl) = (self.name.clone(), self.owner, self.ttl);
-        self.store
+        let held_until = Instant::now() + ttl;
+        let renewed = self
+            .store
             .write(move |c| changed(c, RENEW, params![name, owner.as_bytes(), expiry(ttl)]))
-            .await
+            .await?;
+        if renewed {
+            self.held_until = held_until;
+        }
+        Ok(renewed)
     }
 
     async fn release(self: Box<Self>) -> Result<()> {

@@ -55,7 +55,7 @@ use disco_core::{
 use rusqlite::Connection;
 
 pub use options::{SqliteOptions, Synchronous};
-pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+pub use schema::{drop_store, Dropped, APPLICATION_ID, SCHEMA_VERSION};
 
 use readers::ReaderPool;
 use schema::Location;
@@ -95,10 +95,14 @@ impl std::fmt::Debug for SqliteStore {
 
 impl SqliteStore {
     /// Opens the store in the file at `path`, creating the file and the schema
-    /// if missing. A file that is not a SQLite database, belongs to another
-    /// application or holds a schema from a newer disco is refused with
-    /// [`Error::Backend`] and left untouched; a file locked by another
-    /// process for longer than the busy timeout gives [`Error::Unavailable`].
+    /// if missing (unless [`SqliteOptions::create_if_missing`] is off). A file
+    /// that is not a SQLite database, belongs to another application, or
+    /// holds other tables (unless [`SqliteOptions::share_database`]) is
+    /// refused with [`Error::Foreign`]; a schema from a newer disco (or an
+    /// older one with [`SqliteOptions::migrate`] off) with
+    /// [`Error::IncompatibleSchema`]; each is left byte for byte as it was.
+    /// A file locked by another process for longer than the busy timeout
+    /// gives [`Error::Unavailable`]. The full table is in the crate's README.
     pub async fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self> {
         Self::start(Location::File(path.as_ref().to_path_buf()), options).await
     }
@@ -175,12 +179,21 @@ impl SqliteStore {
         self.inner.path.as_deref()
     }
 
+    /// Refuses every call once the store was closed.
+    fn live(&self) -> Result<()> {
+        if self.inner.notifier.is_closed() {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
     /// Runs `job` on the writer's connection, in order with appends.
     pub(crate) async fn write<T, F>(&self, job: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
+        self.live()?;
         self.inner.writer.run(job).await
     }
 
@@ -190,6 +203,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        self.live()?;
         match &self.inner.readers {
             Some(pool) => pool.run(read).await,
             None => self.write(move |conn| read(conn)).await,
@@ -205,11 +219,15 @@ impl EventStore for SqliteStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
+        self.live()?;
         self.inner.limits.check_append(&events)?;
         self.inner.writer.append(stream, expected, events).await
     }
 
     async fn append_many(&self, appends: Vec<AppendMany>) -> Vec<Result<AppendResult>> {
+        if let Err(error) = self.live() {
+            return appends.iter().map(|_| Err(error.clone())).collect();
+        }
         let limits = self.inner.limits;
         self.inner
             .writer
@@ -285,7 +303,14 @@ impl EventStore for SqliteStore {
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
         check_checkpoint_name(name)?;
         let name = name.to_owned();
-        self.write(move |c| writer::save_checkpoint(c, &name, position))
+        self.write(move |c| writer::save_checkpoint(c, &name, position, None))
+            .await
+    }
+
+    async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()> {
+        check_checkpoint_name(name)?;
+        let name = name.to_owned();
+        self.write(move |c| writer::save_checkpoint(c, &name, position, Some(token)))
             .await
     }
 
@@ -307,6 +332,15 @@ impl EventStore for SqliteStore {
 
     fn notifications(&self) -> Notifications {
         self.inner.notifier.subscribe()
+    }
+
+    /// Refuses every later call and stops the cross-process watcher; the
+    /// writer thread and the file's connections end when the last handle is
+    /// dropped.
+    async fn close(&self) -> Result<()> {
+        self.inner.notifier.close();
+        self.inner.stop.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     fn limits(&self) -> Limits {

@@ -54,6 +54,20 @@ pub struct SqliteOptions {
     /// How long the writer may wait to fill a group commit when the previous
     /// batch showed concurrent appenders; 200 µs by default, zero to never wait.
     pub group_commit_delay: Duration,
+    /// Whether an open may create the store (a new file, or disco's tables in
+    /// an empty database); true by default. Off, a path without a disco
+    /// store is [`Error::NoStore`](disco_core::Error::NoStore).
+    pub create_if_missing: bool,
+    /// Whether an open may upgrade a store of an older schema version; true
+    /// by default. Off, such a store is
+    /// [`Error::IncompatibleSchema`](disco_core::Error::IncompatibleSchema).
+    pub migrate: bool,
+    /// Whether disco may install its tables in an existing SQLite database
+    /// that holds other tables (an application's read model beside its
+    /// events); false by default, so a path naming another program's
+    /// database by mistake is refused. Once installed, the store opens
+    /// without it.
+    pub share_database: bool,
 }
 
 impl Default for SqliteOptions {
@@ -66,6 +80,9 @@ impl Default for SqliteOptions {
             max_batch: 1000,
             poll_interval: Duration::from_millis(25),
             group_commit_delay: Duration::from_micros(200),
+            create_if_missing: true,
+            migrate: true,
+            share_database: false,
         }
     }
 }
@@ -105,6 +122,30 @@ impl SqliteOptions {
     pub fn group_commit_delay(mut self, delay: Duration) -> Self {
         self.group_commit_delay = delay;
         self
+    }
+
+    /// Sets whether an open may create the store.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+
+    /// Sets whether an open may upgrade an older schema.
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Sets whether disco may install its tables beside other tables.
+    pub fn share_database(mut self, share: bool) -> Self {
+        self.share_database = share;
+        self
+    }
+
+    /// Options that open an existing store as it is: nothing created, nothing
+    /// upgraded (what read-only tools use).
+    pub fn existing_only(self) -> Self {
+        self.create_if_missing(false).migrate(false)
     }
 
     /// Sets the cross-process poll interval.

@@ -1,10 +1,25 @@
-//! Opening a connection and creating or checking the schema.
+//! Opening a connection and creating, upgrading or checking the schema.
 //!
-//! A file is checked before anything is written to it: a file that is not a
-//! SQLite database, one of another application, or one whose schema is newer
-//! than this library is refused and left byte for byte as it was.
+//! What an open does with what it finds (the same table is in the crate's
+//! README):
+//!
+//! | found at the path | default open | `create_if_missing(false)` | `migrate(false)` |
+//! |---|---|---|---|
+//! | nothing, or an empty (0-byte) file | creates the store | `NoStore` | creates |
+//! | a file that is not a SQLite database | `Foreign` | `Foreign` | `Foreign` |
+//! | another application's database (its `application_id`/`user_version`) | `Foreign` | `Foreign` | `Foreign` |
+//! | a SQLite database with no objects | adopts it (creates the store) | `NoStore` | adopts |
+//! | a SQLite database with other tables | `Foreign`, unless `share_database(true)` | `Foreign` | as the default |
+//! | a disco store of an older version | upgrades it | upgrades | `IncompatibleSchema` |
+//! | a disco store of this version (other tables beside it or not) | opens | opens | opens |
+//! | a disco store of a newer version | `IncompatibleSchema` | same | same |
+//!
+//! Every refusal happens before anything is written: the file is left byte
+//! for byte as it was.
 
+use std::io::Read;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use disco_core::{Error, Result};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -13,11 +28,17 @@ use crate::errors::db_error;
 use crate::options::SqliteOptions;
 
 /// The schema version this library writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// `PRAGMA application_id` of a disco file: "DSCO".
 pub const APPLICATION_ID: i64 = 0x4453_434f;
 
 const SCHEMA: &str = include_str!("sql/schema.sql");
+/// Upgrades after `SCHEMA` ran on an older file: (the version it brings, SQL).
+const MIGRATIONS: &[(i64, &str)] = &[(3, include_str!("sql/migrate_3.sql"))];
+const FOREIGN_OBJECTS: &str = include_str!("sql/foreign_objects.sql");
+const DROP_STORE: &str = include_str!("sql/drop_store.sql");
+/// The first 16 bytes of every SQLite database file.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
 /// Where the database lives.
 #[derive(Clone, Debug)]
@@ -36,7 +57,7 @@ fn open_flags(create: bool) -> OpenFlags {
     flags
 }
 
-fn with_path(path: &Path, error: Error) -> Error {
+pub(crate) fn with_path(path: &Path, error: Error) -> Error {
     match error {
         Error::Backend(m) => Error::Backend(format!("{}: {m}", path.display())),
         Error::Unavailable(m) => Error::Unavailable(format!("{}: {m}", path.display())),
@@ -44,32 +65,111 @@ fn with_path(path: &Path, error: Error) -> Error {
     }
 }
 
+fn location(path: &Path) -> String {
+    format!("sqlite:{}", path.display())
+}
+
+/// What the file at `path` is, read without SQLite (which treats a short
+/// file of any content as an empty database): missing, empty, a SQLite
+/// database, or something else.
+#[derive(Debug, PartialEq, Eq)]
+enum FileKind {
+    Missing,
+    Empty,
+    Sqlite,
+    Other,
+}
+
+fn file_kind(path: &Path) -> Result<FileKind> {
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileKind::Missing),
+        Err(e) => return Err(Error::Backend(format!("{}: {e}", path.display()))),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::Backend(format!("{}: {e}", path.display())))?;
+    if meta.is_dir() {
+        return Err(Error::InvalidInput(format!(
+            "{} is a directory; a SQLite store is a file",
+            path.display()
+        )));
+    }
+    if meta.len() == 0 {
+        return Ok(FileKind::Empty);
+    }
+    let mut header = [0u8; 16];
+    let kind = match file.read_exact(&mut header) {
+        Ok(()) if &header == SQLITE_HEADER => FileKind::Sqlite,
+        _ => FileKind::Other,
+    };
+    Ok(kind)
+}
+
 /// Opens the writer's connection: checks what is there, sets WAL and the sync
-/// level, and creates the schema if the file is new.
+/// level, and creates or upgrades the schema as the options allow.
+///
+/// Concurrent first opens of one new file (several tasks or processes) all
+/// succeed: a lock conflict during the open (the WAL switch, the schema
+/// creation) is retried until the busy timeout has passed.
 pub(crate) fn open_writer(location: &Location, options: &SqliteOptions) -> Result<Connection> {
     match location {
         Location::Memory => {
             let mut conn = Connection::open_in_memory().map_err(db_error)?;
             configure(&conn, options)?;
-            create_schema(&mut conn)?;
+            // A private in-memory database is always new: create it.
+            create_schema(&mut conn, Path::new(":memory:"), &SqliteOptions::default())?;
             Ok(conn)
         }
         Location::File(path) => {
-            let mut conn = Connection::open_with_flags(path, open_flags(true))
-                .map_err(|e| with_path(path, db_error(e)))?;
-            conn.busy_timeout(options.busy_timeout).map_err(db_error)?;
-            let found = check_existing(&conn).map_err(|e| with_path(path, e))?;
-            conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-                .map_err(|e| with_path(path, db_error(e)))?;
-            configure(&conn, options)?;
-            if found < SCHEMA_VERSION {
-                create_schema(&mut conn).map_err(|e| with_path(path, e))?;
+            let deadline = Instant::now() + options.busy_timeout;
+            let mut pause = Duration::from_millis(2);
+            loop {
+                match open_file_writer(path, options) {
+                    Err(Error::Unavailable(_)) if Instant::now() < deadline => {
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(50));
+                    }
+                    other => return other.map_err(|e| with_path(path, e)),
+                }
             }
-            Ok(conn)
         }
     }
 }
 
+fn open_file_writer(path: &Path, options: &SqliteOptions) -> Result<Connection> {
+    let kind = file_kind(path)?;
+    match kind {
+        FileKind::Missing | FileKind::Empty if !options.create_if_missing => {
+            return Err(Error::NoStore {
+                location: location(path),
+            })
+        }
+        FileKind::Other => {
+            return Err(Error::Foreign {
+                location: location(path),
+                objects: vec!["a file that is not a SQLite database".into()],
+            })
+        }
+        _ => {}
+    }
+    let mut conn = Connection::open_with_flags(path, open_flags(kind == FileKind::Missing))
+        .map_err(db_error)?;
+    conn.busy_timeout(options.busy_timeout).map_err(db_error)?;
+    let found = check_existing(&conn, path, options)?;
+    if found == SCHEMA_VERSION {
+        // Ours and current: nothing to create. WAL is already set.
+        configure(&conn, options)?;
+        return Ok(conn);
+    }
+    conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        .map_err(db_error)?;
+    configure(&conn, options)?;
+    create_schema(&mut conn, path, options)?;
+    Ok(conn)
+}
+
+/// Opens a read connection to an existing file.
 /// Opens a read connection to an existing file.
 pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, open_flags(false))
@@ -92,42 +192,82 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
     Ok(())
 }
 
-/// Reads the file's application id and schema version without writing, and
-/// refuses a file that is not ours to open. Returns the schema version found
-/// (0 for a new file).
-fn check_existing(conn: &Connection) -> Result<i64> {
+/// Reads the file's application id, schema version and objects without
+/// writing, and refuses what is not ours to open (or create, or upgrade)
+/// under `options`. Returns the schema version found (0 for a database
+/// disco may adopt).
+fn check_existing(conn: &Connection, path: &Path, options: &SqliteOptions) -> Result<i64> {
     let application_id: i64 = conn
         .query_row("PRAGMA application_id", [], |row| row.get(0))
         .map_err(db_error)?;
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(db_error)?;
-    check_versions(application_id, version)?;
+    let others = foreign_objects(conn)?;
+    decide(path, application_id, version, &others, options)
+}
+
+fn foreign_objects(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare(FOREIGN_OBJECTS).map_err(db_error)?;
+    let rows = st
+        .query_map([], |row| row.get::<_, String>(0))
+        .map_err(db_error)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_error)
+}
+
+/// The open table of the module docs, as one decision over what was found.
+fn decide(
+    path: &Path,
+    application_id: i64,
+    version: i64,
+    others: &[String],
+    options: &SqliteOptions,
+) -> Result<i64> {
+    let foreign = |objects: Vec<String>| Error::Foreign {
+        location: location(path),
+        objects,
+    };
+    if application_id != APPLICATION_ID {
+        if application_id != 0 {
+            return Err(foreign(vec![format!(
+                "a database of another application (application_id {application_id:#x})"
+            )]));
+        }
+        if version != 0 {
+            return Err(foreign(vec![format!(
+                "a database of another application (user_version {version})"
+            )]));
+        }
+        if !options.create_if_missing {
+            return Err(if others.is_empty() {
+                Error::NoStore {
+                    location: location(path),
+                }
+            } else {
+                foreign(others.to_vec())
+            });
+        }
+        // Invariant: disco installs its tables beside other objects only when told to.
+        if !others.is_empty() && !options.share_database {
+            let mut objects = others.to_vec();
+            objects.push("(open with SqliteOptions::share_database(true) to keep disco's tables beside them)".into());
+            return Err(foreign(objects));
+        }
+        return Ok(0);
+    }
+    if version > SCHEMA_VERSION || (version < SCHEMA_VERSION && !options.migrate) {
+        return Err(Error::IncompatibleSchema {
+            location: location(path),
+            found: version.max(0) as u64,
+            supported: SCHEMA_VERSION as u64,
+        });
+    }
     Ok(version)
 }
 
-fn check_versions(application_id: i64, version: i64) -> Result<()> {
-    if application_id != 0 && application_id != APPLICATION_ID {
-        return Err(Error::Backend(format!(
-            "the file belongs to another application (application_id {application_id:#x}); disco left it untouched"
-        )));
-    }
-    if application_id == 0 && version != 0 {
-        return Err(Error::Backend(format!(
-            "the file is a SQLite database of another application (user_version {version}); disco left it untouched"
-        )));
-    }
-    if version > SCHEMA_VERSION {
-        return Err(Error::Backend(format!(
-            "the file was written by a newer disco (schema version {version}; this disco reads up to {SCHEMA_VERSION}); upgrade disco to open it. The file was left untouched"
-        )));
-    }
-    Ok(())
-}
-
-/// Creates the schema in one transaction, re-checking the version inside it:
-/// another process may have created it meanwhile.
-fn create_schema(conn: &mut Connection) -> Result<()> {
+/// Creates or upgrades the schema in one transaction, re-checking what is
+/// there inside it: another process may have created it meanwhile.
+fn create_schema(conn: &mut Connection, path: &Path, options: &SqliteOptions) -> Result<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
@@ -137,11 +277,15 @@ fn create_schema(conn: &mut Connection) -> Result<()> {
     let version: i64 = tx
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(db_error)?;
-    check_versions(application_id, version)?;
-    if version == SCHEMA_VERSION {
+    let others = foreign_objects(&tx)?;
+    let found = decide(path, application_id, version, &others, options)?;
+    if found == SCHEMA_VERSION {
         return Ok(());
     }
     tx.execute_batch(SCHEMA).map_err(db_error)?;
+    for (_, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
+        tx.execute_batch(sql).map_err(db_error)?;
+    }
     tx.execute_batch(&format!(
         "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
     ))
@@ -149,16 +293,155 @@ fn create_schema(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(db_error)
 }
 
+/// What [`drop_store`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dropped {
+    /// disco's tables were dropped and the file, then holding nothing else,
+    /// was deleted (with its `-wal` and `-shm` files).
+    File,
+    /// disco's tables were dropped; the file stays with these other objects.
+    Tables {
+        /// The objects left in the file (`table customers`, ...).
+        kept: Vec<String>,
+    },
+}
+
+/// Drops the disco store in the SQLite file at `path`: exactly disco's own
+/// tables, in one transaction, and nothing else. If the file then holds no
+/// other object it is deleted. A missing file is [`Error::NoStore`]; a file
+/// with no disco store in it is refused with [`Error::Foreign`] listing what
+/// is there (or [`Error::NoStore`] if it is an empty database), untouched.
+/// No store handle may have the file open.
+pub fn drop_store(path: &Path) -> Result<Dropped> {
+    let kind = file_kind(path)?;
+    let none = || Error::NoStore {
+        location: location(path),
+    };
+    match kind {
+        FileKind::Missing | FileKind::Empty => return Err(none()),
+        FileKind::Other => {
+            return Err(Error::Foreign {
+                location: location(path),
+                objects: vec!["a file that is not a SQLite database".into()],
+            })
+        }
+        FileKind::Sqlite => {}
+    }
+    let mut conn = Connection::open_with_flags(path, open_flags(false))
+        .map_err(|e| with_path(path, db_error(e)))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(db_error)?;
+    let application_id: i64 = conn
+        .query_row("PRAGMA application_id", [], |row| row.get(0))
+        .map_err(db_error)?;
+    let others = foreign_objects(&conn)?;
+    if application_id != APPLICATION_ID {
+        return Err(if others.is_empty() && application_id == 0 {
+            none()
+        } else {
+            Error::Foreign {
+                location: location(path),
+                objects: others,
+            }
+        });
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    tx.execute_batch(DROP_STORE).map_err(db_error)?;
+    tx.commit().map_err(db_error)?;
+    if !others.is_empty() {
+        return Ok(Dropped::Tables { kept: others });
+    }
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::remove_file(&file) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::Backend(format!(
+                    "cannot remove {}: {e}",
+                    file.display()
+                )))
+            }
+        }
+    }
+    Ok(Dropped::File)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn check(app: i64, version: i64, others: &[&str], options: &SqliteOptions) -> Result<i64> {
+        let others: Vec<String> = others.iter().map(|s| s.to_string()).collect();
+        decide(Path::new("x.db"), app, version, &others, options)
+    }
+
     #[test]
     fn refuses_foreign_and_future_files() {
-        assert!(check_versions(0, 0).is_ok());
-        assert!(check_versions(APPLICATION_ID, SCHEMA_VERSION).is_ok());
-        assert!(check_versions(APPLICATION_ID, SCHEMA_VERSION + 1).is_err());
-        assert!(check_versions(0, 3).is_err());
-        assert!(check_versions(42, 0).is_err());
+        let default = SqliteOptions::default();
+        assert_eq!(check(0, 0, &[], &default), Ok(0));
+        assert_eq!(
+            check(APPLICATION_ID, SCHEMA_VERSION, &[], &default),
+            Ok(SCHEMA_VERSION)
+        );
+        assert!(matches!(
+            check(APPLICATION_ID, SCHEMA_VERSION + 1, &[], &default),
+            Err(Error::IncompatibleSchema {
+                found: 4,
+                supported: 3,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(0, 3, &[], &default),
+            Err(Error::Foreign { .. })
+        ));
+        assert!(matches!(
+            check(42, 0, &[], &default),
+            Err(Error::Foreign { .. })
+        ));
+    }
+
+    #[test]
+    fn adopts_a_database_with_other_tables_only_when_told() {
+        let default = SqliteOptions::default();
+        let tables = ["table customers"];
+        assert!(matches!(
+            check(0, 0, &tables, &default),
+            Err(Error::Foreign { .. })
+        ));
+        let shared = SqliteOptions::default().share_database(true);
+        assert_eq!(check(0, 0, &tables, &shared), Ok(0));
+        // A disco store that shares its file opens without the option.
+        assert_eq!(
+            check(APPLICATION_ID, SCHEMA_VERSION, &tables, &default),
+            Ok(SCHEMA_VERSION)
+        );
+    }
+
+    #[test]
+    fn existing_only_opens_neither_create_nor_migrate() {
+        let existing = SqliteOptions::default()
+            .create_if_missing(false)
+            .migrate(false);
+        assert!(matches!(
+            check(0, 0, &[], &existing),
+            Err(Error::NoStore { .. })
+        ));
+        assert!(matches!(
+            check(0, 0, &["table t"], &existing),
+            Err(Error::Foreign { .. })
+        ));
+        assert!(matches!(
+            check(APPLICATION_ID, 2, &[], &existing),
+            Err(Error::IncompatibleSchema {
+                found: 2,
+                supported: 3,
+                ..
+            })
+        ));
     }
 }

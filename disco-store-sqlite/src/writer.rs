@@ -36,6 +36,7 @@ const DELETE_STREAM_EVENTS: &str = include_str!("sql/delete_stream_events.sql");
 const DELETE_SNAPSHOT: &str = include_str!("sql/delete_snapshot.sql");
 const SAVE_SNAPSHOT: &str = include_str!("sql/save_snapshot.sql");
 const SAVE_CHECKPOINT: &str = include_str!("sql/save_checkpoint.sql");
+const LEASE_GENERATION: &str = include_str!("sql/lease_generation.sql");
 const SAVEPOINT: &str = "SAVEPOINT disco_append";
 const RELEASE: &str = "RELEASE disco_append";
 const ROLLBACK_TO: &str = "ROLLBACK TO disco_append";
@@ -282,9 +283,32 @@ pub(crate) fn save_snapshot(
     })
 }
 
-/// `save_checkpoint`; stored as the `i64` with the same bits.
-pub(crate) fn save_checkpoint(conn: &mut Connection, name: &str, position: u64) -> Result<()> {
+/// `save_checkpoint`; stored as the `i64` with the same bits. With a
+/// `token`, the write is fenced: refused if the lease `name` has a newer
+/// generation, checked in the same transaction (which holds SQLite's write
+/// lock, so no acquisition can slip in between).
+pub(crate) fn save_checkpoint(
+    conn: &mut Connection,
+    name: &str,
+    position: u64,
+    token: Option<u64>,
+) -> Result<()> {
     in_transaction(conn, |tx| {
+        if let Some(token) = token {
+            let current: Option<i64> = tx
+                .prepare_cached(LEASE_GENERATION)
+                .and_then(|mut st| st.query_row(params![name], |row| row.get(0)).optional())
+                .map_err(db_error)?;
+            let current = current.map_or(Ok(0), |g| stored_u64(g, "lease generation"))?;
+            // Invariant: a checkpoint write with a token older than the newest acquisition never lands.
+            if current > token {
+                return Err(Error::Fenced {
+                    name: name.to_owned(),
+                    token,
+                    current,
+                });
+            }
+        }
         tx.prepare_cached(SAVE_CHECKPOINT)
             .and_then(|mut st| st.execute(params![name, position as i64]))
             .map(|_| ())

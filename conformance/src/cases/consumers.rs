@@ -519,3 +519,71 @@ pub async fn consumer_status_reports_position_and_lag(stores: Stores) {
     assert_eq!(status.last_error, None);
     handle.stop().await;
 }
+
+/// Every acquisition of a name gets a greater fencing token, and a checkpoint
+/// written with an older token than the newest is refused with
+/// `Error::Fenced`, leaving the checkpoint as it was. Unfenced writes (an
+/// operator's reset) still go through.
+pub async fn stale_lease_token_is_fenced_off(stores: Stores) {
+    let other = stores.another_handle().await;
+    let first = ok(stores.store.try_lease("fenced", TTL).await, "try_lease")
+        .expect("a free lease was refused");
+    let old = first.token();
+    ok(
+        stores.store.save_checkpoint_fenced("fenced", 3, old).await,
+        "save_checkpoint_fenced by the holder",
+    );
+    ok(first.release().await, "release");
+    let second = ok(other.try_lease("fenced", TTL).await, "try_lease")
+        .expect("a released lease was refused");
+    let new = second.token();
+    assert!(
+        new > old,
+        "the second token {new} is not above the first {old}"
+    );
+    match stores.store.save_checkpoint_fenced("fenced", 9, old).await {
+        Err(disco_core::Error::Fenced { token, current, .. }) => {
+            assert_eq!((token, current), (old, new));
+        }
+        other => panic!("a write with the stale token {old} gave {other:?}"),
+    }
+    assert_eq!(
+        ok(other.load_checkpoint("fenced").await, "load_checkpoint"),
+        Some(3),
+        "the stale write changed the checkpoint"
+    );
+    ok(
+        other.save_checkpoint_fenced("fenced", 5, new).await,
+        "save_checkpoint_fenced by the new holder",
+    );
+    ok(
+        stores.store.save_checkpoint("fenced", 7).await,
+        "an unfenced reset",
+    );
+    assert_eq!(
+        ok(other.load_checkpoint("fenced").await, "load_checkpoint"),
+        Some(7)
+    );
+    assert!(second.is_held(), "a held lease says it is not held");
+    ok(second.release().await, "release");
+}
+
+/// A running consumer whose store is closed ends (`Failed` with the closed
+/// store's error) instead of retrying for ever.
+pub async fn consumer_ends_when_its_store_is_closed(stores: Stores) {
+    let store = stores.another_handle().await;
+    let s = sid("closing-consumer");
+    append_ok(&*store, &s, NoStream, evs(2)).await;
+    let seen = Seen::default();
+    let handle = start(consumer("closing", seen.handler()), &store);
+    seen.wait_for("both events handled", |p| p.len() == 2).await;
+    ok(store.close().await, "close");
+    let exit = tokio::time::timeout(PATIENCE, handle.wait()).await;
+    match exit {
+        Ok(ConsumerExit::Failed { error, .. }) => assert!(
+            error.contains(&disco_core::Error::Closed.to_string()),
+            "the consumer failed with {error:?}, expected the closed store's error"
+        ),
+        other => panic!("the consumer did not end with the closed store: {other:?}"),
+    }
+}

@@ -10,7 +10,13 @@
 //! - before writing a checkpoint the runner reads it: if it is not what the
 //!   runner last wrote, someone reset it, and the runner follows the reset
 //!   instead of overwriting it;
-//! - commands from the handle are looked at before every event.
+//! - commands from the handle are looked at before every event;
+//! - the handler is never called once the lease is known lost
+//!   ([`Lease::is_held`] is checked before every event), and every
+//!   checkpoint write carries the lease's fencing token, so a runner that
+//!   lost its lease without knowing cannot overwrite its successor's
+//!   checkpoint: the store refuses it with `Error::Fenced` and the runner
+//!   stands by.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -83,6 +89,14 @@ enum StandBy {
     LeaseLost,
     /// The checkpoint could not be read for now; the lease was released.
     Unavailable,
+}
+
+/// Why a checkpoint was not saved.
+enum Saved {
+    /// A newer lease holder exists: this runner lost its lease.
+    Fenced,
+    /// Any other failure that ends the runner.
+    Failed(String),
 }
 
 enum Delivery {
@@ -224,16 +238,21 @@ impl Runner {
                 Err(TryRecvError::Empty) => {}
             }
             unclocked += 1;
-            if unclocked >= CLOCK_EVERY || s.since_save == self.options.checkpoint_every_events {
+            let count_due = s.since_save >= self.options.checkpoint_every_events;
+            if unclocked >= CLOCK_EVERY || count_due {
                 unclocked = 0;
                 let now = Instant::now();
                 if now >= s.renew_due && !self.renew(&mut s).await {
                     return Err(StandBy::LeaseLost);
                 }
-                if now >= s.save_due || s.since_save == self.options.checkpoint_every_events {
-                    if let Err(error) = self.checkpoint(&mut s).await {
-                        let position = s.position;
-                        return Ok(self.end_failed(s.lease, position, None, error).await);
+                if now >= s.save_due || count_due {
+                    match self.checkpoint(&mut s).await {
+                        Ok(()) => {}
+                        Err(Saved::Fenced) => return Err(StandBy::LeaseLost),
+                        Err(Saved::Failed(error)) => {
+                            let position = s.position;
+                            return Ok(self.end_failed(s.lease, position, None, error).await);
+                        }
                     }
                 }
             }
@@ -272,6 +291,10 @@ impl Runner {
                     }
                 }
             };
+            // Invariant: the handler is never called once the lease is known lost.
+            if !s.lease.is_held() {
+                return Err(StandBy::LeaseLost);
+            }
             match self.deliver(&event, &mut s).await {
                 Delivery::Handled | Delivery::Skipped => {
                     s.position = event.position;
@@ -329,7 +352,7 @@ impl Runner {
             tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retry_in = ?backoff, "handler failed; retrying");
             let wake = Instant::now() + backoff;
             loop {
-                if Instant::now() >= s.renew_due && !self.renew(s).await {
+                if !s.lease.is_held() || (Instant::now() >= s.renew_due && !self.renew(s).await) {
                     return Delivery::LeaseLost;
                 }
                 let until = wake.min(s.renew_due);
@@ -354,7 +377,10 @@ impl Runner {
         match command {
             Control::Stop => true,
             Control::Reset(position, reply) => {
-                let saved = self.store.save_checkpoint(&self.name, position).await;
+                let saved = self
+                    .store
+                    .save_checkpoint_fenced(&self.name, position, s.lease.token())
+                    .await;
                 if saved.is_ok() {
                     tracing::info!(consumer = %self.name, position, "consumer reset");
                     self.restart(s, position);
@@ -390,7 +416,7 @@ impl Runner {
     /// Saves the checkpoint unless someone reset it since this runner last
     /// saw it, in which case the runner follows the reset. A retryable store
     /// error waits for the next checkpoint; any other ends the runner.
-    async fn checkpoint(&self, s: &mut Session) -> Result<(), String> {
+    async fn checkpoint(&self, s: &mut Session) -> Result<(), Saved> {
         s.save_due = Instant::now() + self.options.checkpoint_every;
         match self.save_checkpoint(s).await {
             Ok(()) => Ok(()),
@@ -399,7 +425,12 @@ impl Runner {
                 self.shared.set_error(error.to_string());
                 Ok(())
             }
-            Err(error) => Err(error.to_string()),
+            Err(error @ crate::Error::Fenced { .. }) => {
+                tracing::warn!(consumer = %self.name, %error, "checkpoint refused: another runner holds the lease now");
+                self.shared.set_error(error.to_string());
+                Err(Saved::Fenced)
+            }
+            Err(error) => Err(Saved::Failed(error.to_string())),
         }
     }
 
@@ -413,7 +444,9 @@ impl Runner {
             return Ok(());
         }
         if s.saved != Some(s.position) {
-            self.store.save_checkpoint(&self.name, s.position).await?;
+            self.store
+                .save_checkpoint_fenced(&self.name, s.position, s.lease.token())
+                .await?;
             s.saved = Some(s.position);
         }
         s.since_save = 0;

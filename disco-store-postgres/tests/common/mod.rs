@@ -43,12 +43,14 @@ pub async fn fresh_store() -> PostgresStore {
     connect(options(&fresh_schema())).await
 }
 
-/// Drops the store's schema and closes its pool.
+/// Closes the store and drops its schema through a connection of its own
+/// (a case may have closed the store already).
 pub async fn cleanup(store: PostgresStore) {
-    if let Err(e) = store.drop_schema().await {
+    store.close().await;
+    let options = options(store.schema());
+    if let Err(e) = PostgresStore::drop_at(&database_url(), &options).await {
         eprintln!("could not drop test schema {}: {e}", store.schema());
     }
-    store.close().await;
 }
 
 /// Appends `events` to `stream` at `Exact(version)`, retrying while the

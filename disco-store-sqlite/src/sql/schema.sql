@@ -1,5 +1,7 @@
--- The disco schema, version 2 (version 1 lacked disco_leases). Applied in one
--- transaction when a file is created or upgraded (every statement is idempotent);
+-- The disco schema as of version 2 (version 1 lacked disco_leases). Applied in
+-- one transaction when a file is created or upgraded (every statement is
+-- idempotent), followed by the numbered migrations above the version found
+-- (migrate_3.sql, ...);
 -- PRAGMA user_version records the version, PRAGMA application_id marks the file
 -- as disco's.
 
@@ -47,7 +49,8 @@ CREATE TABLE IF NOT EXISTS disco_checkpoints (
 
 -- Consumer leases (schema version 2): one active runner per consumer name
 -- across processes. A holder renews expires_at (µs since the epoch) well
--- before it passes; another may take the row once it has.
+-- before it passes; another may take the row once it has. Version 3 adds
+-- generation (migrate_3.sql).
 CREATE TABLE IF NOT EXISTS disco_leases (
     name       TEXT    PRIMARY KEY,
     owner      BLOB    NOT NULL,
