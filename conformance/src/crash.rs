@@ -241,7 +241,7 @@ fn random_below(n: u64) -> u64 {
 
 /// The parent side: starts `child()` (a [`child_command`] with
 /// `append-loop WRITERS`) `kills` times on the same file, kills it with
-/// SIGKILL after 100 to 500 ms, and verifies the store `reopen` returns after
+/// SIGKILL 100 to 500 ms after its first report, and verifies the store `reopen` returns after
 /// each kill; `close` must release the file before the next child starts.
 pub async fn kill_loop<K, S, R, RF, C, CF>(
     child: K,
@@ -266,8 +266,19 @@ where
             .unwrap_or_else(|e| panic!("cannot start the child process: {e}"));
         let stdout = process.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(100 + random_below(400));
         let acked_before = ledger.acked.len();
+        // The kill's moment is drawn from when the child first reports (it is
+        // then appending), not from its start: a debug child's start-up can
+        // take most of the shortest delay, and a kill before any append
+        // tests nothing.
+        match tokio::time::timeout(Duration::from_secs(30), lines.next_line()).await {
+            Ok(Ok(Some(line))) => ledger.record(&line),
+            other => {
+                let _ = process.start_kill();
+                panic!("round {round}: the child reported nothing within 30 s: {other:?}");
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(100 + random_below(400));
         loop {
             tokio::select! {
                 line = lines.next_line() => match line {

@@ -31,6 +31,7 @@
 
 pub mod cases;
 pub mod crash;
+pub mod fencing;
 mod fixture;
 pub mod helpers;
 pub mod model;

@@ -15,7 +15,7 @@ mod stores;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use failure::Failure;
 use show::Format;
@@ -24,8 +24,9 @@ use show::Format;
 #[derive(Parser, Debug)]
 #[command(name = "disco", version, about)]
 struct Args {
-    /// The store: memory:, sqlite:PATH, redb:PATH or postgres://USER@HOST:PORT/DB[?schema=NAME].
-    #[arg(long, env = "DISCO_STORE", global = true)]
+    /// The store: memory:, sqlite:PATH, redb:PATH or postgres://USER@HOST:PORT/DB[?schema=NAME]
+    /// (before the command; `copy` takes --from and --to instead).
+    #[arg(long, env = "DISCO_STORE")]
     store: Option<String>,
     /// One JSON object per line instead of text for people.
     #[arg(long, global = true)]
@@ -211,24 +212,8 @@ async fn run(args: Args) -> Result<(), Failure> {
     }
 }
 
-/// The arguments, with `--store` (global, for every other command) hidden
-/// from `copy`, which takes `--from` and `--to` instead.
-fn parse_args() -> Args {
-    let mut command = Args::command();
-    command.build();
-    let command = command.mut_subcommand("copy", |copy| {
-        if copy.get_arguments().any(|a| a.get_id() == "store") {
-            copy.mut_arg("store", |store| store.hide(true))
-        } else {
-            copy
-        }
-    });
-    let matches = command.get_matches();
-    Args::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
-}
-
 fn main() -> ExitCode {
-    let args = parse_args();
+    let args = Args::parse();
     let json = args.json;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

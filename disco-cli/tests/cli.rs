@@ -186,10 +186,11 @@ async fn sqlite_init_browse_migrate_and_drop() {
     let url = format!("sqlite:{}", path.display());
     assert_eq!(
         code(&["--store", &url, "status"]),
-        Some(2),
+        Some(8),
         "a missing file is not created by status"
     );
-    assert!(ok(&["--store", &url, "init"]).contains("schema version 2"));
+    assert!(!path.exists(), "status created the file");
+    assert!(ok(&["--store", &url, "init"]).contains("schema version 3"));
     {
         let store = open(&url).await;
         small(&*store).await;
@@ -231,7 +232,15 @@ async fn redb_browse() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_browse_and_drop() {
     let url = pg_url();
-    assert!(ok(&["--store", &url, "init"]).contains("schema version 2"));
+    assert!(ok(&["--store", &url, "init"]).contains("schema version 3"));
+    let status = &json_lines(&ok(&["--store", &url, "--json", "status"]))[0];
+    assert_eq!(status["schema_version"], 3, "{status}");
+    assert!(
+        status["schema"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("t_")),
+        "{status}"
+    );
     let store = open(&url).await;
     small(&*store).await;
     browse(&url);

@@ -73,8 +73,8 @@ async fn a_schema_not_migrated_is_refused_when_connect_must_not_migrate() {
     )
     .await;
     match result {
-        Err(Error::Backend(m)) => assert!(m.contains("migrate"), "{m}"),
-        other => panic!("expected a refusal naming migrate, got {other:?}"),
+        Err(Error::NoStore { location }) => assert!(location.contains(&schema), "{location}"),
+        other => panic!("expected NoStore (nothing created), got {other:?}"),
     }
     let store = common::connect(common::options(&schema)).await;
     assert_eq!(

@@ -115,9 +115,10 @@ enum Wait {
 
 impl Runner {
     async fn run(mut self) -> ConsumerExit {
+        let mut lost = false;
         let exit = loop {
             self.shared.set_state(ConsumerState::Standby);
-            let Some(lease) = self.acquire().await else {
+            let Some(lease) = self.acquire(lost).await else {
                 break ConsumerExit::Stopped {
                     position: self.shared.position.load(Ordering::Acquire),
                 };
@@ -128,11 +129,14 @@ impl Runner {
                 Ok(exit) => break exit,
                 Err(StandBy::LeaseLost) => {
                     tracing::warn!(consumer = %self.name, "consumer lost its lease; standing by");
+                    lost = true;
+                    continue;
                 }
                 Err(StandBy::Unavailable) => {
                     tokio::time::sleep(self.options.takeover_poll).await;
                 }
             }
+            lost = false;
         };
         self.shared.set_state(match exit {
             ConsumerExit::Stopped { .. } => ConsumerState::Stopped,
@@ -142,7 +146,13 @@ impl Runner {
     }
 
     /// Waits for the lease; `None` if stopped first.
-    async fn acquire(&mut self) -> Option<Box<dyn Lease>> {
+    /// `yield_first`: wait one `takeover_poll` before the first try, so a
+    /// runner that just lost its lease leaves it to the standby that took
+    /// it (or is about to) instead of snatching it back.
+    async fn acquire(&mut self, yield_first: bool) -> Option<Box<dyn Lease>> {
+        if yield_first && !self.wait_a_poll().await {
+            return None;
+        }
         loop {
             match self
                 .store
@@ -156,23 +166,31 @@ impl Runner {
                     self.shared.set_error(error.to_string());
                 }
             }
-            let wake = Instant::now() + self.options.takeover_poll;
-            loop {
-                let command = tokio::select! {
-                    command = self.commands.recv() => command,
-                    _ = sleep_until(wake) => break,
-                };
-                match command {
-                    None | Some(Control::Stop) => return None,
-                    Some(Control::Reset(position, reply)) => {
-                        // Not active: the checkpoint is the message to the
-                        // active runner, wherever it runs.
-                        let saved = self.store.save_checkpoint(&self.name, position).await;
-                        if saved.is_ok() {
-                            self.shared.position.store(position, Ordering::Release);
-                        }
-                        let _ = reply.send(saved);
+            if !self.wait_a_poll().await {
+                return None;
+            }
+        }
+    }
+
+    /// Waits one `takeover_poll`, obeying the handle meanwhile; `false` if
+    /// told to stop.
+    async fn wait_a_poll(&mut self) -> bool {
+        let wake = Instant::now() + self.options.takeover_poll;
+        loop {
+            let command = tokio::select! {
+                command = self.commands.recv() => command,
+                _ = sleep_until(wake) => return true,
+            };
+            match command {
+                None | Some(Control::Stop) => return false,
+                Some(Control::Reset(position, reply)) => {
+                    // Not active: the checkpoint is the message to the
+                    // active runner, wherever it runs.
+                    let saved = self.store.save_checkpoint(&self.name, position).await;
+                    if saved.is_ok() {
+                        self.shared.position.store(position, Ordering::Release);
                     }
+                    let _ = reply.send(saved);
                 }
             }
         }
