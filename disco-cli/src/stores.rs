@@ -142,7 +142,7 @@ impl Opened {
                 Some(s.schema_version().await?.max(0) as u64),
                 "SQLite user_version",
             ),
-            Opened::Redb(_) => (Some(u64::from(disco::redb::FORMAT_VERSION)), "redb format"),
+            Opened::Redb(_) => (Some(disco::redb::FORMAT_VERSION), "redb format"),
             Opened::Postgres(s) => (
                 Some(s.schema_version().await?.max(0) as u64),
                 "PostgreSQL migrations",
