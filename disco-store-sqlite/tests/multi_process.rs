@@ -156,3 +156,40 @@ async fn two_processes_appending_at_once_keep_one_global_order() {
     let prefix: Vec<_> = all.iter().take(seen.len()).map(|e| e.id).collect();
     assert_eq!(seen, prefix, "the reader saw positions out of commit order");
 }
+
+/// Two processes (and this one) open one new file at the same moment: every
+/// open succeeds, waiting within the busy timeout for the WAL switch and the
+/// schema creation of the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_open_a_new_file_at_once() {
+    if child_role().await {
+        return;
+    }
+    for round in 0..3 {
+        let dir = TempDir::new("sqlite-first-open-processes");
+        let path = dir.file("new.db");
+        // Spawned here, before this process opens: all three race.
+        let children: Vec<_> = (0..2)
+            .map(|child| {
+                crash::child_command(
+                    "two_processes_open_a_new_file_at_once",
+                    &path,
+                    &["append-once", &format!("opener-{child}"), "1"],
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("the child starts")
+            })
+            .collect();
+        let _store = open(&path).await;
+        for child in children {
+            let out = child.wait_with_output().await.expect("the child runs");
+            assert!(
+                out.status.success(),
+                "round {round}: a child's first open failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
