@@ -1,7 +1,7 @@
 //! The `disco` binary driven as a user drives it, on every store.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,21 +9,9 @@ use disco::{DeleteMode, EventStore, ExpectedVersion, NewEvent, StreamId};
 use disco_conformance::helpers::TempDir;
 use serde_json::Value;
 
-fn disco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_disco"))
-        .args(args)
-        .env_remove("DISCO_STORE")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run disco: {e}"))
-}
+mod common;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{disco, pg_base, text};
 
 fn ok(args: &[&str]) -> String {
     let out = disco(args);
@@ -47,11 +35,6 @@ fn json_lines(out: &str) -> Vec<Value> {
 
 fn sid(s: &str) -> StreamId {
     StreamId::new(s).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn pg_base() -> String {
-    std::env::var("DISCO_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn pg_url() -> String {

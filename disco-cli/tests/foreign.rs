@@ -5,11 +5,10 @@
 //! messages and escaping.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use disco::postgres::{PgOptions, PostgresStore};
 use disco::sqlite::{SqliteOptions, SqliteStore};
-use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
+use disco::{ExpectedVersion, NewEvent, StreamId};
 use disco_conformance::helpers::TempDir;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -19,21 +18,9 @@ const USAGE: i32 = 2;
 const NO_STORE: i32 = 8;
 const FOREIGN: i32 = 9;
 
-fn disco(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_disco"))
-        .args(args)
-        .env_remove("DISCO_STORE")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run disco: {e}"))
-}
+mod common;
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{append_one, disco, pg_base, text};
 
 fn expect_code(args: &[&str], code: i32) -> String {
     let out = disco(args);
@@ -138,15 +125,7 @@ async fn a_store_sharing_its_sqlite_file_drops_only_its_own_tables() {
         let store = SqliteStore::open(&path, SqliteOptions::default().share_database(true))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let s = StreamId::new("wallet-1").unwrap_or_else(|e| panic!("{e}"));
-        store
-            .append(
-                &s,
-                ExpectedVersion::NoStream,
-                vec![NewEvent::new("Opened", b"{}".to_vec())],
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        append_one(&store, "wallet-1", "Opened").await;
     }
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let status: Value = serde_json::from_str(ok(&["--store", &url, "--json", "status"]).trim())
@@ -171,11 +150,6 @@ async fn a_store_sharing_its_sqlite_file_drops_only_its_own_tables() {
     drop(raw);
     // Now the file holds no store: refused, not adopted.
     expect_code(&["--store", &url, "status"], FOREIGN);
-}
-
-fn pg_base() -> String {
-    std::env::var("DISCO_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 async fn pg_pool() -> PgPool {
@@ -246,15 +220,7 @@ async fn an_application_postgres_schema_is_never_written_or_dropped() {
     let store = PostgresStore::connect(&pg_base(), options)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let s = StreamId::new("invoice-1").unwrap_or_else(|e| panic!("{e}"));
-    store
-        .append(
-            &s,
-            ExpectedVersion::NoStream,
-            vec![NewEvent::new("Issued", b"{}".to_vec())],
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    append_one(&store, "invoice-1", "Issued").await;
     store.close().await;
     ok(&["--store", &url, "status"]);
     let dropped = ok(&["--store", &url, "drop", "--yes"]);

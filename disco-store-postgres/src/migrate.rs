@@ -35,6 +35,21 @@ fn incompatible(schema: &str, found: i32) -> Error {
     }
 }
 
+/// The refusal for a schema without a store: `NoStore` when it is empty
+/// (or missing), `Foreign` listing what it holds otherwise.
+fn no_store(schema: &str, objects: Vec<String>) -> Error {
+    if objects.is_empty() {
+        Error::NoStore {
+            location: location(schema),
+        }
+    } else {
+        Error::Foreign {
+            location: location(schema),
+            objects,
+        }
+    }
+}
+
 /// What is in a schema, read without writing.
 pub(crate) struct Found {
     /// Whether the schema exists.
@@ -115,16 +130,7 @@ pub(crate) async fn open(
         }
     } else {
         if !allowed.create || !allowed.migrate {
-            return Err(if found.objects.is_empty() {
-                Error::NoStore {
-                    location: location(schema),
-                }
-            } else {
-                Error::Foreign {
-                    location: location(schema),
-                    objects: found.objects,
-                }
-            });
+            return Err(no_store(schema, found.objects));
         }
         // Invariant: disco installs its tables beside other objects only when told to.
         if !found.objects.is_empty() && !allowed.share_schema {
@@ -204,16 +210,7 @@ pub(crate) async fn drop_store(pool: &PgPool, st: &Statements, schema: &str) -> 
         .map_err(db_error)?;
     let found = inspect(&mut tx, st, schema).await?;
     if found.version == 0 {
-        return Err(if found.objects.is_empty() {
-            Error::NoStore {
-                location: location(schema),
-            }
-        } else {
-            Error::Foreign {
-                location: location(schema),
-                objects: found.objects,
-            }
-        });
+        return Err(no_store(schema, found.objects));
     }
     sqlx::raw_sql(st.drop_store.clone())
         .execute(&mut *tx)
