@@ -1,32 +1,21 @@
-//! # disco
-//!
-//! CQRS and event sourcing for Rust, with one event store contract over
-//! PostgreSQL, SQLite, redb and memory. This crate is a facade: it re-exports
-//! [`disco_core`] and the stores its Cargo features enable.
-//!
-//! | feature    | store                          |
-//! |------------|--------------------------------|
-//! | `memory`   | [`memory::MemoryStore`] (default) |
-//! | `sqlite`   | `disco-store-sqlite` (default) |
-//! | `redb`     | `disco-store-redb`             |
-//! | `postgres` | `disco-store-postgres`         |
-//! | `full`     | all of them                    |
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco::Result<()> {
-//! use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
-//! let store = disco::memory::MemoryStore::new();
-//! let stream = StreamId::new("wallet-1")?;
-//! store.append(&stream, ExpectedVersion::NoStream, vec![NewEvent::new("Opened", vec![])]).await?;
-//! assert_eq!(store.stream_version(&stream).await?, 1);
-//! # Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
-mod connect;
+mod registry;
 
-pub use connect::{connect, split_schema};
 pub use disco_core::*;
+pub use disco_runtime::{consumer, copy, Subscription, SubscriptionOptions};
+pub use registry::{backends, connect, drop_url, open_url};
+
+/// The CQRS layer: aggregates, the repository, the orchestrator,
+/// given/when/then (the `disco-cqrs` crate).
+#[doc(inline)]
+pub use disco_cqrs as cqrs;
+
+/// The kit for writing a store backend (the `disco-backend` crate); not
+/// needed by application code.
+#[doc(inline)]
+pub use disco_backend as backend;
 
 #[cfg(feature = "memory")]
 #[doc(inline)]
@@ -43,3 +32,8 @@ pub use disco_store_redb as redb;
 #[cfg(feature = "postgres")]
 #[doc(inline)]
 pub use disco_store_postgres as postgres;
+
+/// Splits `?schema=NAME` off a PostgreSQL URL (see
+/// `disco_store_postgres::split_schema`).
+#[cfg(feature = "postgres")]
+pub use disco_store_postgres::split_schema;

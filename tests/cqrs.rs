@@ -14,8 +14,8 @@ use app::{Wallet, WalletCommand, WalletDirectory, WalletError, WalletEvent};
 use async_trait::async_trait;
 use disco::cqrs::testing::given;
 use disco::cqrs::{
-    Aggregate, CommandContext, DispatchError, DomainEvent, ExecuteError, Metadata, Orchestrator,
-    Repository, Target,
+    Aggregate, BuildError, CommandContext, DispatchError, DomainEvent, ExecuteError, Metadata,
+    Orchestrator, Repository, Target,
 };
 use disco::lease::Lease;
 use disco::memory::MemoryStore;
@@ -118,7 +118,7 @@ async fn routes_of_every_aggregate_work_and_names_are_listed() {
     let duplicate = Orchestrator::builder(store)
         .aggregate::<Tally, _>(|r| r.command("x", |_| None).command("x", |_| None))
         .build();
-    assert!(matches!(duplicate, Err(DispatchError::Duplicate(n)) if n == "x"));
+    assert!(matches!(duplicate, Err(BuildError::Duplicate(n)) if n == "x"));
 }
 
 #[tokio::test]
@@ -164,7 +164,21 @@ async fn async_dispatch_gives_the_id_first_and_the_outcome_later() {
         .unwrap_or_else(|e| panic!("{e}"))
         .outcome()
         .await;
-    assert!(matches!(rejected, Err(DispatchError::Rejected(m)) if m.contains("insufficient")));
+    let Err(DispatchError::Rejected(rejection)) = rejected else {
+        panic!("an overdraft was not rejected: {rejected:?}");
+    };
+    assert!(
+        rejection.to_string().contains("insufficient"),
+        "{rejection}"
+    );
+    // The named path keeps the aggregate's typed error.
+    assert!(
+        matches!(
+            rejection.downcast_ref::<WalletError>(),
+            Some(WalletError::Overdraft { .. })
+        ),
+        "{rejection:?}"
+    );
 }
 
 #[tokio::test]

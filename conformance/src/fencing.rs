@@ -8,8 +8,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use disco_core::consumer::{handler_fn, Consumer, ConsumerHandle, ConsumerState, HandlerError};
 use disco_core::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, StreamId};
+use disco_runtime::consumer::{handler_fn, Consumer, ConsumerHandle, ConsumerState, HandlerError};
 
 /// The consumer's name in the scenario.
 pub const NAME: &str = "fencing-scenario";

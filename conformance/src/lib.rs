@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod cases;
+pub mod compat;
 pub mod crash;
 pub mod fencing;
 mod fixture;

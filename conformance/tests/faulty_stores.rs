@@ -6,12 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use disco_backend::LocalLeases;
+use disco_backend::Notifier;
 use disco_conformance::{all_cases, all_stores_cases, model::check_model, Fixture};
-use disco_core::lease::{Lease, LocalLeases};
+use disco_core::lease::Lease;
 use disco_core::{
     AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
-    NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo,
+    NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 use disco_store_memory::MemoryStore;
 

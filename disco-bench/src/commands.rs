@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use disco_core::cqrs::{Aggregate, DispatchError, DomainEvent, Orchestrator, Target};
 use disco_core::EventStore;
+use disco_cqrs::{Aggregate, BuildError, DomainEvent, Orchestrator, Target};
 use serde::{Deserialize, Serialize};
 
 /// A counter; each command adds one event.
@@ -46,7 +46,7 @@ impl Aggregate for Counter {
 }
 
 /// `bump {counter_id, by}`.
-pub fn orchestrator(store: Arc<dyn EventStore>) -> Result<Orchestrator, DispatchError> {
+pub fn orchestrator(store: Arc<dyn EventStore>) -> Result<Orchestrator, BuildError> {
     Orchestrator::builder(store)
         .aggregate::<Counter, _>(|routes| {
             routes.command("bump", |p| {

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use disco_core::consumer::{Consumer, Handler, HandlerError};
 use disco_core::{
     Error, EventStore, ExpectedVersion, NewEvent, ReadDirection, RecordedEvent, Result, StreamId,
     Uuid,
 };
+use disco_runtime::consumer::{Consumer, Handler, HandlerError};
 use tokio::sync::{mpsc, Notify};
 
 use crate::workloads::bench_event;
@@ -100,7 +100,7 @@ pub trait Target: Send + Sync {
             let Some(last) = page.last().map(|e| e.position) else {
                 return Ok((events, start.elapsed()));
             };
-            let runs = disco_core::copy::appends(&page)
+            let runs = disco_runtime::copy::appends(&page)
                 .into_iter()
                 .map(|(stream, expected, events)| {
                     let version = match expected {
@@ -185,14 +185,14 @@ impl Target for StoreTarget {
     }
 
     async fn copy_in(&self, source: &dyn EventStore, batch: usize) -> Result<(u64, Duration)> {
-        let report = disco_core::copy::copy_store(source, &*self.0, batch, &|_, _| {})
+        let report = disco_runtime::copy::copy_store(source, &*self.0, batch, &|_, _| {})
             .await
             .map_err(|e| Error::Backend(format!("the copy failed: {e}")))?;
         Ok((report.copied, report.elapsed))
     }
 
     async fn commands(&self, per_task: usize, hot: bool) -> Result<u64> {
-        let app = Arc::new(crate::commands::orchestrator(self.0.clone()).map_err(dispatch_failed)?);
+        let app = Arc::new(crate::commands::orchestrator(self.0.clone()).map_err(build_failed)?);
         let mut tasks = tokio::task::JoinSet::new();
         for t in 0..8 {
             let app = app.clone();
@@ -217,7 +217,7 @@ impl Target for StoreTarget {
     }
 
     async fn command_cost(&self, lengths: &[u64], samples: usize) -> Result<Vec<Duration>> {
-        let app = crate::commands::orchestrator(self.0.clone()).map_err(dispatch_failed)?;
+        let app = crate::commands::orchestrator(self.0.clone()).map_err(build_failed)?;
         let params = serde_json::json!({"counter_id": "growing", "by": 1});
         let mut version = 0u64;
         let mut out = Vec::new();
@@ -318,7 +318,11 @@ impl Handler for Stopwatch {
     }
 }
 
-fn dispatch_failed(error: disco_core::cqrs::DispatchError) -> Error {
+fn build_failed(error: disco_cqrs::BuildError) -> Error {
+    Error::InvalidInput(format!("the benchmark's routes do not build: {error}"))
+}
+
+fn dispatch_failed(error: disco_cqrs::DispatchError) -> Error {
     Error::Backend(format!("a benchmark command failed: {error}"))
 }
 

@@ -2,24 +2,31 @@
 
 use std::io::{BufRead, Write};
 
-use disco::postgres::{PgOptions, PostgresStore};
 use disco::{EventStore, StreamState};
 use serde_json::json;
 
 use crate::failure::{code, Failure};
 use crate::show::Format;
-use crate::stores::{Location, Mode, Opened};
+use crate::stores::{Mode, Store};
 
 /// Streams per page when counting.
 const PAGE: usize = 1000;
 
 /// `disco init`: creates the store if it is missing.
 pub async fn init(url: &str, format: Format) -> Result<(), Failure> {
-    let location = Location::parse(url)?;
-    let existed = location.may_exist() && location != Location::Memory;
-    let opened = Opened::open(&location, Mode::Create).await?;
-    let (version, _) = opened.schema_version().await?;
-    let text = opened.schema_version_text().await?;
+    // Whether a store was there already: an open that may not create says.
+    let existed = match Store::open(url, Mode::Existing).await {
+        Ok(store) => {
+            store.close().await;
+            !url.starts_with("memory:")
+        }
+        Err(failure) if failure.code == code::NO_STORE => false,
+        Err(failure) if failure.code == code::OLDER_SCHEMA => true,
+        Err(failure) => return Err(failure),
+    };
+    let opened = Store::open(url, Mode::Create).await?;
+    let version = opened.schema_version();
+    let text = opened.schema_version_text();
     match format {
         Format::Human => println!("{url}: ready, schema version {text}"),
         Format::Json => println!(
@@ -33,10 +40,9 @@ pub async fn init(url: &str, format: Format) -> Result<(), Failure> {
 
 /// `disco migrate`: applies pending schema changes.
 pub async fn migrate(url: &str, format: Format) -> Result<(), Failure> {
-    let location = Location::parse(url)?;
-    let opened = Opened::open(&location, Mode::Migrate).await?;
-    let (version, _) = opened.schema_version().await?;
-    let text = opened.schema_version_text().await?;
+    let opened = Store::open(url, Mode::Migrate).await?;
+    let version = opened.schema_version();
+    let text = opened.schema_version_text();
     match format {
         Format::Human => println!("{url}: schema version {text}, up to date"),
         Format::Json => println!(
@@ -63,59 +69,15 @@ fn confirm(url: &str) -> Result<(), Failure> {
     }
 }
 
-fn remove_files(base: &std::path::Path, suffixes: &[&str]) -> Result<(), Failure> {
-    for suffix in suffixes {
-        let path = std::path::PathBuf::from(format!("{}{suffix}", base.display()));
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(Failure::new(
-                    code::OTHER,
-                    format!("cannot remove {}: {e}", path.display()),
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
 /// `disco drop`: removes exactly disco's own objects, after confirmation.
 /// A file or schema that holds no disco store is refused (its own exit
 /// code, listing what is there) and left as it was; the application's
 /// objects beside a store stay, and so does a schema disco did not create.
 pub async fn drop(url: &str, yes: bool, format: Format) -> Result<(), Failure> {
-    let location = Location::parse(url)?;
-    if !location.may_exist() {
-        return Err(Failure::new(
-            code::NO_STORE,
-            format!("there is no store at {location}"),
-        ));
-    }
     if !yes {
         confirm(url)?;
     }
-    let (removed, kept): (&str, Vec<String>) = match &location {
-        Location::Memory => ("nothing (a memory store ends with its process)", Vec::new()),
-        Location::Sqlite(path) => match disco::sqlite::drop_store(path)? {
-            disco::sqlite::Dropped::File => ("disco's tables and the file", Vec::new()),
-            disco::sqlite::Dropped::Tables { kept } => ("disco's tables", kept),
-        },
-        Location::Redb(path) => {
-            // Opening refuses a file that is not a disco store; a disco
-            // redb file holds nothing else.
-            Opened::open(&location, Mode::Existing).await?.close().await;
-            remove_files(path, &[""])?;
-            ("the file", Vec::new())
-        }
-        Location::Postgres { url, schema } => {
-            let options = PgOptions::default().schema(schema.clone());
-            match PostgresStore::drop_at(url, &options).await? {
-                disco::postgres::Dropped::Schema => ("disco's objects and the schema", Vec::new()),
-                disco::postgres::Dropped::Objects { kept } => ("disco's objects", kept),
-            }
-        }
-    };
+    let disco::backend::registry::Dropped { removed, kept } = disco::drop_url(url).await?;
     match format {
         Format::Human if kept.is_empty() => println!("{url}: dropped {removed}"),
         Format::Human => println!(
@@ -167,11 +129,10 @@ pub async fn counts(store: &dyn EventStore) -> Result<Counts, Failure> {
 
 /// `disco status`.
 pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
-    let location = Location::parse(url)?;
-    let opened = Opened::open(&location, Mode::Existing).await?;
+    let opened = Store::open(url, Mode::Existing).await?;
     let store = opened.store();
-    let (version_number, _) = opened.schema_version().await?;
-    let version = opened.schema_version_text().await?;
+    let version_number = opened.schema_version();
+    let version = opened.schema_version_text();
     let head = store.head_position().await?;
     let counts = counts(&*store).await?;
     let checkpoints = store.list_checkpoints().await?.len();

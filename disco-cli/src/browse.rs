@@ -5,11 +5,11 @@ use serde_json::json;
 
 use crate::failure::{code, Failure};
 use crate::show::{self, Format};
-use crate::stores::{Location, Mode, Opened};
+use crate::stores::{Mode, Store};
 
 /// Browsing opens the store as it is: nothing created, migrated or written.
-async fn open(url: &str) -> Result<Opened, Failure> {
-    Opened::open(&Location::parse(url)?, Mode::Existing).await
+async fn open(url: &str) -> Result<Store, Failure> {
+    Store::open(url, Mode::Existing).await
 }
 
 fn state_name(state: StreamState) -> &'static str {

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::failure::{code, Failure};
 use crate::show::thousands;
 use crate::show::Format;
-use crate::stores::{Location, Mode, Opened};
+use crate::stores::{Mode, Store};
 
 fn bar(hidden: bool) -> ProgressBar {
     if hidden {
@@ -71,15 +71,14 @@ pub async fn run(
     quiet: bool,
     format: Format,
 ) -> Result<(), Failure> {
-    let (source_at, target_at) = (Location::parse(from)?, Location::parse(to)?);
-    if source_at == target_at && source_at != Location::Memory {
+    if from.trim() == to.trim() && !from.starts_with("memory:") {
         return Err(Failure::new(
             code::USAGE,
             "--from and --to name the same store",
         ));
     }
-    let source = Opened::open(&source_at, Mode::Existing).await?;
-    let target = Opened::open(&target_at, Mode::Create).await?;
+    let source = Store::open(from, Mode::Existing).await?;
+    let target = Store::open(to, Mode::Create).await?;
     let bar = bar(quiet || format == Format::Json);
     let progress = |position: u64, head: u64| {
         bar.set_length(head);

@@ -21,7 +21,7 @@ pub struct Notifier {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use disco_core::Notifier;
+/// use disco_core::notifications::Notifier;
 /// let notifier = Notifier::new(0);
 /// let mut rx = notifier.subscribe();
 /// notifier.notify(5);
@@ -46,6 +46,7 @@ impl Notifier {
     /// Announces `head`, waking every waiting receiver if it is beyond the last
     /// announced head.
     pub fn notify(&self, head: u64) {
+        // Invariant: the announced head only grows (an older head is ignored).
         self.tx.send_if_modified(|current| {
             if head > *current {
                 *current = head;

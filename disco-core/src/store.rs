@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use uuid::Uuid;
 
 use crate::lease::Lease;
 use crate::{
@@ -305,16 +304,3 @@ pub trait EventStore: Send + Sync {
 
 /// One append of [`EventStore::append_many`].
 pub type AppendMany = (StreamId, ExpectedVersion, Vec<NewEvent>);
-
-/// Where an event id sits, for the idempotency check of rule 6.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EventLocation {
-    /// The id.
-    pub id: Uuid,
-    /// The stream holding it.
-    pub stream_id: StreamId,
-    /// Its version there.
-    pub version: u64,
-    /// Its global position.
-    pub position: u64,
-}

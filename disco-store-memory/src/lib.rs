@@ -24,16 +24,20 @@
 #![deny(missing_docs)]
 
 mod state;
+mod url;
+
+pub use url::BACKEND;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_core::lease::{Lease, LocalLeases};
+use disco_backend::LocalLeases;
+use disco_backend::Notifier;
+use disco_core::lease::Lease;
 use disco_core::{
     AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
-    NewEvent, Notifications, Notifier, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo,
+    NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 
 use state::State;
@@ -184,13 +188,13 @@ impl EventStore for MemoryStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {
-        disco_core::check_checkpoint_name(name)?;
+        disco_backend::check_checkpoint_name(name)?;
         self.write()?.checkpoints.insert(name.to_owned(), position);
         Ok(())
     }
 
     async fn save_checkpoint_fenced(&self, name: &str, position: u64, token: u64) -> Result<()> {
-        disco_core::check_checkpoint_name(name)?;
+        disco_backend::check_checkpoint_name(name)?;
         self.shared.leases.fenced(name, token, || {
             self.write()?.checkpoints.insert(name.to_owned(), position);
             Ok(())
@@ -198,7 +202,7 @@ impl EventStore for MemoryStore {
     }
 
     async fn load_checkpoint(&self, name: &str) -> Result<Option<u64>> {
-        disco_core::check_checkpoint_name(name)?;
+        disco_backend::check_checkpoint_name(name)?;
         Ok(self.read()?.checkpoints.get(name).copied())
     }
 

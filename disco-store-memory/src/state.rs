@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use disco_core::append_check::{
+use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
 };
+use disco_backend::EventLocation;
 use disco_core::{
-    AppendResult, DeleteMode, Error, EventFilter, EventLocation, ExpectedVersion, NewEvent,
-    ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp,
-    Uuid,
+    AppendResult, DeleteMode, Error, EventFilter, ExpectedVersion, NewEvent, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp, Uuid,
 };
 
 #[derive(Default)]

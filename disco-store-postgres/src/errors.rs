@@ -35,6 +35,6 @@ pub(crate) fn db_error(error: sqlx::Error) -> Error {
     }
 }
 
-pub(crate) use disco_core::stored_int::{
+pub(crate) use disco_backend::stored_int::{
     from_stored as stored_u64, limit_to_i64 as sql_limit, to_i64 as sql_int,
 };

@@ -85,7 +85,9 @@ impl PgLease {
         let taken = tokio::time::timeout(timeout, Self::lock(&pool, statements, schema, name))
             .await
             .map_err(|_| {
-                Error::Unavailable(format!("PostgreSQL did not answer within {timeout:?}"))
+                Error::Unavailable(format!(
+                    "PostgreSQL is unreachable: it did not answer within {timeout:?}"
+                ))
             })
             .and_then(|taken| taken);
         let (listener, token) = match taken {

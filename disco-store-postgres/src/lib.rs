@@ -44,6 +44,7 @@ mod migrate;
 mod options;
 mod reads;
 mod sql;
+mod url;
 mod writer;
 mod writes;
 
@@ -52,12 +53,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_core::group_commit::{append_in_order, AppendRequest};
+use disco_backend::group_commit::{append_in_order, AppendRequest};
+use disco_backend::{check_checkpoint_name, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
-    check_checkpoint_name, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
-    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection,
-    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
+    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
+    Snapshot, StreamId, StreamInfo,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -65,7 +67,8 @@ use tokio::sync::{mpsc, watch};
 
 pub use migrate::Dropped;
 pub use options::{check_schema_name, PgOptions};
-pub use sql::LATEST_SCHEMA_VERSION;
+pub use sql::{migration_checksums, LATEST_SCHEMA_VERSION};
+pub use url::{split_schema, BACKEND};
 
 use errors::db_error;
 use sql::{channel, lock_key, Statements};
@@ -121,7 +124,7 @@ async fn open_pool(
     .await
     .map_err(|_| {
         Error::Unavailable(format!(
-            "PostgreSQL did not answer within {:?}",
+            "PostgreSQL is unreachable: it did not answer within {:?}",
             options.connect_timeout
         ))
     })?
@@ -165,7 +168,7 @@ impl PostgresStore {
                 write_lock,
                 channel: channel(&schema),
                 notifier: notifier.clone(),
-                batching: disco_core::group_commit::Batching {
+                batching: disco_backend::group_commit::Batching {
                     max_batch: options.max_batch,
                     delay: options.group_commit_delay,
                 },

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use disco_core::Notifier;
+use disco_backend::Notifier;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::watch;

@@ -21,7 +21,7 @@ use disco_core::{Error, Result};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::errors::db_error;
-use crate::sql::{lock_key, Statements, LATEST_SCHEMA_VERSION, MIGRATIONS};
+use crate::sql::{checksum, lock_key, Statements, LATEST_SCHEMA_VERSION, MIGRATIONS};
 
 fn location(schema: &str) -> String {
     format!("PostgreSQL schema {schema}")
@@ -60,6 +60,8 @@ pub(crate) struct Found {
     pub version: i32,
     /// Every object in the schema (`table invoices`, ...).
     pub objects: Vec<String>,
+    /// The applied migrations with their recorded checksums.
+    pub applied: Vec<(i32, Option<String>)>,
 }
 
 /// Reads what is in `schema`, inside `tx`.
@@ -79,19 +81,21 @@ async fn inspect(
         .await
         .map_err(db_error)?;
     let has_store = objects.iter().any(|o| o == "table disco_migrations");
-    let version = if has_store {
-        sqlx::query_scalar(st.schema_version.clone())
-            .fetch_one(&mut **tx)
+    let applied: Vec<(i32, Option<String>)> = if has_store {
+        sqlx::query_as(st.applied_migrations.clone())
+            .fetch_all(&mut **tx)
             .await
             .map_err(db_error)?
     } else {
-        0
+        Vec::new()
     };
+    let version = applied.iter().map(|(v, _)| *v).max().unwrap_or(0);
     Ok(Found {
         exists,
         created_by_disco,
         version,
         objects,
+        applied,
     })
 }
 
@@ -121,12 +125,25 @@ pub(crate) async fn open(
     if found.version > LATEST_SCHEMA_VERSION {
         return Err(incompatible(schema, found.version));
     }
+    check_checksums(schema, &found.applied)?;
     if found.version == LATEST_SCHEMA_VERSION {
         return Ok(found.version);
     }
     if found.version > 0 {
         if !allowed.migrate {
             return Err(incompatible(schema, found.version));
+        }
+        sqlx::query(st.migrations_checksum.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v <= found.version) {
+            sqlx::query(st.backfill_checksum.clone())
+                .bind(*version)
+                .bind(checksum(sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
         }
     } else {
         if !allowed.create || !allowed.migrate {
@@ -163,6 +180,7 @@ pub(crate) async fn open(
             .map_err(db_error)?;
         sqlx::query(st.record_migration.clone())
             .bind(*version)
+            .bind(checksum(sql))
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -170,6 +188,24 @@ pub(crate) async fn open(
     }
     tx.commit().await.map_err(db_error)?;
     Ok(LATEST_SCHEMA_VERSION)
+}
+
+/// Refuses a store in which a migration was applied whose recorded checksum
+/// differs from the file this library ships under that version.
+fn check_checksums(schema: &str, applied: &[(i32, Option<String>)]) -> Result<()> {
+    for (version, recorded) in applied {
+        let shipped = MIGRATIONS.iter().find(|(v, _)| v == version);
+        if let (Some(recorded), Some((_, sql))) = (recorded, shipped) {
+            // Invariant: a shipped migration never changes; a store that ran another text is refused.
+            if *recorded != checksum(sql) {
+                return Err(Error::Backend(format!(
+                    "schema {schema}: migration {version} was applied with checksum {recorded}, but this disco ships it with checksum {}; the migration file changed after it shipped",
+                    checksum(sql)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The schema's version, 0 if it holds no store; refuses a newer one.

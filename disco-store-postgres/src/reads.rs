@@ -11,16 +11,7 @@ use uuid::Uuid;
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
 use crate::sql::Statements;
 
-pub(crate) fn state_of(code: i16) -> Result<StreamState> {
-    match code {
-        0 => Ok(StreamState::Active),
-        1 => Ok(StreamState::SoftDeleted),
-        2 => Ok(StreamState::HardDeleted),
-        other => Err(Error::Backend(format!(
-            "corrupt stream state {other} in the database"
-        ))),
-    }
-}
+pub(crate) use disco_backend::stream_state::state_of;
 
 pub(crate) fn stream_id(text: &str) -> Result<StreamId> {
     StreamId::new(text)
@@ -206,7 +197,7 @@ pub(crate) async fn list_streams(
         out.push(StreamInfo {
             stream_id: stream_id(&id)?,
             version: stored_u64(row.try_get(1).map_err(db_error)?, "stream version")?,
-            state: state_of(row.try_get(2).map_err(db_error)?)?,
+            state: state_of(row.try_get::<i16, _>(2).map_err(db_error)?)?,
         });
     }
     Ok(out)

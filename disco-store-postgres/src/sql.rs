@@ -34,8 +34,10 @@ statements! {
     schema_objects = "schema_objects.sql";
     schema_state = "schema_state.sql";
     migrations_table = "migrations_table.sql";
-    schema_version = "schema_version.sql";
     record_migration = "record_migration.sql";
+    migrations_checksum = "migrations_checksum.sql";
+    applied_migrations = "applied_migrations.sql";
+    backfill_checksum = "backfill_checksum.sql";
     advisory_lock = "advisory_lock.sql";
     read_head = "read_head.sql";
     keep_head = "keep_head.sql";
@@ -70,18 +72,30 @@ pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
     (3, include_str!("../migrations/0003_lease_generations.sql")),
 ];
 
+/// The checksum of a migration file as shipped (FNV-1a over its text, with
+/// the `__SCHEMA__` placeholder): recorded with each applied migration, and
+/// compared on every open, so a shipped migration that was changed is
+/// noticed instead of silently diverging.
+pub(crate) fn checksum(sql: &str) -> String {
+    disco_backend::checksum::hex(sql.as_bytes())
+}
+
+/// Every shipped migration's version and checksum, for tools and for the
+/// test that shipped migrations never change.
+pub fn migration_checksums() -> Vec<(i32, String)> {
+    MIGRATIONS
+        .iter()
+        .map(|(version, sql)| (*version, checksum(sql)))
+        .collect()
+}
+
 /// The schema version this library knows.
 pub const LATEST_SCHEMA_VERSION: i32 = 3;
 
 /// Advisory lock keys: one for migrations and one for writes, per schema.
 pub(crate) fn lock_key(schema: &str, purpose: &str) -> i64 {
     // FNV-1a, stable across processes and versions (unlike Rust's hasher).
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in format!("disco:{purpose}:{schema}").bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    hash as i64
+    disco_backend::checksum::fnv1a(format!("disco:{purpose}:{schema}").as_bytes()) as i64
 }
 
 /// The two int4 keys of a consumer lease: the store's and the consumer's.

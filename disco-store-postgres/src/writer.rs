@@ -29,16 +29,18 @@
 //!    paging by position can never skip a late commit;
 //! 3. every append decided here by the shared `decide_append`, over that
 //!    state plus the earlier appends of the batch (a failing append fails
-//!    alone and writes nothing), then one statement writing every event, the
-//!    streams, the head and `pg_notify`;
+//!    alone and writes nothing), then one statement writing every event and
+//!    the streams and sending `pg_notify` (the head is not written: it is
+//!    `max(position)`, see read_head.sql);
 //! 4. `COMMIT`, which answers every append.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use disco_core::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
-use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome, Batching};
-use disco_core::{AppendResult, EventLocation, NewEvent, Notifier, Result, StreamId, StreamState};
+use disco_backend::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
+use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome, Batching};
+use disco_backend::{EventLocation, Notifier};
+use disco_core::{AppendResult, NewEvent, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
 use tokio::sync::{mpsc, watch};
@@ -474,8 +476,8 @@ async fn write_batch(
             0 => start_head = Some(stored_u64(row.try_get(5).map_err(db_error)?, "head")?),
             1 => {
                 let name: String = row.try_get(1).map_err(db_error)?;
-                let deleted =
-                    reads::state_of(row.try_get(3).map_err(db_error)?)? != StreamState::Active;
+                let deleted = reads::state_of(row.try_get::<i16, _>(3).map_err(db_error)?)?
+                    != StreamState::Active;
                 view.streams.insert(
                     name,
                     StreamStatus {

@@ -2,8 +2,8 @@
 //! schema's write lock, so they are ordered with the writers' batches of
 //! every process.
 
-use disco_core::append_check::{check_delete, check_snapshot_version};
-use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState};
+use disco_backend::append_check::{check_delete, check_snapshot_version};
+use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId};
 use sqlx::PgPool;
 
 use crate::errors::{db_error, sql_int, stored_u64};
@@ -41,16 +41,11 @@ pub(crate) async fn delete_stream(
         ));
     }
     let mut tx = locked(pool, st, write_lock).await?;
-    let (version, current) = match reads::stream_row(&mut *tx, st, stream).await? {
-        None => (0, None),
-        Some((version, StreamState::Active)) => (version, None),
-        Some((version, StreamState::SoftDeleted)) => (version, Some(DeleteMode::Soft)),
-        Some((version, StreamState::HardDeleted)) => (version, Some(DeleteMode::Hard)),
-    };
+    let (version, current) =
+        disco_backend::stream_state::for_delete(reads::stream_row(&mut *tx, st, stream).await?);
     check_delete(stream, current, version, expected, mode)?;
-    let state: i16 = match mode {
-        DeleteMode::Soft => 1,
-        DeleteMode::Hard => {
+    if mode == DeleteMode::Hard {
+        {
             sqlx::query(st.keep_head.clone())
                 .execute(&mut *tx)
                 .await
@@ -62,9 +57,9 @@ pub(crate) async fn delete_stream(
                     .await
                     .map_err(db_error)?;
             }
-            2
         }
-    };
+    }
+    let state = i16::from(disco_backend::stream_state::deleted_code(mode));
     sqlx::query(st.upsert_stream_state.clone())
         .bind(stream.as_str())
         .bind(sql_int(version))

@@ -36,6 +36,7 @@ mod open;
 mod options;
 mod reads;
 mod tables;
+mod url;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -43,17 +44,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_core::group_commit::{Batching, GroupCommitWriter};
-use disco_core::lease::{Lease, LocalLeases};
+use disco_backend::group_commit::{Batching, GroupCommitWriter};
+use disco_backend::LocalLeases;
+use disco_backend::{check_checkpoint_name, Notifier};
+use disco_core::lease::Lease;
 use disco_core::{
-    check_checkpoint_name, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
-    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection,
-    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
+    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
+    Snapshot, StreamId, StreamInfo,
 };
 use redb::{Database, ReadTransaction, ReadableDatabase};
 
 pub use options::RedbOptions;
 pub use tables::FORMAT_VERSION;
+pub use url::BACKEND;
 
 use errors::db_error;
 use writes::WriterState;

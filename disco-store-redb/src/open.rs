@@ -50,8 +50,12 @@ pub(crate) fn open(path: &Path, options: &RedbOptions) -> Result<(Database, u64)
     let found = catch_unwind(AssertUnwindSafe(|| format_version(&db, path)))
         .unwrap_or_else(|_| Err(damaged()))
         .map_err(|e| with_path(path, e))?;
-    if found.is_none() {
-        create_tables(&db).map_err(|e| with_path(path, e))?;
+    match found {
+        None => create_tables(&db).map_err(|e| with_path(path, e))?,
+        Some(version) if version < FORMAT_VERSION => {
+            upgrade(&db, version).map_err(|e| with_path(path, e))?
+        }
+        Some(_) => {}
     }
     let head = read_head(&db)?;
     Ok((db, head))
@@ -115,6 +119,27 @@ fn format_version(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u64>
         });
     }
     Ok(Some(version))
+}
+
+/// The format upgrades, in order: (the format a file has after it, the step).
+/// A file of an older format gets every step above its own, in one write
+/// transaction that also records the new format. Format 1 is the first, so
+/// there is none yet; the next format change adds its step here and keeps
+/// the fixture of the format before it (tests/fixtures).
+type Upgrade = fn(&redb::WriteTransaction) -> Result<()>;
+const UPGRADES: &[(u64, Upgrade)] = &[];
+
+fn upgrade(db: &Database, found: u64) -> Result<()> {
+    let txn = db.begin_write().map_err(db_error)?;
+    for (version, step) in UPGRADES.iter().filter(|(v, _)| *v > found) {
+        step(&txn)?;
+        tracing::info!(version, "upgraded the redb file's format");
+    }
+    txn.open_table(META)
+        .map_err(db_error)?
+        .insert("format_version", FORMAT_VERSION)
+        .map_err(db_error)?;
+    txn.commit().map_err(db_error)
 }
 
 fn create_tables(db: &Database) -> Result<()> {

@@ -3,25 +3,17 @@
 
 use std::ops::Bound;
 
+use disco_backend::EventLocation;
 use disco_core::{
-    Checkpoint, Error, EventFilter, EventLocation, ReadDirection, RecordedEvent, Result, Snapshot,
-    StreamId, StreamInfo, StreamState, Timestamp, Uuid,
+    Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
+    StreamInfo, StreamState, Timestamp, Uuid,
 };
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::errors::db_error;
 use crate::tables::*;
 
-pub(crate) fn state_of(code: u8) -> Result<StreamState> {
-    match code {
-        STATE_ACTIVE => Ok(StreamState::Active),
-        STATE_SOFT_DELETED => Ok(StreamState::SoftDeleted),
-        STATE_HARD_DELETED => Ok(StreamState::HardDeleted),
-        other => Err(Error::Backend(format!(
-            "corrupt stream state {other} in the file"
-        ))),
-    }
-}
+use disco_backend::stream_state::state_of;
 
 fn stream_id(text: &str) -> Result<StreamId> {
     StreamId::new(text).map_err(|e| Error::Backend(format!("corrupt stream id in the file: {e}")))

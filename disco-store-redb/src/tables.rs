@@ -46,6 +46,6 @@ pub(crate) const CHECKPOINTS: TableDefinition<&str, u64> =
 /// "format_version", "head"
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("disco_meta");
 
-pub(crate) const STATE_ACTIVE: u8 = 0;
-pub(crate) const STATE_SOFT_DELETED: u8 = 1;
-pub(crate) const STATE_HARD_DELETED: u8 = 2;
+pub(crate) use disco_backend::stream_state::{
+    ACTIVE as STATE_ACTIVE, HARD_DELETED as STATE_HARD_DELETED, SOFT_DELETED as STATE_SOFT_DELETED,
+};

@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
-use disco_core::append_check::{
+use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
 };
-use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_backend::{EventLocation, Notifier};
 use disco_core::{
-    AppendResult, DeleteMode, EventLocation, ExpectedVersion, Notifier, Result, StreamId,
-    StreamState, Timestamp, Uuid,
+    AppendResult, DeleteMode, ExpectedVersion, Result, StreamId, StreamState, Timestamp, Uuid,
 };
 use redb::{Database, ReadableTable, Table, WriteTransaction};
 
@@ -160,12 +160,8 @@ pub(crate) fn delete_stream(
     let head = state.head;
     in_transaction(state, |txn| {
         let mut streams = txn.open_table(STREAMS).map_err(db_error)?;
-        let (version, current) = match reads::stream_row(&streams, stream)? {
-            None => (0, None),
-            Some((version, StreamState::Active)) => (version, None),
-            Some((version, StreamState::SoftDeleted)) => (version, Some(DeleteMode::Soft)),
-            Some((version, StreamState::HardDeleted)) => (version, Some(DeleteMode::Hard)),
-        };
+        let (version, current) =
+            disco_backend::stream_state::for_delete(reads::stream_row(&streams, stream)?);
         check_delete(stream, current, version, expected, mode)?;
         let code = match mode {
             DeleteMode::Soft => STATE_SOFT_DELETED,

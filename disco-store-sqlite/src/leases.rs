@@ -75,7 +75,7 @@ impl SqliteLease {
                     name: name.to_owned(),
                     owner,
                     ttl,
-                    token: disco_core::stored_int::from_stored(generation, "lease generation")?,
+                    token: disco_backend::stored_int::from_stored(generation, "lease generation")?,
                     held_until,
                 })
             })

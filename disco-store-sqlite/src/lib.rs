@@ -36,6 +36,7 @@ mod options;
 mod readers;
 mod reads;
 mod schema;
+mod url;
 mod watcher;
 mod writer;
 
@@ -45,17 +46,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_core::group_commit::{Batching, GroupCommitWriter};
+use disco_backend::group_commit::{Batching, GroupCommitWriter};
+use disco_backend::{check_checkpoint_name, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
-    check_checkpoint_name, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
-    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Notifier, ReadDirection,
-    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
+    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
+    Snapshot, StreamId, StreamInfo,
 };
 use rusqlite::Connection;
 
 pub use options::{SqliteOptions, Synchronous};
-pub use schema::{drop_store, Dropped, APPLICATION_ID, SCHEMA_VERSION};
+pub use schema::{drop_store, migration_checksums, Dropped, APPLICATION_ID, SCHEMA_VERSION};
+pub use url::BACKEND;
 
 use readers::ReaderPool;
 use schema::Location;

@@ -38,16 +38,7 @@ pub(crate) fn stream_row(
         .transpose()
 }
 
-pub(crate) fn state_of(code: i64) -> Result<StreamState> {
-    match code {
-        0 => Ok(StreamState::Active),
-        1 => Ok(StreamState::SoftDeleted),
-        2 => Ok(StreamState::HardDeleted),
-        other => Err(Error::Backend(format!(
-            "corrupt stream state {other} in the database"
-        ))),
-    }
-}
+use disco_backend::stream_state::state_of;
 
 /// The version of a live stream; `StreamDeleted` for a deleted one.
 pub(crate) fn live_version(conn: &Connection, stream: &StreamId) -> Result<u64> {

@@ -29,16 +29,31 @@ use crate::options::SqliteOptions;
 
 /// The schema version this library writes and reads.
 pub const SCHEMA_VERSION: i64 = 3;
+// The last migration brings the file to SCHEMA_VERSION.
+const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].0 == SCHEMA_VERSION);
 /// `PRAGMA application_id` of a disco file: "DSCO".
 pub const APPLICATION_ID: i64 = 0x4453_434f;
 
-const SCHEMA: &str = include_str!("sql/schema.sql");
-/// Upgrades after `SCHEMA` ran on an older file: (the version it brings, SQL).
-const MIGRATIONS: &[(i64, &str)] = &[(3, include_str!("sql/migrate_3.sql"))];
+/// The migrations, in order: (the version a file has after it, SQL). An
+/// open applies every one above the version the file records.
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_leases.sql")),
+    (3, include_str!("../migrations/0003_lease_generations.sql")),
+];
 const FOREIGN_OBJECTS: &str = include_str!("sql/foreign_objects.sql");
 const DROP_STORE: &str = include_str!("sql/drop_store.sql");
 /// The first 16 bytes of every SQLite database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Every shipped migration's version and checksum (FNV-1a over its text),
+/// for the test that shipped migrations never change.
+pub fn migration_checksums() -> Vec<(i64, String)> {
+    MIGRATIONS
+        .iter()
+        .map(|(version, sql)| (*version, disco_backend::checksum::hex(sql.as_bytes())))
+        .collect()
+}
 
 /// Where the database lives.
 #[derive(Clone, Debug)]
@@ -197,13 +212,17 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
 /// under `options`. Returns the schema version found (0 for a database
 /// disco may adopt).
 fn check_existing(conn: &Connection, path: &Path, options: &SqliteOptions) -> Result<i64> {
-    let application_id: i64 = conn
+    // One read transaction: the three reads see one state of the file, so a
+    // concurrent first open's commit cannot fall between them.
+    let tx = conn.unchecked_transaction().map_err(db_error)?;
+    let application_id: i64 = tx
         .query_row("PRAGMA application_id", [], |row| row.get(0))
         .map_err(db_error)?;
-    let version: i64 = conn
+    let version: i64 = tx
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(db_error)?;
-    let others = foreign_objects(conn)?;
+    let others = foreign_objects(&tx)?;
+    tx.commit().map_err(db_error)?;
     decide(path, application_id, version, &others, options)
 }
 
@@ -282,7 +301,6 @@ fn create_schema(conn: &mut Connection, path: &Path, options: &SqliteOptions) ->
     if found == SCHEMA_VERSION {
         return Ok(());
     }
-    tx.execute_batch(SCHEMA).map_err(db_error)?;
     for (_, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > found) {
         tx.execute_batch(sql).map_err(db_error)?;
     }

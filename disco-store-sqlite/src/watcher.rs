@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use disco_core::Notifier;
+use disco_backend::Notifier;
 
 use crate::options::SqliteOptions;
 use crate::{reads, schema};

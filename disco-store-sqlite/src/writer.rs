@@ -1,5 +1,5 @@
 //! The writes of the SQLite store. Appends arrive in batches from the shared
-//! group-commit writer thread ([`disco_core::group_commit`]), which owns the
+//! group-commit writer thread ([`disco_backend::group_commit`]), which owns the
 //! only connection that writes; other writes run on it as jobs.
 //!
 //! A batch is written in one `BEGIN IMMEDIATE` transaction, each append inside
@@ -14,14 +14,15 @@
 //! - no caller hears `Ok` before the commit that holds its events returned;
 //! - if the commit fails, every append of the batch gets the error.
 
-use disco_core::append_check::{
+use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, optimistic_first_version, AppendDecision,
     AppendView, StreamStatus,
 };
-use disco_core::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_backend::{EventLocation, Notifier};
 use disco_core::{
-    AppendResult, DeleteMode, Error, EventLocation, ExpectedVersion, Notifier, Result, StreamId,
-    StreamState, Timestamp, Uuid,
+    AppendResult, DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState, Timestamp,
+    Uuid,
 };
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
@@ -215,11 +216,7 @@ fn upsert_stream(
     version: u64,
     state: StreamState,
 ) -> Result<()> {
-    let code = match state {
-        StreamState::Active => 0,
-        StreamState::SoftDeleted => 1,
-        StreamState::HardDeleted => 2,
-    };
+    let code = disco_backend::stream_state::code(state);
     conn.prepare_cached(UPSERT_STREAM)
         .and_then(|mut st| st.execute(params![stream.as_str(), sql_int(version), code]))
         .map(|_| ())
@@ -244,12 +241,8 @@ pub(crate) fn delete_stream(
     mode: DeleteMode,
 ) -> Result<()> {
     in_transaction(conn, |tx| {
-        let (version, current) = match reads::stream_row(tx, stream)? {
-            None => (0, None),
-            Some((version, StreamState::Active)) => (version, None),
-            Some((version, StreamState::SoftDeleted)) => (version, Some(DeleteMode::Soft)),
-            Some((version, StreamState::HardDeleted)) => (version, Some(DeleteMode::Hard)),
-        };
+        let (version, current) =
+            disco_backend::stream_state::for_delete(reads::stream_row(tx, stream)?);
         check_delete(stream, current, version, expected, mode)?;
         let state = match mode {
             DeleteMode::Soft => StreamState::SoftDeleted,

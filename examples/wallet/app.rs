@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use disco::consumer::{Consumer, ConsumerHandle, Handler, HandlerError};
-use disco::cqrs::{decode, Aggregate, DispatchError, DomainEvent, Orchestrator, Params, Target};
+use disco::cqrs::{
+    decode, Aggregate, BuildError, DispatchError, DomainEvent, Orchestrator, Params, Target,
+};
 use disco::{EventFilter, EventStore, RecordedEvent, Uuid};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -222,7 +224,7 @@ impl Handler for WalletDirectory {
 pub fn orchestrator(
     store: Arc<dyn EventStore>,
     directory: Arc<WalletDirectory>,
-) -> Result<Orchestrator, DispatchError> {
+) -> Result<Orchestrator, BuildError> {
     Orchestrator::builder(store)
         .aggregate::<Wallet, _>(|routes| {
             routes
@@ -360,7 +362,7 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     match app.dispatch("withdraw", params).await {
         Err(DispatchError::Rejected(why)) => {
             writeln!(out, "  rejected: {why}")?;
-            session.rejected = why;
+            session.rejected = why.to_string();
         }
         other => return Err(format!("an overdraft was not rejected: {other:?}").into()),
     }

@@ -4,11 +4,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use disco_core::consumer::{
+use disco_core::{EventStore, ExpectedVersion::*, RecordedEvent, Uuid};
+use disco_runtime::consumer::{
     handler_fn, Consumer, ConsumerExit, ConsumerHandle, ConsumerState, ErrorPolicy, FnHandler,
     HandlerError,
 };
-use disco_core::{EventStore, ExpectedVersion::*, RecordedEvent, Uuid};
 
 use crate::fixture::Stores;
 use crate::helpers::*;

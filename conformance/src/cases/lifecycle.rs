@@ -5,9 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use disco_core::{
-    Error, EventFilter, EventStore, ExpectedVersion::*, Subscription, SubscriptionOptions,
-};
+use disco_core::{Error, EventFilter, EventStore, ExpectedVersion::*};
+use disco_runtime::{Subscription, SubscriptionOptions};
 
 use crate::helpers::*;
 

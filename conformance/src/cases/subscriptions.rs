@@ -5,10 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use disco_core::{
-    EventFilter, EventStore, ExpectedVersion::*, NewEvent, RecordedEvent, Subscription,
-    SubscriptionOptions, Uuid,
-};
+use disco_core::{EventFilter, EventStore, ExpectedVersion::*, NewEvent, RecordedEvent, Uuid};
+use disco_runtime::{Subscription, SubscriptionOptions};
 
 use crate::helpers::*;
 

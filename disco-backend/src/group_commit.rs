@@ -1,0 +1,418 @@
+//! [`GroupCommitWriter`]: the single writer thread with group commit that
+//! the durable embedded stores (SQLite, redb) put their writes through.
+//!
+//! Callers send appends over a channel and await a reply. The thread blocks
+//! for the first command, then drains what is already waiting (up to
+//! [`Batching::max_batch`] appends, stopping at the first command that is not
+//! an append so order is kept) and hands the batch to the store's commit
+//! function, which writes it in one transaction, commits once (one fsync) and
+//! answers each append. Other writes (deletes, snapshots, checkpoints) run as
+//! jobs on the same thread, in order with the appends.
+//!
+//! When the previous batch held k > 1 appends, the thread waits up to
+//! [`Batching::delay`] for k appends before it hands the batch over: the
+//! callers it just answered are likely to send again at once, and committing
+//! them together costs one fsync instead of several (PostgreSQL's
+//! `commit_delay` and `commit_siblings` do the same). A lone writer never
+//! waits.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use disco_core::notifications::Notifier;
+use disco_core::{AppendMany, AppendResult, Error, ExpectedVersion, NewEvent, Result, StreamId};
+
+/// How the writer batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Batching {
+    /// The most appends in one commit.
+    pub max_batch: usize,
+    /// The longest wait for a batch to fill when writers are concurrent.
+    pub delay: Duration,
+}
+
+impl Default for Batching {
+    fn default() -> Self {
+        Batching {
+            max_batch: 1000,
+            delay: Duration::from_micros(200),
+        }
+    }
+}
+
+/// One append waiting for the writer. The commit function must answer it
+/// through [`AppendRequest::reply`] only after the commit that holds it (or
+/// with the error that stopped it).
+pub struct AppendRequest {
+    /// The stream.
+    pub stream: StreamId,
+    /// The expected version.
+    pub expected: ExpectedVersion,
+    /// The events, already checked against the store's limits.
+    pub events: Vec<NewEvent>,
+    reply: oneshot::Sender<Result<AppendResult>>,
+}
+
+/// What the caller of an [`AppendRequest`] awaits.
+pub type AppendReply = oneshot::Receiver<Result<AppendResult>>;
+
+impl AppendRequest {
+    /// A request and the receiver its caller awaits (for stores with writers
+    /// of their own, such as an async one).
+    pub fn new(
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> (Self, AppendReply) {
+        let (reply, answer) = oneshot::channel();
+        (
+            AppendRequest {
+                stream,
+                expected,
+                events,
+                reply,
+            },
+            answer,
+        )
+    }
+
+    /// Answers the caller (who may have stopped waiting: that is fine).
+    pub fn reply(self, result: Result<AppendResult>) {
+        let _ = self.reply.send(result);
+    }
+}
+
+/// What a store's commit of one batch gives: each append's result, in batch
+/// order, and the head after the commit; or the error that stopped the whole
+/// batch.
+pub type BatchOutcome = Result<(Vec<Result<AppendResult>>, u64)>;
+
+/// The bulk path of `append_many` for a store with a writer of its own:
+/// hands each append to `send` in order without waiting in between (so the
+/// writer takes them in that order and commits them in as few batches as it
+/// can), then awaits each reply. `check` runs on each append first; one that
+/// fails it gets its error and is not sent. `gone` is the error of an append
+/// whose writer stopped.
+pub async fn append_in_order(
+    appends: Vec<AppendMany>,
+    check: impl Fn(&[NewEvent]) -> Result<()>,
+    send: impl Fn(AppendRequest) -> Result<()>,
+    gone: impl Fn() -> Error,
+) -> Vec<Result<AppendResult>> {
+    let sent: Vec<Result<AppendReply>> = appends
+        .into_iter()
+        .map(|(stream, expected, events)| {
+            check(&events)?;
+            let (request, answer) = AppendRequest::new(stream, expected, events);
+            send(request)?;
+            Ok(answer)
+        })
+        .collect();
+    let mut results = Vec::with_capacity(sent.len());
+    for answer in sent {
+        results.push(match answer {
+            Ok(answer) => answer.await.unwrap_or_else(|_| Err(gone())),
+            Err(e) => Err(e),
+        });
+    }
+    results
+}
+
+/// Answers every append of a batch once its commit is over: on success,
+/// announces the new head to waiting readers and gives each append its
+/// result; on failure, gives each the error (none of them was written).
+pub fn answer_batch(batch: Vec<AppendRequest>, outcome: BatchOutcome, notifier: &Notifier) {
+    let size = batch.len();
+    match outcome {
+        Ok((results, head)) => {
+            // Invariant: a committed batch answers each of its requests exactly once.
+            debug_assert_eq!(results.len(), size, "one result per request of a batch");
+            notifier.notify(head);
+            tracing::trace!(appends = size, head, "group commit");
+            for (request, result) in batch.into_iter().zip(results) {
+                request.reply(result);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(appends = size, %error, "group commit failed");
+            for request in batch {
+                request.reply(Err(error.clone()));
+            }
+        }
+    }
+}
+
+type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
+
+enum Command<S> {
+    Append(AppendRequest),
+    Run(Job<S>),
+}
+
+/// The handle to a writer thread that owns a store's write state `S` (a
+/// connection, a database handle). The thread stops when the last handle
+/// drops.
+pub struct GroupCommitWriter<S> {
+    commands: Sender<Command<S>>,
+    thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl<S> Clone for GroupCommitWriter<S> {
+    fn clone(&self) -> Self {
+        GroupCommitWriter {
+            commands: self.commands.clone(),
+            thread: self.thread.clone(),
+        }
+    }
+}
+
+fn writer_gone() -> Error {
+    Error::Unavailable("the store's writer thread has stopped".into())
+}
+
+impl<S: Send + 'static> GroupCommitWriter<S> {
+    /// Starts the thread `name`, owning `state`. `commit` writes one batch
+    /// and answers every request of it.
+    pub fn spawn<F>(name: &str, mut state: S, batching: Batching, mut commit: F) -> Result<Self>
+    where
+        F: FnMut(&mut S, Vec<AppendRequest>) + Send + 'static,
+    {
+        let (commands, receiver) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let mut batcher = Batcher {
+                    receiver,
+                    pending: None,
+                    last_batch: 1,
+                    batching,
+                };
+                while let Some(work) = batcher.next() {
+                    match work {
+                        Work::Run(job) => job(&mut state),
+                        Work::Batch(batch) => commit(&mut state, batch),
+                    }
+                }
+            })
+            .map_err(|e| Error::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(GroupCommitWriter {
+            commands,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
+    }
+
+    /// Drops this handle; if it was the last one, waits until the thread has
+    /// finished its work and dropped its state (so a file it held is free).
+    pub async fn close(self) -> Result<()> {
+        let GroupCommitWriter { commands, thread } = self;
+        drop(commands);
+        let Some(handle) =
+            Arc::into_inner(thread).and_then(|t| t.into_inner().unwrap_or_else(|p| p.into_inner()))
+        else {
+            return Ok(());
+        };
+        tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .map_err(|e| Error::Backend(format!("waiting for the writer failed: {e}")))?
+            .map_err(|_| Error::Backend("the writer thread panicked".into()))
+    }
+
+    /// Sends a batch of appends in order without waiting between them, then
+    /// waits for each (the bulk path of `append_many`); see
+    /// [`append_in_order`].
+    pub async fn append_many(
+        &self,
+        appends: Vec<AppendMany>,
+        check: impl Fn(&[NewEvent]) -> Result<()>,
+    ) -> Vec<Result<AppendResult>> {
+        append_in_order(
+            appends,
+            check,
+            |request| {
+                self.commands
+                    .send(Command::Append(request))
+                    .map_err(|_| writer_gone())
+            },
+            writer_gone,
+        )
+        .await
+    }
+
+    /// Sends an append and waits for the commit that holds it.
+    pub async fn append(
+        &self,
+        stream: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
+        self.commands
+            .send(Command::Append(request))
+            .map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+
+    /// Runs `job` on the writer thread, in order with the appends.
+    pub async fn run<T, F>(&self, job: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut S) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(Command::Run(Box::new(move |state| {
+                let _ = reply.send(job(state));
+            })))
+            .map_err(|_| writer_gone())?;
+        answer.await.map_err(|_| writer_gone())?
+    }
+}
+
+enum Work<S> {
+    Batch(Vec<AppendRequest>),
+    Run(Job<S>),
+}
+
+struct Batcher<S> {
+    receiver: Receiver<Command<S>>,
+    pending: Option<Command<S>>,
+    last_batch: usize,
+    batching: Batching,
+}
+
+impl<S> Batcher<S> {
+    /// The next batch or job; `None` once every handle is gone.
+    fn next(&mut self) -> Option<Work<S>> {
+        let first = match self.pending.take() {
+            Some(command) => command,
+            None => self.receiver.recv().ok()?,
+        };
+        let first = match first {
+            Command::Run(job) => return Some(Work::Run(job)),
+            Command::Append(request) => request,
+        };
+        let max = self.batching.max_batch.max(1);
+        let target = self.last_batch.min(max);
+        let deadline = Instant::now() + self.batching.delay;
+        let mut batch = vec![first];
+        while batch.len() < max {
+            let next = match self.receiver.try_recv() {
+                Ok(command) => command,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    let now = Instant::now();
+                    if batch.len() >= target || now >= deadline {
+                        break;
+                    }
+                    match self.receiver.recv_timeout(deadline - now) {
+                        Ok(command) => command,
+                        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                    }
+                }
+            };
+            match next {
+                Command::Append(request) => batch.push(request),
+                other => {
+                    self.pending = Some(other);
+                    break;
+                }
+            }
+        }
+        self.last_batch = batch.len();
+        Some(Work::Batch(batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A writer whose "commit" records batch sizes and answers in order.
+    fn recording_writer(delay: Duration) -> (GroupCommitWriter<Vec<u64>>, Arc<Mutex<Vec<usize>>>) {
+        let sizes = Arc::new(Mutex::new(Vec::new()));
+        let seen = sizes.clone();
+        let writer = GroupCommitWriter::spawn(
+            "test-writer",
+            Vec::new(),
+            Batching {
+                max_batch: 4,
+                delay,
+            },
+            move |log: &mut Vec<u64>, batch| {
+                seen.lock().unwrap().push(batch.len());
+                for request in batch {
+                    log.push(request.events.len() as u64);
+                    let v = log.len() as u64;
+                    request.reply(Ok(AppendResult {
+                        first_version: v,
+                        last_version: v,
+                        first_position: v,
+                        last_position: v,
+                    }));
+                }
+            },
+        )
+        .unwrap();
+        (writer, sizes)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_concurrent_appends_and_keeps_jobs_in_order() {
+        let (writer, sizes) = recording_writer(Duration::from_millis(5));
+        let stream = StreamId::new("s").unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (writer, stream) = (writer.clone(), stream.clone());
+            tasks.push(tokio::spawn(async move {
+                writer
+                    .append(
+                        &stream,
+                        ExpectedVersion::Any,
+                        vec![NewEvent::new("E", vec![])],
+                    )
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert!(t.await.unwrap().is_ok());
+        }
+        let count = writer
+            .run(|log: &mut Vec<u64>| Ok(log.len()))
+            .await
+            .unwrap();
+        assert_eq!(count, 20, "a job sees every append sent before it");
+        let sizes = sizes.lock().unwrap().clone();
+        assert_eq!(sizes.iter().sum::<usize>(), 20);
+        assert!(
+            sizes.iter().all(|&s| s <= 4),
+            "a batch exceeded max_batch: {sizes:?}"
+        );
+        assert!(
+            sizes.iter().any(|&s| s > 1),
+            "no batching happened: {sizes:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lone_writer_does_not_wait_for_company() {
+        let (writer, _) = recording_writer(Duration::from_secs(5));
+        let stream = StreamId::new("s").unwrap();
+        let start = Instant::now();
+        for _ in 0..3 {
+            writer
+                .append(
+                    &stream,
+                    ExpectedVersion::Any,
+                    vec![NewEvent::new("E", vec![])],
+                )
+                .await
+                .unwrap();
+        }
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+}

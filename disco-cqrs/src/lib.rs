@@ -1,0 +1,32 @@
+//! # disco-cqrs
+//!
+//! The CQRS layer: aggregates, a repository that loads and saves them, and
+//! an orchestrator that dispatches named commands and queries with JSON
+//! parameters. Built on [`EventStore`](disco_core::EventStore) alone.
+//!
+//! - [`Aggregate`] and [`DomainEvent`]: the domain, with stable event type
+//!   names, schema versions and upcasters; [`Metadata`] carries correlation
+//!   and causation ids from command to events.
+//! - [`Repository`]: snapshot plus later events, a bounded cache of hot
+//!   aggregates, `Exact(version)` appends with bounded retries on conflict.
+//! - [`Orchestrator`]: `commands()`, `queries()`, `dispatch`,
+//!   `dispatch_async`, `query`, and the typed `execute`.
+//! - [`testing`]: given / when / then.
+#![deny(missing_docs)]
+
+mod aggregate;
+#[doc(hidden)]
+pub mod doc_fixture;
+mod errors;
+mod orchestrator;
+mod params;
+mod repository;
+pub mod testing;
+
+pub use aggregate::{decode, encode, Aggregate, CommandContext, DomainEvent, Metadata};
+pub use errors::{BuildError, CodecError, LoadError, Rejection};
+pub use orchestrator::{
+    AggregateRoutes, DispatchError, Dispatched, Orchestrator, OrchestratorBuilder, Pending, Target,
+};
+pub use params::{FieldErrors, Params};
+pub use repository::{ExecuteError, Executed, Repository};

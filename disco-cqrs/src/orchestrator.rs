@@ -1,0 +1,435 @@
+//! [`Orchestrator`]: named commands and queries over any number of
+//! aggregates, dispatched with JSON parameters.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use crate::aggregate::{Aggregate, CommandContext};
+use crate::errors::{BuildError, CodecError, LoadError, Rejection};
+use crate::params::{FieldErrors, Params};
+use crate::repository::{ExecuteError, Executed, Repository};
+use disco_core::{Error, EventStore, Uuid};
+
+/// Where a decoded command goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A new aggregate: the orchestrator makes its id (a UUIDv7).
+    New,
+    /// The aggregate with this id.
+    Existing(String),
+}
+
+/// Why a dispatch or query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    /// No command of this name is registered.
+    #[error("unknown command {0:?}")]
+    UnknownCommand(String),
+    /// No query of this name is registered.
+    #[error("unknown query {0:?}")]
+    UnknownQuery(String),
+    /// The parameters did not decode or validate: field -> every message.
+    #[error("invalid parameters: {0:?}")]
+    Validation(FieldErrors),
+    /// The aggregate refused the command; its typed error is kept
+    /// ([`Rejection::downcast_ref`]).
+    #[error("rejected: {0}")]
+    Rejected(Rejection),
+    /// Concurrent writers kept changing the aggregate.
+    #[error("conflict: {stream} kept changing under {attempts} attempts")]
+    Conflict {
+        /// The aggregate's stream.
+        stream: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// An event, the state or an answer did not encode or decode: a fault
+    /// of the domain types, not of the store.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// An asynchronous dispatch's task ended without an outcome.
+    #[error("the dispatch did not finish: {0}")]
+    Lost(String),
+}
+
+impl From<LoadError> for DispatchError {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Codec(e) => DispatchError::Codec(e),
+            LoadError::Store(e) => DispatchError::Store(e),
+        }
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<ExecuteError<E>> for DispatchError {
+    fn from(error: ExecuteError<E>) -> Self {
+        match error {
+            ExecuteError::Rejected(e) => DispatchError::Rejected(Rejection::new(e)),
+            ExecuteError::Codec(e) => DispatchError::Codec(e),
+            ExecuteError::Conflict { stream, attempts } => {
+                DispatchError::Conflict { stream, attempts }
+            }
+            ExecuteError::Store(e) => DispatchError::Store(e),
+        }
+    }
+}
+
+/// A command's outcome, as JSON for callers that dispatch by name.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Dispatched {
+    /// The aggregate's id.
+    pub id: String,
+    /// Its version after the command.
+    pub version: u64,
+    /// The position of the command's last event (0 if it wrote none).
+    pub position: u64,
+    /// Its state after the command, serialized.
+    pub state: Value,
+}
+
+impl<A: Aggregate> TryFrom<Executed<A>> for Dispatched {
+    type Error = DispatchError;
+
+    fn try_from(done: Executed<A>) -> Result<Self, DispatchError> {
+        let state = serde_json::to_value(&done.state).map_err(|e| {
+            DispatchError::Codec(CodecError(format!("the state does not serialize: {e}")))
+        })?;
+        Ok(Dispatched {
+            id: done.id,
+            version: done.version,
+            position: done.position,
+            state,
+        })
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+type Prepared =
+    Box<dyn FnOnce(CommandContext) -> BoxFuture<Result<Dispatched, DispatchError>> + Send>;
+type CommandRoute = Arc<dyn Fn(Value) -> Result<(String, Prepared), DispatchError> + Send + Sync>;
+type QueryRoute = Arc<
+    dyn Fn(Value) -> Result<BoxFuture<Result<Value, DispatchError>>, DispatchError> + Send + Sync,
+>;
+
+/// Runs a route's `decode` on `params`: every field message it recorded,
+/// or a general one if it gave up without recording any.
+fn decode_params<T>(
+    params: Value,
+    decode: &impl Fn(&mut Params) -> Option<T>,
+) -> Result<T, DispatchError> {
+    let mut p = Params::new(params);
+    let decoded = decode(&mut p);
+    p.finish().map_err(DispatchError::Validation)?;
+    decoded.ok_or_else(|| {
+        let mut errors = FieldErrors::new();
+        errors.insert(String::new(), vec!["the parameters are not valid".into()]);
+        DispatchError::Validation(errors)
+    })
+}
+
+/// The routes of one aggregate, given to [`OrchestratorBuilder::aggregate`].
+pub struct AggregateRoutes<A: Aggregate + Clone> {
+    repository: Arc<Repository<A>>,
+    commands: Vec<(String, CommandRoute)>,
+}
+
+impl<A: Aggregate + Clone> AggregateRoutes<A> {
+    /// Registers the command `name`: `decode` reads its parameters (every
+    /// problem recorded in the [`Params`]) into where it goes and the
+    /// aggregate's command.
+    pub fn command<D>(mut self, name: &str, decode: D) -> Self
+    where
+        D: Fn(&mut Params) -> Option<(Target, A::Command)> + Send + Sync + 'static,
+    {
+        let repository = self.repository.clone();
+        let route: CommandRoute = Arc::new(move |params: Value| {
+            let (target, command) = decode_params(params, &decode)?;
+            let id = match target {
+                Target::New => Uuid::now_v7().to_string(),
+                Target::Existing(id) => id,
+            };
+            let repository = repository.clone();
+            let run_id = id.clone();
+            let prepared: Prepared = Box::new(move |context| {
+                Box::pin(async move {
+                    let done = repository.execute(&run_id, command, &context).await?;
+                    Dispatched::try_from(done)
+                })
+            });
+            Ok((id, prepared))
+        });
+        self.commands.push((name.to_owned(), route));
+        self
+    }
+}
+
+/// Collects aggregates, commands and queries; [`OrchestratorBuilder::build`]
+/// checks that no name is taken twice.
+pub struct OrchestratorBuilder {
+    store: Arc<dyn EventStore>,
+    commands: Vec<(String, CommandRoute)>,
+    queries: Vec<(String, QueryRoute)>,
+    repositories: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl OrchestratorBuilder {
+    /// Registers aggregate `A` with the commands `routes` adds.
+    pub fn aggregate<A, F>(mut self, routes: F) -> Self
+    where
+        A: Aggregate + Clone,
+        F: FnOnce(AggregateRoutes<A>) -> AggregateRoutes<A>,
+    {
+        let repository = match self
+            .repositories
+            .get(&TypeId::of::<A>())
+            .and_then(|r| r.clone().downcast::<Repository<A>>().ok())
+        {
+            Some(repository) => repository,
+            None => {
+                let repository = Arc::new(Repository::<A>::new(self.store.clone()));
+                self.repositories
+                    .insert(TypeId::of::<A>(), repository.clone());
+                repository
+            }
+        };
+        let routes = routes(AggregateRoutes {
+            repository,
+            commands: Vec::new(),
+        });
+        self.commands.extend(routes.commands);
+        self
+    }
+
+    /// Uses `repository` (say, with another cache size) for `A`; call it
+    /// before [`OrchestratorBuilder::aggregate`].
+    pub fn repository<A: Aggregate + Clone>(mut self, repository: Repository<A>) -> Self {
+        self.repositories
+            .insert(TypeId::of::<A>(), Arc::new(repository));
+        self
+    }
+
+    /// Registers the query `name`: `decode` reads its parameters, `run`
+    /// answers it.
+    pub fn query<Q, D, R, Fut, T>(mut self, name: &str, decode: D, run: R) -> Self
+    where
+        Q: Send + 'static,
+        D: Fn(&mut Params) -> Option<Q> + Send + Sync + 'static,
+        R: Fn(Q) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, Error>> + Send + 'static,
+        T: Serialize,
+    {
+        let run = Arc::new(run);
+        let route: QueryRoute = Arc::new(move |params: Value| {
+            let query = decode_params(params, &decode)?;
+            let answer = run(query);
+            Ok(Box::pin(async move {
+                let answer = answer.await?;
+                serde_json::to_value(answer).map_err(|e| {
+                    DispatchError::Codec(CodecError(format!("the answer does not serialize: {e}")))
+                })
+            }) as BoxFuture<_>)
+        });
+        self.queries.push((name.to_owned(), route));
+        self
+    }
+
+    /// The orchestrator, or [`BuildError::Duplicate`] for a name taken
+    /// twice.
+    pub fn build(self) -> Result<Orchestrator, BuildError> {
+        let mut commands = BTreeMap::new();
+        for (name, route) in self.commands {
+            if commands.insert(name.clone(), route).is_some() {
+                return Err(BuildError::Duplicate(name));
+            }
+        }
+        let mut queries = BTreeMap::new();
+        for (name, route) in self.queries {
+            if queries.insert(name.clone(), route).is_some() {
+                return Err(BuildError::Duplicate(name));
+            }
+        }
+        Ok(Orchestrator {
+            store: self.store,
+            commands,
+            queries,
+            repositories: self.repositories,
+        })
+    }
+}
+
+/// A dispatch running in the background: the aggregate's id at once, the
+/// outcome when it is done.
+#[derive(Debug)]
+pub struct Pending {
+    /// The aggregate's id.
+    pub id: String,
+    task: JoinHandle<Result<Dispatched, DispatchError>>,
+}
+
+impl Pending {
+    /// Waits for the outcome.
+    pub async fn outcome(self) -> Result<Dispatched, DispatchError> {
+        match self.task.await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(DispatchError::Lost(e.to_string())),
+        }
+    }
+}
+
+/// Named commands and queries over registered aggregates.
+///
+/// ```
+/// # async fn demo(store: std::sync::Arc<dyn disco_core::EventStore>) -> Result<(), Box<dyn std::error::Error>> {
+/// # use disco_cqrs::*;
+/// # use disco_cqrs::doc_fixture::Counter;
+/// use serde_json::json;
+/// let orchestrator = Orchestrator::builder(store)
+///     .aggregate::<Counter, _>(|routes| {
+///         routes.command("add", |p| {
+///             let id = p.string("counter_id");
+///             let n = p.integer("n");
+///             Some((Target::Existing(id?), u64::try_from(n?).ok()?))
+///         })
+///     })
+///     .build()?;
+/// assert_eq!(orchestrator.commands(), vec!["add"]);
+/// let done = orchestrator.dispatch("add", json!({"counter_id": "c1", "n": 2})).await?;
+/// assert_eq!(done.state["value"], 2);
+/// # Ok(()) }
+/// ```
+pub struct Orchestrator {
+    store: Arc<dyn EventStore>,
+    commands: BTreeMap<String, CommandRoute>,
+    queries: BTreeMap<String, QueryRoute>,
+    repositories: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Orchestrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Orchestrator")
+            .field("commands", &self.commands())
+            .field("queries", &self.queries())
+            .finish()
+    }
+}
+
+impl Orchestrator {
+    /// Starts registering routes over `store`.
+    pub fn builder(store: Arc<dyn EventStore>) -> OrchestratorBuilder {
+        OrchestratorBuilder {
+            store,
+            commands: Vec::new(),
+            queries: Vec::new(),
+            repositories: HashMap::new(),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// The command names, sorted.
+    pub fn commands(&self) -> Vec<&str> {
+        self.commands.keys().map(String::as_str).collect()
+    }
+
+    /// The query names, sorted.
+    pub fn queries(&self) -> Vec<&str> {
+        self.queries.keys().map(String::as_str).collect()
+    }
+
+    fn prepare(&self, name: &str, params: Value) -> Result<(String, Prepared), DispatchError> {
+        let route = self
+            .commands
+            .get(name)
+            .ok_or_else(|| DispatchError::UnknownCommand(name.to_owned()))?;
+        route(params)
+    }
+
+    /// Decodes and validates `params` for the command `name`, runs it, and
+    /// returns the aggregate's id, version and new state.
+    pub async fn dispatch(&self, name: &str, params: Value) -> Result<Dispatched, DispatchError> {
+        let context = CommandContext::new();
+        let span =
+            tracing::info_span!("dispatch", command = name, command_id = %context.command_id);
+        async {
+            let (_, prepared) = self.prepare(name, params)?;
+            prepared(context).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Like [`Orchestrator::dispatch`], but returns once the parameters are
+    /// valid: the aggregate's id at once, the outcome through the
+    /// [`Pending`] handle (and the log).
+    pub fn dispatch_async(&self, name: &str, params: Value) -> Result<Pending, DispatchError> {
+        let context = CommandContext::new();
+        let (id, prepared) = self.prepare(name, params)?;
+        let span = tracing::info_span!("dispatch", command = name, command_id = %context.command_id, id = %id, mode = "async");
+        let command = name.to_owned();
+        let task = tokio::spawn(
+            async move {
+                let outcome = prepared(context).await;
+                match &outcome {
+                    Ok(done) => {
+                        tracing::info!(command, id = %done.id, version = done.version, "async command done")
+                    }
+                    Err(error) => tracing::warn!(command, %error, "async command failed"),
+                }
+                outcome
+            }
+            .instrument(span),
+        );
+        Ok(Pending { id, task })
+    }
+
+    /// Decodes and validates `params` for the query `name` and answers it.
+    pub async fn query(&self, name: &str, params: Value) -> Result<Value, DispatchError> {
+        let route = self
+            .queries
+            .get(name)
+            .ok_or_else(|| DispatchError::UnknownQuery(name.to_owned()))?;
+        let span = tracing::info_span!("query", query = name);
+        async { route(params)?.await }.instrument(span).await
+    }
+
+    /// The repository of aggregate `A`, if `A` is registered.
+    pub fn repository<A: Aggregate + Clone>(&self) -> Option<Arc<Repository<A>>> {
+        self.repositories
+            .get(&TypeId::of::<A>())
+            .and_then(|r| r.clone().downcast::<Repository<A>>().ok())
+    }
+
+    /// The typed path: runs `command` on aggregate `id` of type `A`.
+    pub async fn execute<A: Aggregate + Clone>(
+        &self,
+        id: &str,
+        command: A::Command,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let repository = self.repository::<A>().ok_or_else(|| {
+            ExecuteError::Store(Error::InvalidInput(format!(
+                "aggregate {} is not registered",
+                A::NAME
+            )))
+        })?;
+        let context = CommandContext::new();
+        let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
+        repository
+            .execute(id, command, &context)
+            .instrument(span)
+            .await
+    }
+}

@@ -1,0 +1,167 @@
+//! [`Params`]: decoding and validating a command's or query's JSON
+//! parameters field by field, collecting every message of every field.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use disco_core::Uuid;
+
+/// Field name -> every message for that field.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// A command's or query's parameters while they are decoded. Each getter
+/// records a message when its field is missing or malformed and returns
+/// `None`; read every field before you combine them, so that all messages
+/// are collected.
+///
+/// ```
+/// use disco_cqrs::Params;
+/// use serde_json::json;
+///
+/// let mut p = Params::new(json!({"user_id": "nope", "balance": -5}));
+/// let user_id = p.uuid("user_id");
+/// let balance = p.integer("balance");
+/// if let Some(b) = balance { p.check("balance", b >= 0, "must be zero or more"); }
+/// let errors = p.finish().unwrap_err();
+/// assert_eq!(errors["user_id"], vec!["must be a valid UUID string"]);
+/// assert_eq!(errors["balance"], vec!["must be zero or more"]);
+/// # let _ = user_id;
+/// ```
+#[derive(Debug)]
+pub struct Params {
+    fields: Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl Params {
+    /// Parameters from a JSON value; anything but an object is an error on
+    /// the field `""`.
+    pub fn new(value: Value) -> Self {
+        match value {
+            Value::Object(fields) => Params {
+                fields,
+                errors: FieldErrors::new(),
+            },
+            Value::Null => Params {
+                fields: Map::new(),
+                errors: FieldErrors::new(),
+            },
+            _ => {
+                let mut p = Params {
+                    fields: Map::new(),
+                    errors: FieldErrors::new(),
+                };
+                p.invalid("", "parameters must be a JSON object");
+                p
+            }
+        }
+    }
+
+    /// Records `message` for `field`.
+    pub fn invalid(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Records `message` for `field` unless `ok`; returns `ok`.
+    pub fn check(&mut self, field: &str, ok: bool, message: &str) -> bool {
+        if !ok {
+            self.invalid(field, message);
+        }
+        ok
+    }
+
+    fn present(&mut self, field: &str) -> Option<&Value> {
+        match self.fields.get(field) {
+            None | Some(Value::Null) => {
+                self.invalid(field, "is required");
+                None
+            }
+            Some(_) => self.fields.get(field),
+        }
+    }
+
+    /// A required field of any serde type; `expected` names the shape in
+    /// the message ("must be {expected}").
+    pub fn required<T: DeserializeOwned>(&mut self, field: &str, expected: &str) -> Option<T> {
+        let value = self.present(field)?.clone();
+        match serde_json::from_value(value) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.invalid(field, format!("must be {expected}"));
+                None
+            }
+        }
+    }
+
+    /// An optional field: `Some(None)` when absent or null, `None` when
+    /// malformed.
+    pub fn optional<T: DeserializeOwned>(
+        &mut self,
+        field: &str,
+        expected: &str,
+    ) -> Option<Option<T>> {
+        match self.fields.get(field) {
+            None | Some(Value::Null) => Some(None),
+            Some(_) => self.required(field, expected).map(Some),
+        }
+    }
+
+    /// A required UUID given as a string.
+    pub fn uuid(&mut self, field: &str) -> Option<Uuid> {
+        let value = self.present(field)?;
+        match value.as_str().map(Uuid::parse_str) {
+            Some(Ok(id)) => Some(id),
+            _ => {
+                self.invalid(field, "must be a valid UUID string");
+                None
+            }
+        }
+    }
+
+    /// A required non-empty string.
+    pub fn string(&mut self, field: &str) -> Option<String> {
+        let value = self.present(field)?;
+        match value.as_str() {
+            Some(s) if !s.trim().is_empty() => Some(s.to_owned()),
+            Some(_) => {
+                self.invalid(field, "must not be empty");
+                None
+            }
+            None => {
+                self.invalid(field, "must be a string");
+                None
+            }
+        }
+    }
+
+    /// A required whole number.
+    pub fn integer(&mut self, field: &str) -> Option<i64> {
+        let value = self.present(field)?;
+        match value.as_i64() {
+            Some(n) => Some(n),
+            None => {
+                self.invalid(field, "must be a whole number");
+                None
+            }
+        }
+    }
+
+    /// The field errors so far (empty when none).
+    pub fn errors(&self) -> &FieldErrors {
+        &self.errors
+    }
+
+    /// `Ok` when no field had a problem, else every message.
+    pub fn finish(self) -> Result<(), FieldErrors> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! [`Repository`]: loads aggregates (snapshot plus later events), keeps hot
+//! ones in a bounded cache, and executes commands with optimistic
+//! concurrency.
+//!
+//! Invariants:
+//! - commands on one aggregate run one at a time within a repository (a
+//!   per-aggregate async lock), so handles of one process never race each
+//!   other; across processes, `Exact(version)` makes the store refuse the
+//!   loser, which reloads and runs its command again (up to
+//!   `max_attempts`), then gets [`ExecuteError::Conflict`];
+//! - a cached state is trusted for appends (a stale one is caught by
+//!   `Exact`), but never for a refusal: before a command is refused on a
+//!   cached state, the stream is checked for newer events;
+//! - a snapshot is taken when a command's events cross a multiple of
+//!   [`Aggregate::SNAPSHOT_EVERY`]; failing to save one only logs.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tracing::Instrument;
+
+use crate::aggregate::{decode, encode, Aggregate, CommandContext};
+use crate::errors::{CodecError, LoadError};
+use disco_core::{Error, EventStore, ExpectedVersion, ReadDirection, StreamId};
+
+/// Why a command did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E: std::error::Error + 'static> {
+    /// The aggregate refused it.
+    #[error("rejected: {0}")]
+    Rejected(#[source] E),
+    /// Concurrent writers kept changing the aggregate; it gave up after
+    /// this many attempts.
+    #[error("conflict: {stream} kept changing under {attempts} attempts")]
+    Conflict {
+        /// The aggregate's stream.
+        stream: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// An event or the state did not encode or decode: a fault of the
+    /// domain types, not of the store.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The store failed (or the id makes no valid stream id).
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl<E: std::error::Error + 'static> From<LoadError> for ExecuteError<E> {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Codec(e) => ExecuteError::Codec(e),
+            LoadError::Store(e) => ExecuteError::Store(e),
+        }
+    }
+}
+
+/// What an executed command gives back.
+#[derive(Debug, Clone)]
+pub struct Executed<A> {
+    /// The aggregate's id.
+    pub id: String,
+    /// Its version after the command.
+    pub version: u64,
+    /// The global position of the command's last event (0 when it wrote
+    /// none): wait for a read model to reach it to read your own write.
+    pub position: u64,
+    /// Its state after the command.
+    pub state: A,
+    /// How many events the command wrote.
+    pub events: usize,
+}
+
+struct Entry<A> {
+    /// (state, version); `None` until loaded.
+    loaded: tokio::sync::Mutex<Option<(A, u64)>>,
+    last_used: AtomicU64,
+}
+
+/// Loads and saves aggregates of type `A` in a store.
+pub struct Repository<A: Aggregate> {
+    store: Arc<dyn EventStore>,
+    cache: Mutex<HashMap<String, Arc<Entry<A>>>>,
+    capacity: usize,
+    max_attempts: u32,
+    clock: AtomicU64,
+}
+
+impl<A: Aggregate> std::fmt::Debug for Repository<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("aggregate", &A::NAME)
+            .field("capacity", &self.capacity)
+            .finish()
+    }
+}
+
+impl<A: Aggregate + Clone> Repository<A> {
+    /// A repository on `store` caching up to 1000 aggregates and trying a
+    /// command up to 5 times.
+    pub fn new(store: Arc<dyn EventStore>) -> Self {
+        Repository {
+            store,
+            cache: Mutex::new(HashMap::new()),
+            capacity: 1000,
+            max_attempts: 5,
+            clock: AtomicU64::new(0),
+        }
+    }
+
+    /// Keeps up to `aggregates` hot aggregates (0: no cache).
+    pub fn cache_capacity(mut self, aggregates: usize) -> Self {
+        self.capacity = aggregates;
+        self
+    }
+
+    /// Tries a command up to `attempts` times on conflicts (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    /// The stream of aggregate `id`.
+    pub fn stream_of(id: &str) -> Result<StreamId, Error> {
+        StreamId::new(format!("{}-{id}", A::NAME))
+    }
+
+    fn entry(&self, id: &str) -> Arc<Entry<A>> {
+        let now = self.clock.fetch_add(1, Ordering::Relaxed);
+        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = cache.get(id) {
+            entry.last_used.store(now, Ordering::Relaxed);
+            return entry.clone();
+        }
+        if cache.len() >= self.capacity.max(1) {
+            // Evict the least recently used entry nobody is using.
+            let victim = cache
+                .iter()
+                .filter(|(_, e)| Arc::strong_count(e) == 1)
+                .min_by_key(|(_, e)| e.last_used.load(Ordering::Relaxed))
+                .map(|(k, _)| k.clone());
+            if let Some(victim) = victim {
+                cache.remove(&victim);
+            }
+        }
+        let entry = Arc::new(Entry {
+            loaded: tokio::sync::Mutex::new(None),
+            last_used: AtomicU64::new(now),
+        });
+        if self.capacity > 0 {
+            cache.insert(id.to_owned(), entry.clone());
+        }
+        entry
+    }
+
+    /// The aggregate `id` as stored now (its default state at version 0 if
+    /// it has no events).
+    pub async fn load(&self, id: &str) -> Result<(A, u64), LoadError> {
+        let stream = Self::stream_of(id)?;
+        let entry = self.entry(id);
+        let mut loaded = entry.loaded.lock().await;
+        let (state, version) = match loaded.take() {
+            Some((state, version)) => self.catch_up(&stream, state, version).await?,
+            None => self.load_fresh(&stream).await?,
+        };
+        *loaded = Some((state.clone(), version));
+        Ok((state, version))
+    }
+
+    /// Snapshot (if any) plus every later event.
+    async fn load_fresh(&self, stream: &StreamId) -> Result<(A, u64), LoadError> {
+        let span = tracing::debug_span!("load", stream = %stream);
+        async {
+            let (state, version) = match self.store.load_snapshot(stream).await? {
+                Some(snapshot) => match serde_json::from_slice::<A>(&snapshot.data) {
+                    Ok(state) => (state, snapshot.version),
+                    Err(error) => {
+                        tracing::warn!(%stream, %error, "snapshot does not decode; replaying the stream");
+                        (A::default(), 0)
+                    }
+                },
+                None => (A::default(), 0),
+            };
+            self.catch_up(stream, state, version).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Applies the events after `version`.
+    async fn catch_up(
+        &self,
+        stream: &StreamId,
+        mut state: A,
+        mut version: u64,
+    ) -> Result<(A, u64), LoadError> {
+        const PAGE: usize = 1000;
+        loop {
+            let events = self
+                .store
+                .read_stream(stream, version + 1, ReadDirection::Forward, PAGE)
+                .await?;
+            for event in &events {
+                let (domain, _) = decode::<A::Event>(event)?;
+                state.apply(&domain);
+                version = event.version;
+            }
+            if events.len() < PAGE {
+                return Ok((state, version));
+            }
+        }
+    }
+
+    /// Runs `command` on aggregate `id` and appends its events with
+    /// `Exact(version)`; on a conflict, reloads and runs it again.
+    pub async fn execute(
+        &self,
+        id: &str,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let stream = Self::stream_of(id)?;
+        let entry = self.entry(id);
+        let mut loaded = entry.loaded.lock().await;
+        let mut attempts = 0;
+        let mut fresh = false;
+        loop {
+            attempts += 1;
+            let (state, version) = match loaded.take() {
+                Some(cached) if !fresh => cached,
+                Some((state, version)) => self.catch_up(&stream, state, version).await?,
+                None => {
+                    fresh = true;
+                    self.load_fresh(&stream).await?
+                }
+            };
+            let decided = {
+                let _span = tracing::debug_span!("handle", aggregate = A::NAME, id).entered();
+                state.handle(command.clone())
+            };
+            let events = match decided {
+                Ok(events) => events,
+                Err(refusal) if fresh => {
+                    *loaded = Some((state, version));
+                    return Err(ExecuteError::Rejected(refusal));
+                }
+                Err(_) => {
+                    // Refused on a cached state: check it is current.
+                    *loaded = Some((state, version));
+                    fresh = true;
+                    attempts -= 1;
+                    continue;
+                }
+            };
+            if events.is_empty() {
+                *loaded = Some((state.clone(), version));
+                return Ok(Executed {
+                    id: id.to_owned(),
+                    version,
+                    position: 0,
+                    state,
+                    events: 0,
+                });
+            }
+            let encoded = events
+                .iter()
+                .map(|e| encode(e, context))
+                .collect::<Result<Vec<_>, _>>()?;
+            let appended = self
+                .store
+                .append(&stream, ExpectedVersion::Exact(version), encoded)
+                .instrument(tracing::debug_span!("append", stream = %stream, events = events.len()))
+                .await;
+            match appended {
+                Ok(result) => {
+                    let mut state = state;
+                    for event in &events {
+                        state.apply(event);
+                    }
+                    self.maybe_snapshot(&stream, &state, version, result.last_version)
+                        .await;
+                    *loaded = Some((state.clone(), result.last_version));
+                    return Ok(Executed {
+                        id: id.to_owned(),
+                        version: result.last_version,
+                        position: result.last_position,
+                        state,
+                        events: events.len(),
+                    });
+                }
+                Err(Error::WrongExpectedVersion { .. }) => {
+                    *loaded = Some((state, version));
+                    fresh = true;
+                    if attempts >= self.max_attempts {
+                        return Err(ExecuteError::Conflict {
+                            stream: stream.to_string(),
+                            attempts,
+                        });
+                    }
+                    tracing::debug!(%stream, attempts, "conflict; reloading");
+                }
+                Err(error) => {
+                    // The cached state may be stale in ways we cannot tell.
+                    *loaded = None;
+                    return Err(error.into());
+                }
+            }
+        }
+    }
+
+    async fn maybe_snapshot(&self, stream: &StreamId, state: &A, before: u64, after: u64) {
+        let every = A::SNAPSHOT_EVERY;
+        if every == 0 || before / every == after / every {
+            return;
+        }
+        let saved = match serde_json::to_vec(state) {
+            Ok(data) => self.store.save_snapshot(stream, after, data).await,
+            Err(e) => Err(Error::InvalidInput(format!(
+                "the state does not serialize: {e}"
+            ))),
+        };
+        if let Err(error) = saved {
+            tracing::warn!(%stream, %error, "saving a snapshot failed");
+        }
+    }
+}

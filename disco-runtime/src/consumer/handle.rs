@@ -1,0 +1,196 @@
+//! [`ConsumerHandle`]: stopping, resetting and watching a running consumer.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use disco_core::{EventStore, Result, Uuid};
+
+/// What a runner is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerState {
+    /// Waiting for the lease, which another runner holds.
+    Standby,
+    /// Holding the lease and handling events.
+    Active,
+    /// Stopped by its handle.
+    Stopped,
+    /// Ended by a failure (see [`ConsumerExit::Failed`]).
+    Failed,
+}
+
+/// A consumer's progress as its runner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerStatus {
+    /// The consumer's name.
+    pub name: String,
+    /// What the runner is doing.
+    pub state: ConsumerState,
+    /// The position of the last event handled (or the checkpoint it resumed
+    /// from).
+    pub position: u64,
+    /// The store's head when the status was taken.
+    pub head: u64,
+    /// `head - position`: how far behind the consumer is (its filter may
+    /// leave nothing to do in that range).
+    pub lag: u64,
+    /// Events handled (or skipped) by this runner.
+    pub handled: u64,
+    /// The last handler or store error, if any happened.
+    pub last_error: Option<String>,
+}
+
+/// How a runner ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerExit {
+    /// Stopped by its handle; the checkpoint was saved at `position`.
+    Stopped {
+        /// The last position handled.
+        position: u64,
+    },
+    /// A failure ended it: an event failed past its retries under
+    /// [`AfterRetries::Stop`](super::AfterRetries::Stop), or the store
+    /// failed in a way retrying does not cure. The checkpoint stays at
+    /// `position`, before the failed event.
+    Failed {
+        /// The last position handled.
+        position: u64,
+        /// The event that failed, if an event did.
+        event_id: Option<Uuid>,
+        /// What failed.
+        error: String,
+    },
+}
+
+pub(crate) enum Control {
+    Stop,
+    Reset(u64, oneshot::Sender<Result<()>>),
+}
+
+/// What the runner shares with its handle.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) position: AtomicU64,
+    pub(crate) handled: AtomicU64,
+    state: Mutex<(ConsumerState, Option<String>)>,
+}
+
+impl Shared {
+    pub(crate) fn new(position: u64) -> Self {
+        Shared {
+            position: AtomicU64::new(position),
+            handled: AtomicU64::new(0),
+            state: Mutex::new((ConsumerState::Standby, None)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (ConsumerState, Option<String>)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_state(&self, state: ConsumerState) {
+        self.lock().0 = state;
+    }
+
+    pub(crate) fn set_error(&self, error: impl Into<String>) {
+        self.lock().1 = Some(error.into());
+    }
+}
+
+/// The handle of a started consumer runner.
+///
+/// Dropping it stops the runner gracefully in the background, as
+/// [`ConsumerHandle::stop`] does without waiting; [`ConsumerHandle::abort`]
+/// ends it at once, as a crash would.
+pub struct ConsumerHandle {
+    pub(crate) name: String,
+    pub(crate) store: Arc<dyn EventStore>,
+    pub(crate) control: mpsc::UnboundedSender<Control>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) task: JoinHandle<ConsumerExit>,
+}
+
+impl std::fmt::Debug for ConsumerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerHandle")
+            .field("name", &self.name)
+            .field("shared", &self.shared)
+            .finish()
+    }
+}
+
+impl ConsumerHandle {
+    /// The consumer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The runner's status, with the lag measured against the store's head
+    /// now (or the last head the store announced, if it cannot be read).
+    pub async fn status(&self) -> ConsumerStatus {
+        let head = match self.store.head_position().await {
+            Ok(head) => head,
+            Err(_) => self.store.notifications().head(),
+        };
+        let position = self.shared.position.load(Ordering::Acquire);
+        let (state, last_error) = self.shared.lock().clone();
+        ConsumerStatus {
+            name: self.name.clone(),
+            state,
+            position,
+            head,
+            lag: head.saturating_sub(position),
+            handled: self.shared.handled.load(Ordering::Acquire),
+            last_error,
+        }
+    }
+
+    /// Moves the consumer to `position`: its next event is the first after
+    /// it. An active runner obeys before it handles another event; a standby
+    /// writes the checkpoint, which the active runner (in this process or
+    /// another) notices at its next checkpoint.
+    pub async fn reset(&self, position: u64) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        if self.control.send(Control::Reset(position, reply)).is_ok() {
+            if let Ok(result) = answer.await {
+                return result;
+            }
+        }
+        // The runner has ended: the checkpoint is all there is to move.
+        self.store.save_checkpoint(&self.name, position).await
+    }
+
+    /// Stops the runner gracefully: the event in hand finishes, the
+    /// checkpoint is saved, the lease is released. Returns how it ended.
+    pub async fn stop(self) -> ConsumerExit {
+        let _ = self.control.send(Control::Stop);
+        self.wait().await
+    }
+
+    /// Waits until the runner ends on its own (a failure) or is stopped.
+    pub async fn wait(self) -> ConsumerExit {
+        let position = self.shared.position.load(Ordering::Acquire);
+        match self.task.await {
+            Ok(exit) => exit,
+            Err(error) => ConsumerExit::Failed {
+                position,
+                event_id: None,
+                error: format!("the runner task ended abnormally: {error}"),
+            },
+        }
+    }
+
+    /// Whether the runner has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Ends the runner at once, as a crash would: no checkpoint is saved and
+    /// the lease is not released (it ends as the store's leases end when
+    /// their holder dies).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}

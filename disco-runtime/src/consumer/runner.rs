@@ -1,0 +1,514 @@
+//! The runner: a task that waits for the consumer's lease, then handles
+//! events from its checkpoint on until it is stopped, fails, or loses the
+//! lease (and then waits again).
+//!
+//! Invariants:
+//! - events are handled one at a time in position order; `position` moves
+//!   only past an event that was handled or deliberately skipped, so a
+//!   failing event is never passed over;
+//! - the checkpoint saved is always a `position` the handler is done with;
+//! - before writing a checkpoint the runner reads it: if it is not what the
+//!   runner last wrote, someone reset it, and the runner follows the reset
+//!   instead of overwriting it;
+//! - commands from the handle are looked at before every event;
+//! - the handler is never called once the lease is known lost
+//!   ([`Lease::is_held`] is checked before every event), and every
+//!   checkpoint write carries the lease's fencing token, so a runner that
+//!   lost its lease without knowing cannot overwrite its successor's
+//!   checkpoint: the store refuses it with `Error::Fenced` and the runner
+//!   stands by.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::time::{sleep_until, Instant};
+
+use super::catch_panic::CatchPanic;
+use super::handle::{Control, Shared};
+use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
+use crate::{Subscription, SubscriptionOptions};
+use disco_core::lease::Lease;
+use disco_core::{EventStore, RecordedEvent, Uuid};
+
+/// How many buffered events may pass between two looks at the clock (for
+/// the lease's renewal and the timed checkpoint).
+const CLOCK_EVERY: u32 = 32;
+
+pub(crate) fn spawn(
+    name: String,
+    handler: Arc<dyn Handler>,
+    options: ConsumerOptions,
+    store: Arc<dyn EventStore>,
+) -> ConsumerHandle {
+    let (control, commands) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared::new(options.start_after));
+    let runner = Runner {
+        name: name.clone(),
+        handler,
+        options,
+        store: store.clone(),
+        commands,
+        shared: shared.clone(),
+    };
+    let task = tokio::spawn(runner.run());
+    ConsumerHandle {
+        name,
+        store,
+        control,
+        shared,
+        task,
+    }
+}
+
+struct Runner {
+    name: String,
+    handler: Arc<dyn Handler>,
+    options: ConsumerOptions,
+    store: Arc<dyn EventStore>,
+    commands: mpsc::UnboundedReceiver<Control>,
+    shared: Arc<Shared>,
+}
+
+/// The state of one stretch as the active runner.
+struct Session {
+    lease: Box<dyn Lease>,
+    feed: Subscription,
+    /// The last position handled.
+    position: u64,
+    /// The checkpoint as this runner last read or wrote it.
+    saved: Option<u64>,
+    since_save: u64,
+    save_due: Instant,
+    renew_due: Instant,
+}
+
+/// Why an active stretch ended with the runner going back to standby.
+enum StandBy {
+    /// The lease was lost (or could not be confirmed).
+    LeaseLost,
+    /// The checkpoint could not be read for now; the lease was released.
+    Unavailable,
+}
+
+/// Why a checkpoint was not saved.
+enum Saved {
+    /// A newer lease holder exists: this runner lost its lease.
+    Fenced,
+    /// Any other failure that ends the runner.
+    Failed(String),
+}
+
+enum Delivery {
+    Handled,
+    Skipped,
+    GaveUp(String),
+    Command(Control),
+    LeaseLost,
+}
+
+enum Wait {
+    Command(Option<Control>),
+    Deadline,
+    Event(Option<disco_core::Result<RecordedEvent>>),
+}
+
+impl Runner {
+    async fn run(mut self) -> ConsumerExit {
+        let mut lost = false;
+        let exit = loop {
+            self.shared.set_state(ConsumerState::Standby);
+            let Some(lease) = self.acquire(lost).await else {
+                break ConsumerExit::Stopped {
+                    position: self.shared.position.load(Ordering::Acquire),
+                };
+            };
+            tracing::info!(consumer = %self.name, "consumer active");
+            self.shared.set_state(ConsumerState::Active);
+            match self.active(lease).await {
+                Ok(exit) => break exit,
+                Err(StandBy::LeaseLost) => {
+                    tracing::warn!(consumer = %self.name, "consumer lost its lease; standing by");
+                    lost = true;
+                    continue;
+                }
+                Err(StandBy::Unavailable) => {
+                    tokio::time::sleep(self.options.takeover_poll).await;
+                }
+            }
+            lost = false;
+        };
+        self.shared.set_state(match exit {
+            ConsumerExit::Stopped { .. } => ConsumerState::Stopped,
+            ConsumerExit::Failed { .. } => ConsumerState::Failed,
+        });
+        exit
+    }
+
+    /// Waits for the lease; `None` if stopped first.
+    /// `yield_first`: wait one `takeover_poll` before the first try, so a
+    /// runner that just lost its lease leaves it to the standby that took
+    /// it (or is about to) instead of snatching it back.
+    async fn acquire(&mut self, yield_first: bool) -> Option<Box<dyn Lease>> {
+        if yield_first && !self.wait_a_poll().await {
+            return None;
+        }
+        loop {
+            match self
+                .store
+                .try_lease(&self.name, self.options.lease_ttl)
+                .await
+            {
+                Ok(Some(lease)) => return Some(lease),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(consumer = %self.name, %error, "taking the lease failed");
+                    self.shared.set_error(error.to_string());
+                }
+            }
+            if !self.wait_a_poll().await {
+                return None;
+            }
+        }
+    }
+
+    /// Waits one `takeover_poll`, obeying the handle meanwhile; `false` if
+    /// told to stop.
+    async fn wait_a_poll(&mut self) -> bool {
+        let wake = Instant::now() + self.options.takeover_poll;
+        loop {
+            let command = tokio::select! {
+                command = self.commands.recv() => command,
+                _ = sleep_until(wake) => return true,
+            };
+            match command {
+                None | Some(Control::Stop) => return false,
+                Some(Control::Reset(position, reply)) => {
+                    // Not active: the checkpoint is the message to the
+                    // active runner, wherever it runs.
+                    let saved = self.store.save_checkpoint(&self.name, position).await;
+                    if saved.is_ok() {
+                        self.shared.position.store(position, Ordering::Release);
+                    }
+                    let _ = reply.send(saved);
+                }
+            }
+        }
+    }
+
+    fn subscribe(&self, after: u64) -> Subscription {
+        let options = SubscriptionOptions {
+            after,
+            filter: self.options.filter.clone(),
+            page_size: self.options.page_size,
+            buffer_pages: self.options.buffer_pages,
+            poll_interval: self.options.poll_interval,
+            ..SubscriptionOptions::default()
+        };
+        Subscription::start(self.store.clone(), options)
+    }
+
+    fn renew_every(&self) -> Duration {
+        (self.options.lease_ttl / 3).max(Duration::from_millis(1))
+    }
+
+    /// Handles events while holding the lease.
+    async fn active(&mut self, lease: Box<dyn Lease>) -> Result<ConsumerExit, StandBy> {
+        let saved = match self.store.load_checkpoint(&self.name).await {
+            Ok(saved) => saved,
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(consumer = %self.name, %error, "cannot read the checkpoint; standing by");
+                self.shared.set_error(error.to_string());
+                self.release(lease).await;
+                return Err(StandBy::Unavailable);
+            }
+            Err(error) => {
+                let position = self.shared.position.load(Ordering::Acquire);
+                return Ok(self
+                    .end_failed(lease, position, None, error.to_string())
+                    .await);
+            }
+        };
+        let position = saved.unwrap_or(self.options.start_after);
+        self.shared.position.store(position, Ordering::Release);
+        let now = Instant::now();
+        let mut s = Session {
+            lease,
+            feed: self.subscribe(position),
+            position,
+            saved,
+            since_save: 0,
+            save_due: now + self.options.checkpoint_every,
+            renew_due: now + self.renew_every(),
+        };
+        // Events since the clock was last read: reading it for every event
+        // costs more than the rest of a no-op delivery.
+        let mut unclocked = 0u32;
+        loop {
+            match self.commands.try_recv() {
+                Ok(command) => {
+                    if self.obey(command, &mut s).await {
+                        return Ok(self.end_stopped(s).await);
+                    }
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return Ok(self.end_stopped(s).await),
+                Err(TryRecvError::Empty) => {}
+            }
+            unclocked += 1;
+            let count_due = s.since_save >= self.options.checkpoint_every_events;
+            if unclocked >= CLOCK_EVERY || count_due {
+                unclocked = 0;
+                let now = Instant::now();
+                if now >= s.renew_due && !self.renew(&mut s).await {
+                    return Err(StandBy::LeaseLost);
+                }
+                if now >= s.save_due || count_due {
+                    match self.checkpoint(&mut s).await {
+                        Ok(()) => {}
+                        Err(Saved::Fenced) => return Err(StandBy::LeaseLost),
+                        Err(Saved::Failed(error)) => {
+                            let position = s.position;
+                            return Ok(self.end_failed(s.lease, position, None, error).await);
+                        }
+                    }
+                }
+            }
+            let event = match s.feed.try_next() {
+                Some(event) => event,
+                None => {
+                    unclocked = CLOCK_EVERY;
+                    let deadline = s.renew_due.min(s.save_due);
+                    let woke = tokio::select! {
+                        biased;
+                        command = self.commands.recv() => Wait::Command(command),
+                        _ = sleep_until(deadline) => Wait::Deadline,
+                        item = s.feed.next() => Wait::Event(item),
+                    };
+                    match woke {
+                        Wait::Command(None) => return Ok(self.end_stopped(s).await),
+                        Wait::Command(Some(command)) => {
+                            if self.obey(command, &mut s).await {
+                                return Ok(self.end_stopped(s).await);
+                            }
+                            continue;
+                        }
+                        Wait::Deadline => continue,
+                        Wait::Event(Some(Ok(event))) => event,
+                        Wait::Event(Some(Err(error))) => {
+                            let position = s.position;
+                            return Ok(self
+                                .end_failed(s.lease, position, None, error.to_string())
+                                .await);
+                        }
+                        Wait::Event(None) => {
+                            let position = s.position;
+                            let error = "the subscription ended".to_owned();
+                            return Ok(self.end_failed(s.lease, position, None, error).await);
+                        }
+                    }
+                }
+            };
+            // Invariant: the handler is never called once the lease is known lost.
+            if !s.lease.is_held() {
+                return Err(StandBy::LeaseLost);
+            }
+            match self.deliver(&event, &mut s).await {
+                Delivery::Handled | Delivery::Skipped => {
+                    s.position = event.position;
+                    s.since_save += 1;
+                    self.shared
+                        .position
+                        .store(event.position, Ordering::Release);
+                    self.shared.handled.fetch_add(1, Ordering::Relaxed);
+                }
+                Delivery::GaveUp(error) => {
+                    let position = s.position;
+                    self.save_final(&mut s).await;
+                    return Ok(self
+                        .end_failed(s.lease, position, Some(event.id), error)
+                        .await);
+                }
+                Delivery::Command(command) => {
+                    if self.obey(command, &mut s).await {
+                        return Ok(self.end_stopped(s).await);
+                    }
+                }
+                Delivery::LeaseLost => return Err(StandBy::LeaseLost),
+            }
+        }
+    }
+
+    /// Runs the handler on `event` under the error policy.
+    async fn deliver(&mut self, event: &RecordedEvent, s: &mut Session) -> Delivery {
+        let policy = self.options.error_policy;
+        let mut failures = 0u32;
+        let mut backoff = policy.first_backoff;
+        loop {
+            let error = match CatchPanic((*self.handler).handle(event)).await {
+                Ok(Ok(())) => return Delivery::Handled,
+                Ok(Err(error)) => error.to_string(),
+                Err(panic) => format!("the handler panicked: {panic}"),
+            };
+            self.shared.set_error(format!(
+                "event {} at position {}: {error}",
+                event.id, event.position
+            ));
+            if failures >= policy.retries {
+                return match policy.after_retries {
+                    AfterRetries::Stop => {
+                        tracing::error!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retries = failures, "event failed after its retries; stopping the consumer");
+                        Delivery::GaveUp(error)
+                    }
+                    AfterRetries::Skip => {
+                        tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retries = failures, "event failed after its retries; skipping it");
+                        Delivery::Skipped
+                    }
+                };
+            }
+            failures += 1;
+            tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retry_in = ?backoff, "handler failed; retrying");
+            let wake = Instant::now() + backoff;
+            loop {
+                if !s.lease.is_held() || (Instant::now() >= s.renew_due && !self.renew(s).await) {
+                    return Delivery::LeaseLost;
+                }
+                let until = wake.min(s.renew_due);
+                let command = tokio::select! {
+                    biased;
+                    command = self.commands.recv() => Some(command),
+                    _ = sleep_until(until) => None,
+                };
+                match command {
+                    Some(command) => return Delivery::Command(command.unwrap_or(Control::Stop)),
+                    None if Instant::now() >= wake => break,
+                    None => {}
+                }
+            }
+            backoff = (backoff * 2).min(policy.max_backoff);
+        }
+    }
+
+    /// Obeys a command from the handle; `true` for a stop, which the caller
+    /// carries out with [`Runner::end_stopped`].
+    async fn obey(&mut self, command: Control, s: &mut Session) -> bool {
+        match command {
+            Control::Stop => true,
+            Control::Reset(position, reply) => {
+                let saved = self
+                    .store
+                    .save_checkpoint_fenced(&self.name, position, s.lease.token())
+                    .await;
+                if saved.is_ok() {
+                    tracing::info!(consumer = %self.name, position, "consumer reset");
+                    self.restart(s, position);
+                    s.saved = Some(position);
+                }
+                let _ = reply.send(saved);
+                false
+            }
+        }
+    }
+
+    fn restart(&self, s: &mut Session, position: u64) {
+        s.feed = self.subscribe(position);
+        s.position = position;
+        s.since_save = 0;
+        self.shared.position.store(position, Ordering::Release);
+    }
+
+    /// Renews the lease; `false` when it is lost (or cannot be confirmed).
+    async fn renew(&self, s: &mut Session) -> bool {
+        s.renew_due = Instant::now() + self.renew_every();
+        match s.lease.renew().await {
+            Ok(true) => true,
+            Ok(false) => false,
+            Err(error) => {
+                tracing::warn!(consumer = %self.name, %error, "renewing the lease failed");
+                self.shared.set_error(error.to_string());
+                false
+            }
+        }
+    }
+
+    /// Saves the checkpoint unless someone reset it since this runner last
+    /// saw it, in which case the runner follows the reset. A retryable store
+    /// error waits for the next checkpoint; any other ends the runner.
+    async fn checkpoint(&self, s: &mut Session) -> Result<(), Saved> {
+        s.save_due = Instant::now() + self.options.checkpoint_every;
+        match self.save_checkpoint(s).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.is_retryable() => {
+                tracing::warn!(consumer = %self.name, %error, "saving the checkpoint failed; will retry");
+                self.shared.set_error(error.to_string());
+                Ok(())
+            }
+            Err(error @ disco_core::Error::Fenced { .. }) => {
+                tracing::warn!(consumer = %self.name, %error, "checkpoint refused: another runner holds the lease now");
+                self.shared.set_error(error.to_string());
+                Err(Saved::Fenced)
+            }
+            Err(error) => Err(Saved::Failed(error.to_string())),
+        }
+    }
+
+    async fn save_checkpoint(&self, s: &mut Session) -> disco_core::Result<()> {
+        let stored = self.store.load_checkpoint(&self.name).await?;
+        if stored != s.saved {
+            let position = stored.unwrap_or(self.options.start_after);
+            tracing::info!(consumer = %self.name, position, "the checkpoint was reset in the store; following it");
+            self.restart(s, position);
+            s.saved = stored;
+            return Ok(());
+        }
+        if s.saved != Some(s.position) {
+            self.store
+                .save_checkpoint_fenced(&self.name, s.position, s.lease.token())
+                .await?;
+            s.saved = Some(s.position);
+        }
+        s.since_save = 0;
+        Ok(())
+    }
+
+    /// The last save before the runner ends; a failure is logged.
+    async fn save_final(&self, s: &mut Session) {
+        if let Err(error) = self.save_checkpoint(s).await {
+            tracing::warn!(consumer = %self.name, %error, "saving the final checkpoint failed");
+            self.shared.set_error(error.to_string());
+        }
+    }
+
+    /// A graceful end: the checkpoint saved, the lease released.
+    async fn end_stopped(&self, mut s: Session) -> ConsumerExit {
+        self.save_final(&mut s).await;
+        tracing::info!(consumer = %self.name, position = s.position, "consumer stopped");
+        self.release(s.lease).await;
+        ConsumerExit::Stopped {
+            position: s.position,
+        }
+    }
+
+    async fn end_failed(
+        &self,
+        lease: Box<dyn Lease>,
+        position: u64,
+        event_id: Option<Uuid>,
+        error: String,
+    ) -> ConsumerExit {
+        self.shared.set_error(error.clone());
+        self.release(lease).await;
+        ConsumerExit::Failed {
+            position,
+            event_id,
+            error,
+        }
+    }
+
+    async fn release(&self, lease: Box<dyn Lease>) {
+        if let Err(error) = lease.release().await {
+            tracing::warn!(consumer = %self.name, %error, "releasing the lease failed");
+        }
+    }
+}

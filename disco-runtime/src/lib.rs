@@ -1,0 +1,19 @@
+//! # disco-runtime
+//!
+//! What runs on a disco store, built on the [`EventStore`](disco_core::EventStore)
+//! trait alone, so every backend has it:
+//!
+//! - [`Subscription`]: catch-up then live reading of the global log, paged,
+//!   bounded, woken by the store's notifications;
+//! - [`consumer`]: named consumers with checkpoints, error policies and one
+//!   active runner per name (fenced leases);
+//! - [`copy`]: copying a whole store into another, resumable and verified.
+//!
+//! Projections, process managers and partitioned consumers belong here too.
+#![deny(missing_docs)]
+
+pub mod consumer;
+pub mod copy;
+mod subscription;
+
+pub use subscription::{Subscription, SubscriptionOptions};
