@@ -50,6 +50,23 @@ use crate::errors::{db_error, sql_int, stored_u64};
 use crate::reads;
 use crate::sql::Statements;
 
+/// Binds the event columns of a batch, in the one order both the fast path
+/// (`append_fast`, migration 0002) and `write_batch.sql` take them: stream,
+/// version, id, type, data, metadata, recorded_at. A new stored field is a
+/// field of [`Columns`], a line here, and the statements.
+macro_rules! bind_event_columns {
+    ($query:expr, $columns:expr) => {
+        $query
+            .bind(&$columns.streams)
+            .bind(&$columns.versions)
+            .bind(&$columns.ids)
+            .bind(&$columns.types)
+            .bind(&$columns.data)
+            .bind(&$columns.metadata)
+            .bind(&$columns.recorded_at)
+    };
+}
+
 pub(crate) struct WriterContext {
     pub pool: PgPool,
     pub statements: Arc<Statements>,
@@ -230,24 +247,16 @@ async fn write_fast(
         Some(conn) => conn,
         None => context.pool.acquire().await.map_err(db_error)?,
     };
-    let c = &plan.columns;
-    let head: std::result::Result<i64, sqlx::Error> =
-        sqlx::query_scalar(context.statements.append_fast.clone())
-            .bind(context.write_lock)
-            .bind(&plan.checks.0)
-            .bind(&plan.checks.1)
-            .bind(&c.streams)
-            .bind(&c.versions)
-            .bind(&c.ids)
-            .bind(&c.types)
-            .bind(&c.data)
-            .bind(&c.metadata)
-            .bind(&c.recorded_at)
-            .bind(&plan.finals.0)
-            .bind(&plan.finals.1)
-            .bind(&context.channel)
-            .fetch_one(&mut *conn)
-            .await;
+    let query = sqlx::query_scalar(context.statements.append_fast.clone())
+        .bind(context.write_lock)
+        .bind(&plan.checks.0)
+        .bind(&plan.checks.1);
+    let head: std::result::Result<i64, sqlx::Error> = bind_event_columns!(query, plan.columns)
+        .bind(&plan.finals.0)
+        .bind(&plan.finals.1)
+        .bind(&context.channel)
+        .fetch_one(&mut *conn)
+        .await;
     match head {
         Ok(head) => {
             *connection = Some(conn);
@@ -511,19 +520,12 @@ async fn write_batch(
 
     if head > start_head {
         let (names, versions) = &finals;
-        sqlx::query(st.write_batch.clone())
-            .bind(&columns.positions)
-            .bind(&columns.streams)
-            .bind(&columns.versions)
-            .bind(&columns.ids)
-            .bind(&columns.types)
-            .bind(&columns.data)
-            .bind(&columns.metadata)
+        let query = sqlx::query(st.write_batch.clone()).bind(&columns.positions);
+        bind_event_columns!(query, columns)
             .bind(names)
             .bind(versions)
             .bind(sql_int(head))
             .bind(&context.channel)
-            .bind(&columns.recorded_at)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

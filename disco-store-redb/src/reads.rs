@@ -26,32 +26,21 @@ pub(crate) fn event_at(
 ) -> Result<Option<RecordedEvent>> {
     match events.get(position).map_err(db_error)? {
         None => Ok(None),
-        Some(guard) => decode(position, guard.value()).map(Some),
+        Some(guard) => decode(position, StoredEvent::of(guard.value())).map(Some),
     }
 }
 
 /// A stored row as a recorded event.
-fn decode(
-    position: u64,
-    (stream, version, id, event_type, data, metadata, recorded_at): (
-        &str,
-        u64,
-        u128,
-        &str,
-        &[u8],
-        &[u8],
-        i64,
-    ),
-) -> Result<RecordedEvent> {
+fn decode(position: u64, row: StoredEvent<'_>) -> Result<RecordedEvent> {
     Ok(RecordedEvent {
-        id: Uuid::from_u128(id),
-        stream_id: stream_id(stream)?,
-        version,
+        id: Uuid::from_u128(row.id),
+        stream_id: stream_id(row.stream_id)?,
+        version: row.version,
         position,
-        event_type: event_type.to_owned(),
-        data: data.to_vec(),
-        metadata: metadata.to_vec(),
-        recorded_at: Timestamp::from_micros(recorded_at),
+        event_type: row.event_type.to_owned(),
+        data: row.data.to_vec(),
+        metadata: row.metadata.to_vec(),
+        recorded_at: Timestamp::from_micros(row.recorded_at),
     })
 }
 
@@ -175,8 +164,8 @@ pub(crate) fn read_all(
     }
     for entry in events.range(start..).map_err(db_error)? {
         let (position, row) = entry.map_err(db_error)?;
-        let row = row.value();
-        if !filter.matches(row.0, row.3) {
+        let row = StoredEvent::of(row.value());
+        if !filter.matches(row.stream_id, row.event_type) {
             continue;
         }
         out.push(decode(position.value(), row)?);

@@ -16,8 +16,9 @@ use redb::TableDefinition;
 /// The file format this library writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
 
-/// A stored event: (stream id, version, event id, event type, data,
-/// metadata, recorded_at in µs).
+/// A stored event as format 1 lays it out: (stream id, version, event id,
+/// event type, data, metadata, recorded_at in µs). Only [`StoredEvent`]
+/// reads or builds it by position.
 pub(crate) type EventRow = (
     &'static str,
     u64,
@@ -27,6 +28,58 @@ pub(crate) type EventRow = (
     &'static [u8],
     i64,
 );
+
+/// The named view of an [`EventRow`]: the one place that knows the tuple's
+/// order. A new stored field is a field here, its place in the tuple (a new
+/// format with an upgrade step in `open.rs`), and the reads and the insert
+/// that fill it.
+pub(crate) struct StoredEvent<'a> {
+    pub stream_id: &'a str,
+    pub version: u64,
+    pub id: u128,
+    pub event_type: &'a str,
+    pub data: &'a [u8],
+    pub metadata: &'a [u8],
+    pub recorded_at: i64,
+}
+
+impl<'a> StoredEvent<'a> {
+    /// The view of a row read from [`EVENTS`].
+    pub(crate) fn of(
+        (stream_id, version, id, event_type, data, metadata, recorded_at): (
+            &'a str,
+            u64,
+            u128,
+            &'a str,
+            &'a [u8],
+            &'a [u8],
+            i64,
+        ),
+    ) -> Self {
+        StoredEvent {
+            stream_id,
+            version,
+            id,
+            event_type,
+            data,
+            metadata,
+            recorded_at,
+        }
+    }
+
+    /// The row to insert into [`EVENTS`].
+    pub(crate) fn row(&self) -> (&'a str, u64, u128, &'a str, &'a [u8], &'a [u8], i64) {
+        (
+            self.stream_id,
+            self.version,
+            self.id,
+            self.event_type,
+            self.data,
+            self.metadata,
+            self.recorded_at,
+        )
+    }
+}
 
 /// position -> event
 pub(crate) const EVENTS: TableDefinition<u64, EventRow> = TableDefinition::new("disco_events");

@@ -108,15 +108,16 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest]) -> BatchOutcome {
                 events
                     .insert(
                         position,
-                        (
-                            s,
+                        StoredEvent {
+                            stream_id: s,
                             version,
-                            event.id.as_u128(),
-                            event.event_type.as_str(),
-                            event.data.as_slice(),
-                            event.metadata.as_slice(),
-                            event.recorded_at.map_or(now, |t| t.as_micros()),
-                        ),
+                            id: event.id.as_u128(),
+                            event_type: event.event_type.as_str(),
+                            data: event.data.as_slice(),
+                            metadata: event.metadata.as_slice(),
+                            recorded_at: event.recorded_at.map_or(now, |t| t.as_micros()),
+                        }
+                        .row(),
                     )
                     .map_err(db_error)?;
                 index.insert((s, version), position).map_err(db_error)?;
@@ -201,8 +202,8 @@ fn remove_events(txn: &WriteTransaction, stream: &StreamId) -> Result<()> {
     }
     for position in positions {
         if let Some(row) = events.remove(position).map_err(db_error)? {
-            let (_, _, id, _, _, _, _) = row.value();
-            ids.remove(id).map_err(db_error)?;
+            ids.remove(StoredEvent::of(row.value()).id)
+                .map_err(db_error)?;
         }
     }
     Ok(())

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 mod errors;
+mod event_row;
 mod leases;
 mod options;
 mod readers;

@@ -3,11 +3,12 @@
 
 use disco_core::{
     Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamState, Timestamp, Uuid,
+    StreamInfo, StreamState,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
+use crate::event_row::EventRow;
 
 const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
 const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
@@ -60,49 +61,7 @@ pub(crate) fn head(conn: &Connection) -> Result<u64> {
     stored_u64(value, "head position")
 }
 
-fn event_of(row: &Row<'_>) -> rusqlite::Result<RawEvent> {
-    Ok(RawEvent {
-        position: row.get(0)?,
-        stream_id: row.get(1)?,
-        version: row.get(2)?,
-        event_id: row.get(3)?,
-        event_type: row.get(4)?,
-        data: row.get(5)?,
-        metadata: row.get(6)?,
-        recorded_at: row.get(7)?,
-    })
-}
-
-/// A row as SQLite gave it, before the contract's checks.
-struct RawEvent {
-    position: i64,
-    stream_id: String,
-    version: i64,
-    event_id: Vec<u8>,
-    event_type: String,
-    data: Vec<u8>,
-    metadata: Vec<u8>,
-    recorded_at: i64,
-}
-
-impl RawEvent {
-    fn into_recorded(self) -> Result<RecordedEvent> {
-        Ok(RecordedEvent {
-            id: Uuid::from_slice(&self.event_id)
-                .map_err(|_| Error::Backend("corrupt event id in the database".into()))?,
-            stream_id: StreamId::new(&self.stream_id)
-                .map_err(|e| Error::Backend(format!("corrupt stream id in the database: {e}")))?,
-            version: stored_u64(self.version, "event version")?,
-            position: stored_u64(self.position, "event position")?,
-            event_type: self.event_type,
-            data: self.data,
-            metadata: self.metadata,
-            recorded_at: Timestamp::from_micros(self.recorded_at),
-        })
-    }
-}
-
-fn collect(rows: impl Iterator<Item = rusqlite::Result<RawEvent>>) -> Result<Vec<RecordedEvent>> {
+fn collect(rows: impl Iterator<Item = rusqlite::Result<EventRow>>) -> Result<Vec<RecordedEvent>> {
     rows.map(|row| row.map_err(db_error)?.into_recorded())
         .collect()
 }
@@ -128,7 +87,7 @@ pub(crate) fn read_stream(
     let rows = st
         .query_map(
             params![stream.as_str(), sql_int(from), sql_limit(limit)],
-            event_of,
+            EventRow::read,
         )
         .map_err(db_error)?;
     collect(rows)
@@ -147,7 +106,7 @@ pub(crate) fn read_all(
     if filter.is_empty() {
         let mut st = conn.prepare_cached(READ_ALL).map_err(db_error)?;
         let rows = st
-            .query_map(params![sql_int(after), sql_limit(limit)], event_of)
+            .query_map(params![sql_int(after), sql_limit(limit)], EventRow::read)
             .map_err(db_error)?;
         return collect(rows);
     }
@@ -161,7 +120,7 @@ pub(crate) fn read_all(
                 filter.stream_prefix,
                 types
             ],
-            event_of,
+            EventRow::read,
         )
         .map_err(db_error)?;
     collect(rows)

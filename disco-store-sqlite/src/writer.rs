@@ -27,6 +27,7 @@ use disco_core::{
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use crate::errors::{db_error, sql_int, stored_u64};
+use crate::event_row::EventRow;
 use crate::reads;
 
 const KEEP_HEAD: &str = include_str!("sql/keep_head.sql");
@@ -181,16 +182,8 @@ fn insert_events(
 ) -> rusqlite::Result<(AppendResult, u64)> {
     let mut insert = conn.prepare_cached(INSERT_EVENT)?;
     for (offset, event) in request.events.iter().enumerate() {
-        insert.execute(params![
-            sql_int(head + 1 + offset as u64),
-            request.stream.as_str(),
-            sql_int(first_version + offset as u64),
-            &event.id.as_bytes()[..],
-            event.event_type,
-            event.data,
-            event.metadata,
-            event.recorded_at.unwrap_or(now).as_micros(),
-        ])?;
+        let at = (head + 1 + offset as u64, first_version + offset as u64);
+        EventRow::insert(&mut insert, &request.stream, at, event, now)?;
     }
     let count = request.events.len() as u64;
     let last_version = first_version + count - 1;

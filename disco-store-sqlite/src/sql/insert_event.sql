@@ -1,2 +1,3 @@
+-- The parameters are named after the columns; src/event_row.rs binds them.
 INSERT INTO disco_events (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+VALUES (:position, :stream_id, :version, :event_id, :event_type, :data, :metadata, :recorded_at)

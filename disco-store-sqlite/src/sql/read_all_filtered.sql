@@ -1,7 +1,7 @@
 -- ?3: a stream id prefix, or NULL for any stream (compared as bytes).
 -- ?4: a JSON array of event types, or NULL for any type.
-SELECT position, stream_id, version, event_id, event_type, data, metadata, recorded_at
-FROM disco_events
+-- Whole rows: src/event_row.rs maps the columns by name.
+SELECT * FROM disco_events
 WHERE position > ?1
   AND (?3 IS NULL OR substr(CAST(stream_id AS BLOB), 1, length(CAST(?3 AS BLOB))) = CAST(?3 AS BLOB))
   AND (?4 IS NULL OR event_type IN (SELECT value FROM json_each(?4)))

@@ -1,5 +1,5 @@
-SELECT position, stream_id, version, event_id, event_type, data, metadata, recorded_at
-FROM disco_events
+-- Whole rows: src/event_row.rs maps the columns by name.
+SELECT * FROM disco_events
 WHERE stream_id = ?1 AND version >= ?2
 ORDER BY version
 LIMIT ?3
