@@ -97,6 +97,47 @@ pub struct RecordedEvent {
     pub recorded_at: Timestamp,
 }
 
+impl RecordedEvent {
+    /// `event` as a store records it in `stream` at `version` and `position`
+    /// (stamped `now` unless it carries its own time).
+    ///
+    /// ```
+    /// use disco_core::{NewEvent, RecordedEvent, StreamId, Timestamp};
+    /// let stream = StreamId::new("s-1").unwrap();
+    /// let at = Timestamp::from_micros(7);
+    /// let recorded = RecordedEvent::recorded(NewEvent::new("E", vec![1]), stream, 1, 10, at);
+    /// assert_eq!((recorded.version, recorded.position, recorded.recorded_at), (1, 10, at));
+    /// assert_eq!(recorded.to_new_event().recorded_at, Some(at));
+    /// ```
+    pub fn recorded(
+        event: NewEvent,
+        stream_id: StreamId,
+        version: u64,
+        position: u64,
+        now: Timestamp,
+    ) -> RecordedEvent {
+        RecordedEvent {
+            id: event.id,
+            stream_id,
+            version,
+            position,
+            event_type: event.event_type,
+            data: event.data,
+            metadata: event.metadata,
+            recorded_at: event.recorded_at.unwrap_or(now),
+        }
+    }
+
+    /// The event to append again to import this one elsewhere: the same id,
+    /// type, data, metadata and time (what `disco copy` writes).
+    pub fn to_new_event(&self) -> NewEvent {
+        NewEvent::new(self.event_type.clone(), self.data.clone())
+            .with_id(self.id)
+            .with_metadata(self.metadata.clone())
+            .with_recorded_at(self.recorded_at)
+    }
+}
+
 /// What an append wrote: the versions and positions of its first and last
 /// events. For a single-event append first and last are equal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use disco_core::{
-    AppendMany, DeleteMode, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, StreamId,
+    AppendMany, DeleteMode, Error, EventStore, ExpectedVersion, RecordedEvent, StreamId,
     StreamInfo, StreamState,
 };
 
@@ -156,10 +156,7 @@ pub async fn copy_store(
 pub fn appends(page: &[RecordedEvent]) -> Vec<AppendMany> {
     let mut out: Vec<AppendMany> = Vec::new();
     for e in page {
-        let event = NewEvent::new(e.event_type.clone(), e.data.clone())
-            .with_id(e.id)
-            .with_metadata(e.metadata.clone())
-            .with_recorded_at(e.recorded_at);
+        let event = e.to_new_event();
         match out.last_mut() {
             Some((stream, _, events)) if *stream == e.stream_id => events.push(event),
             _ => out.push((

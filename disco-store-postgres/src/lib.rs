@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 
 mod errors;
+mod event_row;
 mod leases;
 mod listener;
 mod migrate;

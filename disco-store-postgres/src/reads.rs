@@ -2,13 +2,12 @@
 
 use disco_core::{
     Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamState, Timestamp,
+    StreamInfo, StreamState,
 };
-use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row};
-use uuid::Uuid;
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
+use crate::event_row::event;
 use crate::sql::Statements;
 
 pub(crate) use disco_backend::stream_state::state_of;
@@ -16,20 +15,6 @@ pub(crate) use disco_backend::stream_state::state_of;
 pub(crate) fn stream_id(text: &str) -> Result<StreamId> {
     StreamId::new(text)
         .map_err(|e| Error::Backend(format!("corrupt stream id in the database: {e}")))
-}
-
-fn event(row: &PgRow) -> Result<RecordedEvent> {
-    let get = |e: sqlx::Error| db_error(e);
-    Ok(RecordedEvent {
-        position: stored_u64(row.try_get("position").map_err(get)?, "position")?,
-        stream_id: stream_id(row.try_get("stream_id").map_err(get)?)?,
-        version: stored_u64(row.try_get("version").map_err(get)?, "version")?,
-        id: row.try_get::<Uuid, _>("event_id").map_err(get)?,
-        event_type: row.try_get("event_type").map_err(get)?,
-        data: row.try_get("data").map_err(get)?,
-        metadata: row.try_get("metadata").map_err(get)?,
-        recorded_at: Timestamp::from_micros(row.try_get("recorded_at").map_err(get)?),
-    })
 }
 
 /// A stream's version and state, `None` if never written.

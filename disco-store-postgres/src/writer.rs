@@ -40,32 +40,16 @@ use std::sync::Arc;
 use disco_backend::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
 use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome, Batching};
 use disco_backend::{EventLocation, Notifier};
-use disco_core::{AppendResult, NewEvent, Result, StreamId, StreamState};
+use disco_core::{AppendResult, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::errors::{db_error, sql_int, stored_u64};
+use crate::event_row::{bind_event_columns, Columns};
 use crate::reads;
 use crate::sql::Statements;
-
-/// Binds the event columns of a batch, in the one order both the fast path
-/// (`append_fast`, migration 0002) and `write_batch.sql` take them: stream,
-/// version, id, type, data, metadata, recorded_at. A new stored field is a
-/// field of [`Columns`], a line here, and the statements.
-macro_rules! bind_event_columns {
-    ($query:expr, $columns:expr) => {
-        $query
-            .bind(&$columns.streams)
-            .bind(&$columns.versions)
-            .bind(&$columns.ids)
-            .bind(&$columns.types)
-            .bind(&$columns.data)
-            .bind(&$columns.metadata)
-            .bind(&$columns.recorded_at)
-    };
-}
 
 pub(crate) struct WriterContext {
     pub pool: PgPool,
@@ -408,33 +392,6 @@ fn decide_batch(view: &mut BatchView<'_>, batch: &[AppendRequest], mut head: u64
         results,
         head,
         all_written,
-    }
-}
-
-/// The rows the batch writes, as the columns `unnest` takes.
-#[derive(Default)]
-struct Columns {
-    positions: Vec<i64>,
-    streams: Vec<String>,
-    versions: Vec<i64>,
-    ids: Vec<Uuid>,
-    types: Vec<String>,
-    data: Vec<Vec<u8>>,
-    metadata: Vec<Vec<u8>>,
-    recorded_at: Vec<Option<i64>>,
-}
-
-impl Columns {
-    fn push(&mut self, stream: &StreamId, version: u64, position: u64, event: &NewEvent) {
-        self.positions.push(sql_int(position));
-        self.streams.push(stream.as_str().to_owned());
-        self.versions.push(sql_int(version));
-        self.ids.push(event.id);
-        self.types.push(event.event_type.clone());
-        self.data.push(event.data.clone());
-        self.metadata.push(event.metadata.clone());
-        self.recorded_at
-            .push(event.recorded_at.map(|t| t.as_micros()));
     }
 }
 

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use disco_backend::EventLocation;
 use disco_core::{
     Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamState, Timestamp, Uuid,
+    StreamInfo, StreamState, Uuid,
 };
 use redb::{ReadTransaction, ReadableTable};
 
@@ -32,16 +32,7 @@ pub(crate) fn event_at(
 
 /// A stored row as a recorded event.
 fn decode(position: u64, row: StoredEvent<'_>) -> Result<RecordedEvent> {
-    Ok(RecordedEvent {
-        id: Uuid::from_u128(row.id),
-        stream_id: stream_id(row.stream_id)?,
-        version: row.version,
-        position,
-        event_type: row.event_type.to_owned(),
-        data: row.data.to_vec(),
-        metadata: row.metadata.to_vec(),
-        recorded_at: Timestamp::from_micros(row.recorded_at),
-    })
+    Ok(row.to_recorded(position, stream_id(row.stream_id)?))
 }
 
 /// A stream's version and state, `None` if never written.

@@ -11,6 +11,7 @@
 //! - `META["head"]` is the head as of the last hard delete; the head is the
 //!   larger of it and the last key of `EVENTS`.
 
+use disco_core::{NewEvent, RecordedEvent, StreamId, Timestamp, Uuid};
 use redb::TableDefinition;
 
 /// The file format this library writes and reads.
@@ -64,6 +65,35 @@ impl<'a> StoredEvent<'a> {
             data,
             metadata,
             recorded_at,
+        }
+    }
+
+    /// `event` as stored in stream `stream_id` at `version`; `now` (µs)
+    /// stamps an event without a time of its own.
+    pub(crate) fn of_new(stream_id: &'a str, version: u64, event: &'a NewEvent, now: i64) -> Self {
+        StoredEvent {
+            stream_id,
+            version,
+            id: event.id.as_u128(),
+            event_type: event.event_type.as_str(),
+            data: event.data.as_slice(),
+            metadata: event.metadata.as_slice(),
+            recorded_at: event.recorded_at.map_or(now, |t| t.as_micros()),
+        }
+    }
+
+    /// The recorded event at `position` (its stream id checked by the
+    /// caller).
+    pub(crate) fn to_recorded(&self, position: u64, stream_id: StreamId) -> RecordedEvent {
+        RecordedEvent {
+            id: Uuid::from_u128(self.id),
+            stream_id,
+            version: self.version,
+            position,
+            event_type: self.event_type.to_owned(),
+            data: self.data.to_vec(),
+            metadata: self.metadata.to_vec(),
+            recorded_at: Timestamp::from_micros(self.recorded_at),
         }
     }
 

@@ -106,19 +106,7 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest]) -> BatchOutcome {
                 let position = head + 1 + offset as u64;
                 let version = first_version + offset as u64;
                 events
-                    .insert(
-                        position,
-                        StoredEvent {
-                            stream_id: s,
-                            version,
-                            id: event.id.as_u128(),
-                            event_type: event.event_type.as_str(),
-                            data: event.data.as_slice(),
-                            metadata: event.metadata.as_slice(),
-                            recorded_at: event.recorded_at.map_or(now, |t| t.as_micros()),
-                        }
-                        .row(),
-                    )
+                    .insert(position, StoredEvent::of_new(s, version, event, now).row())
                     .map_err(db_error)?;
                 index.insert((s, version), position).map_err(db_error)?;
                 ids.insert(event.id.as_u128(), position).map_err(db_error)?;

@@ -38,16 +38,14 @@ impl Target for RawMemory {
         for (i, e) in events.into_iter().enumerate() {
             let position = inner.log.len() as u64 + 1;
             indexes.push(inner.log.len());
-            inner.log.push(RecordedEvent {
-                id: e.id,
-                stream_id: stream.clone(),
-                version: version + 1 + i as u64,
+            let version = version + 1 + i as u64;
+            inner.log.push(RecordedEvent::recorded(
+                e,
+                stream.clone(),
+                version,
                 position,
-                event_type: e.event_type,
-                data: e.data,
-                metadata: e.metadata,
-                recorded_at: now,
-            });
+                now,
+            ));
         }
         inner
             .streams
