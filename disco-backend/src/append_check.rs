@@ -43,8 +43,8 @@ pub enum AppendDecision {
 /// [`Limits::check_append`](disco_core::Limits::check_append)) to `stream`.
 ///
 /// ```
-/// use disco_backend::append_check::*;
-/// use disco_core::*;
+/// use disco::backend::append_check::*;
+/// use disco::*;
 ///
 /// struct Empty;
 /// impl AppendView for Empty {
@@ -129,8 +129,8 @@ fn retried_run(
 /// (`StreamDeleted`); then `expected` must pass against `version`.
 ///
 /// ```
-/// use disco_backend::append_check::check_delete;
-/// use disco_core::{DeleteMode, ExpectedVersion, StreamId};
+/// use disco::backend::append_check::check_delete;
+/// use disco::{DeleteMode, ExpectedVersion, StreamId};
 /// let s = StreamId::new("s").unwrap();
 /// assert!(check_delete(&s, None, 3, ExpectedVersion::Exact(3), DeleteMode::Soft).is_ok());
 /// assert!(check_delete(&s, Some(DeleteMode::Soft), 3, ExpectedVersion::Any, DeleteMode::Hard).is_ok());

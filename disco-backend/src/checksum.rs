@@ -4,7 +4,7 @@
 /// The FNV-1a hash of `bytes`.
 ///
 /// ```
-/// use disco_backend::checksum::{fnv1a, hex};
+/// use disco::backend::checksum::{fnv1a, hex};
 /// assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
 /// assert_eq!(hex(b"a"), "af63dc4c8601ec8c");
 /// ```

@@ -12,7 +12,7 @@ use disco_core::{Error, Result};
 /// redb). Clones share the same set.
 ///
 /// ```
-/// use disco_backend::LocalLeases;
+/// use disco::backend::LocalLeases;
 /// let leases = LocalLeases::default();
 /// let held = leases.try_acquire("projector").expect("free");
 /// assert!(leases.try_acquire("projector").is_none());

@@ -103,7 +103,7 @@ pub fn scheme(url: &str) -> Option<&str> {
 /// [`Error::InvalidInput`] listing the URL forms there are otherwise.
 ///
 /// ```
-/// use disco_backend::registry::{find, Backend};
+/// use disco::backend::registry::{find, Backend};
 /// let none: [Backend; 0] = [];
 /// assert!(find(&none, "mysql://x").is_err());
 /// ```
@@ -125,7 +125,7 @@ pub fn find<'a>(backends: &'a [Backend], url: &str) -> Result<&'a Backend> {
 /// [`Error::InvalidInput`] when it is empty.
 ///
 /// ```
-/// use disco_backend::registry::file_path;
+/// use disco::backend::registry::file_path;
 /// assert_eq!(file_path("sqlite:/tmp/x.db").unwrap(), std::path::PathBuf::from("/tmp/x.db"));
 /// assert!(file_path("sqlite:").is_err());
 /// ```

@@ -8,8 +8,8 @@ use disco_core::Error;
 /// `u64::MAX` means "the end".
 ///
 /// ```
-/// assert_eq!(disco_backend::stored_int::to_i64(7), 7);
-/// assert_eq!(disco_backend::stored_int::to_i64(u64::MAX), i64::MAX);
+/// assert_eq!(disco::backend::stored_int::to_i64(7), 7);
+/// assert_eq!(disco::backend::stored_int::to_i64(u64::MAX), i64::MAX);
 /// ```
 pub fn to_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
@@ -24,8 +24,8 @@ pub fn limit_to_i64(limit: usize) -> i64 {
 /// corrupted or foreign database, and is a `Backend` error naming `what`.
 ///
 /// ```
-/// assert_eq!(disco_backend::stored_int::from_stored(5, "version").unwrap(), 5);
-/// assert!(disco_backend::stored_int::from_stored(-1, "version").is_err());
+/// assert_eq!(disco::backend::stored_int::from_stored(5, "version").unwrap(), 5);
+/// assert!(disco::backend::stored_int::from_stored(-1, "version").is_err());
 /// ```
 pub fn from_stored(value: i64, what: &str) -> Result<u64, Error> {
     u64::try_from(value)

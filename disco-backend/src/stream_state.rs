@@ -14,8 +14,8 @@ pub const HARD_DELETED: u8 = 2;
 /// The stored code of `state`.
 ///
 /// ```
-/// use disco_backend::stream_state::{code, state_of};
-/// use disco_core::StreamState;
+/// use disco::backend::stream_state::{code, state_of};
+/// use disco::StreamState;
 /// for state in [StreamState::Active, StreamState::SoftDeleted, StreamState::HardDeleted] {
 ///     assert_eq!(state_of(code(state)).unwrap(), state);
 /// }

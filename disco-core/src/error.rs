@@ -109,7 +109,7 @@ impl Error {
     /// Whether the same call may succeed if tried again later.
     ///
     /// ```
-    /// use disco_core::Error;
+    /// use disco::Error;
     /// assert!(Error::Unavailable("connection reset".into()).is_retryable());
     /// assert!(!Error::InvalidInput("empty append".into()).is_retryable());
     /// ```

@@ -10,7 +10,7 @@ use crate::StreamId;
 /// An event to append. The store gives it a version and a position.
 ///
 /// ```
-/// use disco_core::NewEvent;
+/// use disco::NewEvent;
 /// let e = NewEvent::new("WalletCreated", br#"{"balance":10}"#.to_vec())
 ///     .with_metadata(br#"{"correlation_id":"c1"}"#.to_vec());
 /// assert_eq!(e.event_type, "WalletCreated");
@@ -102,7 +102,7 @@ impl RecordedEvent {
     /// (stamped `now` unless it carries its own time).
     ///
     /// ```
-    /// use disco_core::{NewEvent, RecordedEvent, StreamId, Timestamp};
+    /// use disco::{NewEvent, RecordedEvent, StreamId, Timestamp};
     /// let stream = StreamId::new("s-1").unwrap();
     /// let at = Timestamp::from_micros(7);
     /// let recorded = RecordedEvent::recorded(NewEvent::new("E", vec![1]), stream, 1, 10, at);
@@ -155,7 +155,7 @@ pub struct AppendResult {
 /// Microseconds since the Unix epoch, UTC.
 ///
 /// ```
-/// use disco_core::Timestamp;
+/// use disco::Timestamp;
 /// let t = Timestamp::from_micros(1_500_000);
 /// assert_eq!(t.as_micros(), 1_500_000);
 /// assert_eq!(

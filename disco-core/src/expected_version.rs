@@ -7,7 +7,7 @@ use std::fmt;
 /// A stream's version is the version of its last event, 0 when it has none.
 ///
 /// ```
-/// use disco_core::ExpectedVersion;
+/// use disco::ExpectedVersion;
 /// assert!(ExpectedVersion::Any.accepts(7));
 /// assert!(ExpectedVersion::NoStream.accepts(0));
 /// assert!(!ExpectedVersion::StreamExists.accepts(0));

@@ -16,7 +16,7 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 /// Input limits of one store, set when it is opened.
 ///
 /// ```
-/// use disco_core::{Limits, NewEvent};
+/// use disco::{Limits, NewEvent};
 /// let limits = Limits::default().with_max_event_size(8);
 /// assert!(limits.check_append(&[NewEvent::new("Small", vec![0; 8])]).is_ok());
 /// assert!(limits.check_append(&[NewEvent::new("Big", vec![0; 9])]).is_err());

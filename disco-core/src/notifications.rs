@@ -21,7 +21,7 @@ pub struct Notifier {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use disco_core::notifications::Notifier;
+/// use disco::notifications::Notifier;
 /// let notifier = Notifier::new(0);
 /// let mut rx = notifier.subscribe();
 /// notifier.notify(5);

@@ -73,7 +73,7 @@ pub struct Checkpoint {
 /// Which events a global read returns. The default returns every event.
 ///
 /// ```
-/// use disco_core::EventFilter;
+/// use disco::EventFilter;
 /// let f = EventFilter::default()
 ///     .with_stream_prefix("wallet-")
 ///     .with_event_types(["Deposited", "Withdrawn"]);
@@ -173,8 +173,8 @@ impl EventFilter {
 /// # Example
 ///
 /// ```
-/// # async fn demo(store: std::sync::Arc<dyn disco_core::EventStore>) -> disco_core::Result<()> {
-/// use disco_core::{ExpectedVersion, NewEvent, ReadDirection, StreamId};
+/// # async fn demo(store: std::sync::Arc<dyn disco::EventStore>) -> disco::Result<()> {
+/// use disco::{ExpectedVersion, NewEvent, ReadDirection, StreamId};
 /// let stream = StreamId::new("wallet-1")?;
 /// let written = store
 ///     .append(&stream, ExpectedVersion::NoStream, vec![NewEvent::new("Opened", vec![])])

@@ -19,7 +19,7 @@ pub const MAX_STREAM_ID_LEN: usize = 255;
 /// Cloning is cheap (a reference count), so stores may keep many copies.
 ///
 /// ```
-/// use disco_core::StreamId;
+/// use disco::StreamId;
 /// let id = StreamId::new("wallet-42").unwrap();
 /// assert_eq!(id.as_str(), "wallet-42");
 /// assert!(StreamId::new("").is_err());

@@ -13,7 +13,7 @@ use crate::errors::CodecError;
 /// decides a command's events from that state alone.
 ///
 /// ```
-/// use disco_cqrs::{Aggregate, DomainEvent};
+/// use disco::cqrs::{Aggregate, DomainEvent};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Default, Serialize, Deserialize)]
@@ -100,7 +100,7 @@ pub struct Metadata {
 /// (its own id when it starts a new conversation).
 ///
 /// ```
-/// use disco_cqrs::CommandContext;
+/// use disco::cqrs::CommandContext;
 /// let first = CommandContext::new();
 /// let caused = first.caused();
 /// assert_eq!(caused.correlation_id, first.correlation_id);

@@ -25,7 +25,7 @@ pub enum BuildError {
 /// [`Rejection::downcast_ref`].
 ///
 /// ```
-/// use disco_cqrs::Rejection;
+/// use disco::cqrs::Rejection;
 /// #[derive(Debug, thiserror::Error, PartialEq)]
 /// #[error("insufficient funds: {0} short")]
 /// struct Overdraft(u64);

@@ -291,8 +291,8 @@ impl Pending {
 ///
 /// ```
 /// # async fn demo(store: std::sync::Arc<dyn disco_core::EventStore>) -> Result<(), Box<dyn std::error::Error>> {
-/// # use disco_cqrs::*;
-/// # use disco_cqrs::doc_fixture::Counter;
+/// # use disco::cqrs::*;
+/// # use disco::cqrs::doc_fixture::Counter;
 /// use serde_json::json;
 /// let orchestrator = Orchestrator::builder(store)
 ///     .aggregate::<Counter, _>(|routes| {

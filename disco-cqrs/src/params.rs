@@ -17,7 +17,7 @@ pub type FieldErrors = BTreeMap<String, Vec<String>>;
 /// are collected.
 ///
 /// ```
-/// use disco_cqrs::Params;
+/// use disco::cqrs::Params;
 /// use serde_json::json;
 ///
 /// let mut p = Params::new(json!({"user_id": "nope", "balance": -5}));

@@ -7,8 +7,8 @@ use crate::aggregate::Aggregate;
 /// An aggregate after the `given` events.
 ///
 /// ```
-/// # use disco_cqrs::doc_fixture::{Added, Counter, TooBig};
-/// use disco_cqrs::testing::given;
+/// # use disco::cqrs::doc_fixture::{Added, Counter, TooBig};
+/// use disco::cqrs::testing::given;
 /// given::<Counter>([Added(60)]).when(30).then([Added(30)]);
 /// given::<Counter>([Added(60)]).when(50).then_error(TooBig);
 /// ```

@@ -31,8 +31,8 @@ use disco_core::{Error, EventFilter, EventStore, RecordedEvent, Result};
 /// Where a subscription starts, what it lets through and how it reads.
 ///
 /// ```
-/// use disco_core::EventFilter;
-/// use disco_runtime::SubscriptionOptions;
+/// use disco::EventFilter;
+/// use disco::SubscriptionOptions;
 /// let options = SubscriptionOptions::default()
 ///     .after(41)
 ///     .filter(EventFilter::default().with_stream_prefix("wallet-"))
@@ -112,9 +112,9 @@ type Page = Result<Vec<RecordedEvent>>;
 /// it stops its reader task.
 ///
 /// ```
-/// # async fn demo(store: std::sync::Arc<dyn disco_core::EventStore>) -> disco_core::Result<()> {
-/// use disco_core::{ExpectedVersion, NewEvent, StreamId};
-/// use disco_runtime::{Subscription, SubscriptionOptions};
+/// # async fn demo(store: std::sync::Arc<dyn disco::EventStore>) -> disco::Result<()> {
+/// use disco::{ExpectedVersion, NewEvent, StreamId};
+/// use disco::{Subscription, SubscriptionOptions};
 /// let mut feed = Subscription::start(store.clone(), SubscriptionOptions::default());
 /// let stream = StreamId::new("wallet-1")?;
 /// store.append(&stream, ExpectedVersion::Any, vec![NewEvent::new("Opened", vec![])]).await?;

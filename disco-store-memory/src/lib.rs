@@ -8,9 +8,9 @@
 //! on [`EventStore::notifications`] wake as soon as an append commits.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco_core::Result<()> {
-//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
-//! use disco_store_memory::MemoryStore;
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco::Result<()> {
+//! use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco::memory::MemoryStore;
 //!
 //! let store = MemoryStore::new();
 //! let other_handle = store.clone();

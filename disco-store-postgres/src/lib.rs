@@ -20,9 +20,9 @@
 //!   schema name, the one identifier in the SQL, is validated and quoted.
 //!
 //! ```no_run
-//! # async fn demo() -> disco_core::Result<()> {
-//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
-//! use disco_store_postgres::{PgOptions, PostgresStore};
+//! # async fn demo() -> disco::Result<()> {
+//! use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco::postgres::{PgOptions, PostgresStore};
 //!
 //! let store = PostgresStore::connect(
 //!     "postgres://postgres@127.0.0.1:5432/app",

@@ -8,7 +8,7 @@ use disco_core::{Error, Limits, Result};
 ///
 /// ```
 /// use std::time::Duration;
-/// use disco_store_postgres::PgOptions;
+/// use disco::postgres::PgOptions;
 /// let options = PgOptions::default()
 ///     .schema("tenant_42")
 ///     .pool_size(20)

@@ -20,7 +20,7 @@ pub const BACKEND: Backend = Backend {
 /// Splits `?schema=NAME` (or `&schema=NAME`) off a PostgreSQL URL.
 ///
 /// ```
-/// use disco_store_postgres::split_schema;
+/// use disco::postgres::split_schema;
 /// assert_eq!(
 ///     split_schema("postgres://u@h/db?sslmode=disable&schema=app"),
 ///     ("postgres://u@h/db?sslmode=disable".to_owned(), Some("app".to_owned()))

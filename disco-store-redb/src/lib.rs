@@ -14,11 +14,11 @@
 //! wake as soon as a commit returns.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco_core::Result<()> {
-//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
-//! use disco_store_redb::{RedbOptions, RedbStore};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco::Result<()> {
+//! use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco::redb::{RedbOptions, RedbStore};
 //!
-//! let path = std::env::temp_dir().join(format!("disco-doc-{}.redb", disco_core::Uuid::new_v4()));
+//! let path = std::env::temp_dir().join(format!("disco-doc-{}.redb", disco::Uuid::new_v4()));
 //! let store = RedbStore::open(&path, RedbOptions::default()).await?;
 //! let stream = StreamId::new("wallet-1")?;
 //! store

@@ -7,7 +7,7 @@ use disco_core::Limits;
 /// Options of [`RedbStore::open`](crate::RedbStore::open).
 ///
 /// ```
-/// use disco_store_redb::RedbOptions;
+/// use disco::redb::RedbOptions;
 /// let options = RedbOptions::default().cache_size(16 * 1024 * 1024).max_event_size(1 << 20);
 /// assert_eq!(options.limits.max_event_size, 1 << 20);
 /// ```

@@ -13,9 +13,9 @@
 //! and within the poll interval (25 ms by default) for commits of others.
 //!
 //! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco_core::Result<()> {
-//! use disco_core::{EventStore, ExpectedVersion, NewEvent, StreamId};
-//! use disco_store_sqlite::{SqliteOptions, SqliteStore};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> disco::Result<()> {
+//! use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
+//! use disco::sqlite::{SqliteOptions, SqliteStore};
 //!
 //! let path = std::env::temp_dir().join(format!("disco-doc-{}.db", uuid::Uuid::new_v4()));
 //! let store = SqliteStore::open(&path, SqliteOptions::default()).await?;

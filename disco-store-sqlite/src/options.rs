@@ -29,7 +29,7 @@ impl Synchronous {
 ///
 /// ```
 /// use std::time::Duration;
-/// use disco_store_sqlite::{SqliteOptions, Synchronous};
+/// use disco::sqlite::{SqliteOptions, Synchronous};
 /// let options = SqliteOptions::default()
 ///     .busy_timeout(Duration::from_secs(1))
 ///     .max_event_size(1024 * 1024);

@@ -24,9 +24,9 @@
 //!   noticed at the runner's next checkpoint.
 //!
 //! ```
-//! # async fn demo(store: std::sync::Arc<dyn disco_core::EventStore>) -> disco_core::Result<()> {
-//! use disco_runtime::consumer::{handler_fn, Consumer, ErrorPolicy};
-//! use disco_core::EventFilter;
+//! # async fn demo(store: std::sync::Arc<dyn disco::EventStore>) -> disco::Result<()> {
+//! use disco::consumer::{handler_fn, Consumer, ErrorPolicy};
+//! use disco::EventFilter;
 //!
 //! let handle = Consumer::new(
 //!     "wallet-balances",
@@ -69,8 +69,8 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use disco_runtime::consumer::{Handler, HandlerError};
-/// use disco_core::RecordedEvent;
+/// use disco::consumer::{Handler, HandlerError};
+/// use disco::RecordedEvent;
 ///
 /// struct CountDeposits(std::sync::atomic::AtomicU64);
 ///
@@ -140,7 +140,7 @@ pub enum AfterRetries {
 ///
 /// ```
 /// use std::time::Duration;
-/// use disco_runtime::consumer::{AfterRetries, ErrorPolicy};
+/// use disco::consumer::{AfterRetries, ErrorPolicy};
 /// let policy = ErrorPolicy::default()
 ///     .retries(3)
 ///     .backoff(Duration::from_millis(10), Duration::from_secs(1))
