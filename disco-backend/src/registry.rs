@@ -140,3 +140,20 @@ pub fn file_path(url: &str) -> Result<PathBuf> {
         }
     }
 }
+
+/// `error` with the file it is about in front of its message (for the
+/// message-carrying kinds; typed facts already name their location).
+///
+/// ```
+/// use disco::backend::registry::with_path;
+/// use disco::Error;
+/// let e = with_path(std::path::Path::new("/x.db"), Error::Backend("locked".into()));
+/// assert_eq!(e, Error::Backend("/x.db: locked".into()));
+/// ```
+pub fn with_path(path: &std::path::Path, error: Error) -> Error {
+    match error {
+        Error::Backend(m) => Error::Backend(format!("{}: {m}", path.display())),
+        Error::Unavailable(m) => Error::Unavailable(format!("{}: {m}", path.display())),
+        other => other,
+    }
+}

@@ -11,13 +11,7 @@ use crate::errors::db_error;
 use crate::options::RedbOptions;
 use crate::tables::*;
 
-fn with_path(path: &Path, error: Error) -> Error {
-    match error {
-        Error::Backend(m) => Error::Backend(format!("{}: {m}", path.display())),
-        Error::Unavailable(m) => Error::Unavailable(format!("{}: {m}", path.display())),
-        other => other,
-    }
-}
+use disco_backend::registry::with_path;
 
 /// Opens (or creates) the file and returns the database and its head.
 pub(crate) fn open(path: &Path, options: &RedbOptions) -> Result<(Database, u64)> {
@@ -120,14 +114,6 @@ fn format_version(db: &impl ReadableDatabase, path: &Path) -> Result<Option<u64>
     }
     Ok(Some(version))
 }
-
-/// The format upgrades, in order: (the format a file has after it, the step).
-/// A file of an older format gets every step above its own, in one write
-/// transaction that also records the new format. Format 1 is the first, so
-/// there is none yet; the next format change adds its step here and keeps
-/// the fixture of the format before it (tests/fixtures).
-type Upgrade = fn(&redb::WriteTransaction) -> Result<()>;
-const UPGRADES: &[(u64, Upgrade)] = &[];
 
 fn upgrade(db: &Database, found: u64) -> Result<()> {
     let txn = db.begin_write().map_err(db_error)?;

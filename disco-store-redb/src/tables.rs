@@ -17,6 +17,17 @@ use redb::TableDefinition;
 /// The file format this library writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
 
+/// A step that takes a file from the format before to the one it names.
+pub(crate) type Upgrade = fn(&redb::WriteTransaction) -> disco_core::Result<()>;
+
+/// The format upgrades, in order: (the format a file has after it, the step).
+/// An open gives a file of an older format every step above its own, in one
+/// write transaction that also records the new format (`open.rs`). Format 1
+/// is the first, so there is none yet; the next format change adds its step
+/// here, beside the tables it changes, and keeps the fixture of the format
+/// before it (tests/fixtures).
+pub(crate) const UPGRADES: &[(u64, Upgrade)] = &[];
+
 /// A stored event as format 1 lays it out: (stream id, version, event id,
 /// event type, data, metadata, recorded_at in µs). Only [`StoredEvent`]
 /// reads or builds it by position.

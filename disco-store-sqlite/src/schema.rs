@@ -72,13 +72,7 @@ fn open_flags(create: bool) -> OpenFlags {
     flags
 }
 
-pub(crate) fn with_path(path: &Path, error: Error) -> Error {
-    match error {
-        Error::Backend(m) => Error::Backend(format!("{}: {m}", path.display())),
-        Error::Unavailable(m) => Error::Unavailable(format!("{}: {m}", path.display())),
-        other => other,
-    }
-}
+pub(crate) use disco_backend::registry::with_path;
 
 fn location(path: &Path) -> String {
     format!("sqlite:{}", path.display())
