@@ -2,15 +2,14 @@
 //! validation, typed errors, the repository's snapshots, cache and conflict
 //! retries, metadata, upcasting, and given/when/then.
 
-#[path = "../examples/wallet/app.rs"]
-#[allow(dead_code)]
-mod app;
+mod support {
+    pub mod account;
+}
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::{Wallet, WalletCommand, WalletDirectory, WalletError, WalletEvent};
 use async_trait::async_trait;
 use disco::cqrs::testing::given;
 use disco::cqrs::{
@@ -25,8 +24,7 @@ use disco::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-const USER: &str = app::DEMO_USER;
+use support::account::{self, Account, AccountCommand, AccountError, AccountEvent, USER};
 
 /// A second aggregate, so routes of two aggregates live side by side.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -62,13 +60,13 @@ impl Aggregate for Tally {
 
 fn two_aggregates(store: Arc<dyn EventStore>) -> Orchestrator {
     Orchestrator::builder(store)
-        .aggregate::<Wallet, _>(|r| {
-            r.command("create_wallet", |p| {
+        .aggregate::<Account, _>(|r| {
+            r.command("open_account", |p| {
                 let user_id = p.uuid("user_id");
                 let balance = p.integer("balance");
                 Some((
                     Target::New,
-                    WalletCommand::Create {
+                    AccountCommand::Open {
                         user_id: user_id?,
                         balance: balance?,
                     },
@@ -91,10 +89,10 @@ fn two_aggregates(store: Arc<dyn EventStore>) -> Orchestrator {
 async fn routes_of_every_aggregate_work_and_names_are_listed() {
     let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
     let o = two_aggregates(store.clone());
-    assert_eq!(o.commands(), vec!["count", "create_wallet"]);
+    assert_eq!(o.commands(), vec!["count", "open_account"]);
     assert_eq!(o.queries(), vec!["total"]);
     let w = o
-        .dispatch("create_wallet", json!({"user_id": USER, "balance": 5}))
+        .dispatch("open_account", json!({"user_id": USER, "balance": 5}))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((w.version, w.state["balance"].as_i64()), (1, Some(5)));
@@ -124,10 +122,9 @@ async fn routes_of_every_aggregate_work_and_names_are_listed() {
 #[tokio::test]
 async fn every_message_of_every_field_comes_back_and_nothing_is_written() {
     let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
-    let o = app::orchestrator(store.clone(), Arc::new(WalletDirectory::default()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
     let err = o
-        .dispatch("create_wallet", json!({"user_id": 7, "balance": -1}))
+        .dispatch("open_account", json!({"user_id": 7, "balance": -1}))
         .await;
     let Err(DispatchError::Validation(errors)) = err else {
         panic!("not a validation error: {err:?}");
@@ -138,7 +135,7 @@ async fn every_message_of_every_field_comes_back_and_nothing_is_written() {
     let Err(DispatchError::Validation(errors)) = err else {
         panic!("not a validation error: {err:?}");
     };
-    assert_eq!(errors["wallet_id"], vec!["is required"]);
+    assert_eq!(errors["account_id"], vec!["is required"]);
     assert_eq!(errors["amount"], vec!["must be greater than 0"]);
     assert!(matches!(
         o.dispatch_async("deposit", json!("text")),
@@ -150,17 +147,16 @@ async fn every_message_of_every_field_comes_back_and_nothing_is_written() {
 #[tokio::test]
 async fn async_dispatch_gives_the_id_first_and_the_outcome_later() {
     let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
-    let o = app::orchestrator(store.clone(), Arc::new(WalletDirectory::default()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
     let pending = o
-        .dispatch_async("create_wallet", json!({"user_id": USER, "balance": 9}))
+        .dispatch_async("open_account", json!({"user_id": USER, "balance": 9}))
         .unwrap_or_else(|e| panic!("{e}"));
     let id = pending.id.clone();
     let done = pending.outcome().await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.id, id);
     assert_eq!(done.state["balance"], 9);
     let rejected = o
-        .dispatch_async("withdraw", json!({"wallet_id": id, "amount": 10}))
+        .dispatch_async("withdraw", json!({"account_id": id, "amount": 10}))
         .unwrap_or_else(|e| panic!("{e}"))
         .outcome()
         .await;
@@ -174,8 +170,8 @@ async fn async_dispatch_gives_the_id_first_and_the_outcome_later() {
     // The named path keeps the aggregate's typed error.
     assert!(
         matches!(
-            rejection.downcast_ref::<WalletError>(),
-            Some(WalletError::Overdraft { .. })
+            rejection.downcast_ref::<AccountError>(),
+            Some(AccountError::Overdraft { .. })
         ),
         "{rejection:?}"
     );
@@ -184,13 +180,12 @@ async fn async_dispatch_gives_the_id_first_and_the_outcome_later() {
 #[tokio::test]
 async fn typed_path_metadata_and_snapshots() {
     let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
-    let o = app::orchestrator(store.clone(), Arc::new(WalletDirectory::default()))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
     let user: Uuid = USER.parse().unwrap_or_default();
     let done = o
-        .execute::<Wallet>(
+        .execute::<Account>(
             "w1",
-            WalletCommand::Create {
+            AccountCommand::Open {
                 user_id: user,
                 balance: 0,
             },
@@ -199,21 +194,21 @@ async fn typed_path_metadata_and_snapshots() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(done.version, 1);
     for _ in 0..119 {
-        o.execute::<Wallet>("w1", WalletCommand::Deposit { amount: 1 })
+        o.execute::<Account>("w1", AccountCommand::Deposit { amount: 1 })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let refused = o
-        .execute::<Wallet>("w1", WalletCommand::Withdraw { amount: 1000 })
+        .execute::<Account>("w1", AccountCommand::Withdraw { amount: 1000 })
         .await;
     assert!(matches!(
         refused,
-        Err(ExecuteError::Rejected(WalletError::Overdraft {
+        Err(ExecuteError::Rejected(AccountError::Overdraft {
             balance: 119,
             amount: 1000
         }))
     ));
-    let stream = StreamId::new("wallet-w1").unwrap_or_else(|e| panic!("{e}"));
+    let stream = StreamId::new("account-w1").unwrap_or_else(|e| panic!("{e}"));
     let snapshot = store.load_snapshot(&stream).await.ok().flatten();
     assert_eq!(
         snapshot.map(|s| s.version),
@@ -221,13 +216,13 @@ async fn typed_path_metadata_and_snapshots() {
         "snapshot every 50 events"
     );
     // A fresh repository (no cache) loads snapshot + later events.
-    let fresh = Repository::<Wallet>::new(store.clone());
+    let fresh = Repository::<Account>::new(store.clone());
     let (state, version) = fresh.load("w1").await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((state.balance, version), (119, 120));
     // Metadata: the command's correlation and causation ids.
     let context = CommandContext::new();
     fresh
-        .execute("w1", WalletCommand::Deposit { amount: 1 }, &context)
+        .execute("w1", AccountCommand::Deposit { amount: 1 }, &context)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let last = store
@@ -238,27 +233,27 @@ async fn typed_path_metadata_and_snapshots() {
         serde_json::from_slice(&last[0].metadata).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(meta.correlation_id, context.correlation_id);
     assert_eq!(meta.causation_id, context.command_id);
-    assert_eq!(meta.schema_version, WalletEvent::SCHEMA_VERSION);
+    assert_eq!(meta.schema_version, AccountEvent::SCHEMA_VERSION);
     assert_eq!(last[0].event_type, "Deposited");
 }
 
 #[tokio::test]
 async fn old_payloads_are_upcast_on_read() {
     let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
-    let stream = StreamId::new("wallet-old").unwrap_or_else(|e| panic!("{e}"));
-    let v1 = json!({"WalletCreated": {"user_id": USER, "initial_balance": 42}});
+    let stream = StreamId::new("account-old").unwrap_or_else(|e| panic!("{e}"));
+    let v1 = json!({"Opened": {"user_id": USER, "initial_balance": 42}});
     let meta =
         json!({"schema_version": 1, "correlation_id": Uuid::nil(), "causation_id": Uuid::nil()});
     store
         .append(
             &stream,
             ExpectedVersion::NoStream,
-            vec![NewEvent::new("WalletCreated", v1.to_string().into_bytes())
+            vec![NewEvent::new("Opened", v1.to_string().into_bytes())
                 .with_metadata(meta.to_string().into_bytes())],
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let repo = Repository::<Wallet>::new(store);
+    let repo = Repository::<Account>::new(store);
     let (state, version) = repo.load("old").await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((state.balance, version), (42, 1));
 }
@@ -389,11 +384,11 @@ async fn a_hot_cached_aggregate_does_not_reread_its_stream() {
 #[tokio::test]
 async fn a_conflict_reloads_and_retries_then_gives_up() {
     let shared = MemoryStore::new();
-    let a = Repository::<Wallet>::new(Arc::new(shared.clone()));
-    let b = Repository::<Wallet>::new(Arc::new(shared.clone()));
+    let a = Repository::<Account>::new(Arc::new(shared.clone()));
+    let b = Repository::<Account>::new(Arc::new(shared.clone()));
     let ctx = CommandContext::new();
     let user: Uuid = USER.parse().unwrap_or_default();
-    let create = WalletCommand::Create {
+    let create = AccountCommand::Open {
         user_id: user,
         balance: 10,
     };
@@ -401,18 +396,18 @@ async fn a_conflict_reloads_and_retries_then_gives_up() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // b (another process) deposits behind a's cache.
-    b.execute("w", WalletCommand::Deposit { amount: 100 }, &ctx)
+    b.execute("w", AccountCommand::Deposit { amount: 100 }, &ctx)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // a's cache says 10: the withdrawal must not be refused on it.
     let done = a
-        .execute("w", WalletCommand::Withdraw { amount: 50 }, &ctx)
+        .execute("w", AccountCommand::Withdraw { amount: 50 }, &ctx)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((done.state.balance, done.version), (60, 3));
     // b's cache is stale now: its deposit meets a conflict and is retried.
     let done = b
-        .execute("w", WalletCommand::Deposit { amount: 5 }, &ctx)
+        .execute("w", AccountCommand::Deposit { amount: 5 }, &ctx)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((done.state.balance, done.version), (65, 4));
@@ -429,26 +424,26 @@ async fn a_conflict_reloads_and_retries_then_gives_up() {
 #[test]
 fn given_when_then() {
     let user: Uuid = USER.parse().unwrap_or_default();
-    let created = WalletEvent::WalletCreated {
+    let created = AccountEvent::Opened {
         user_id: user,
         balance: 10,
     };
-    given::<Wallet>([created.clone()])
-        .when(WalletCommand::Withdraw { amount: 4 })
-        .then([WalletEvent::Withdrawn { amount: 4 }]);
-    given::<Wallet>([created.clone()])
-        .when(WalletCommand::Withdraw { amount: 11 })
-        .then_error(WalletError::Overdraft {
+    given::<Account>([created.clone()])
+        .when(AccountCommand::Withdraw { amount: 4 })
+        .then([AccountEvent::Withdrawn { amount: 4 }]);
+    given::<Account>([created.clone()])
+        .when(AccountCommand::Withdraw { amount: 11 })
+        .then_error(AccountError::Overdraft {
             balance: 10,
             amount: 11,
         });
-    given::<Wallet>([])
-        .when(WalletCommand::Deposit { amount: 1 })
-        .then_error(WalletError::NotFound);
-    given::<Wallet>([created])
-        .when(WalletCommand::Create {
+    given::<Account>([])
+        .when(AccountCommand::Deposit { amount: 1 })
+        .then_error(AccountError::NotFound);
+    given::<Account>([created])
+        .when(AccountCommand::Open {
             user_id: user,
             balance: 1,
         })
-        .then_error(WalletError::AlreadyExists);
+        .then_error(AccountError::AlreadyOpen);
 }
