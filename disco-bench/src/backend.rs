@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use disco_backend::registry::{file_path, find};
 use disco_core::EventStore;
 use disco_store_memory::MemoryStore;
 use disco_store_postgres::{PgOptions, PostgresStore};
@@ -101,19 +102,25 @@ fn side_schema(case: Case, side: &str) -> String {
 }
 
 impl Backend {
-    /// Parses a store URL; says which schemes exist otherwise.
+    /// Parses a store URL through the stores' registry entries (the same
+    /// ones `disco::connect` and the CLI use); a backend the bench has no raw
+    /// baseline for is refused.
     pub fn parse(url: &str) -> Result<Backend, String> {
-        match url.split_once(':') {
-            Some(("memory", "")) => Ok(Backend::Memory),
-            Some(("sqlite", "")) => Err("sqlite: needs a path, as in sqlite:/tmp/bench.db".into()),
-            Some(("sqlite", path)) => Ok(Backend::Sqlite(PathBuf::from(path))),
-            Some(("redb", "")) => Err("redb: needs a path, as in redb:/tmp/bench.redb".into()),
-            Some(("redb", path)) => Ok(Backend::Redb(PathBuf::from(path))),
-            Some(("postgres" | "postgresql", _)) => Ok(Backend::Postgres(url.to_owned())),
-            _ => Err(format!(
-                "{url:?} is not a store URL; use memory:, sqlite:PATH, redb:PATH or postgres://..."
-            )),
-        }
+        let entries = [
+            disco_store_memory::BACKEND,
+            disco_store_sqlite::BACKEND,
+            disco_store_redb::BACKEND,
+            disco_store_postgres::BACKEND,
+        ];
+        let entry = find(&entries, url).map_err(|e| e.to_string())?;
+        let path = || file_path(url).map_err(|e| e.to_string());
+        Ok(match entry.name {
+            "memory" => Backend::Memory,
+            "sqlite" => Backend::Sqlite(path()?),
+            "redb" => Backend::Redb(path()?),
+            "postgres" => Backend::Postgres(url.to_owned()),
+            other => return Err(format!("{other}: the bench has no raw baseline for it")),
+        })
     }
 
     /// The backend's name in reports.

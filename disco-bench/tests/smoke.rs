@@ -61,5 +61,5 @@ fn an_unknown_case_or_store_is_refused_with_exit_code_2() {
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a store URL"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("names no store"));
 }
