@@ -35,6 +35,59 @@ pub struct Batching {
     pub delay: Duration,
 }
 
+/// The adaptive batching decision both kinds of writer make (the thread of
+/// the embedded stores, the task of PostgreSQL): when the previous batch
+/// held k > 1 appends, wait up to [`Batching::delay`] for k before committing,
+/// because the callers just answered send again at once; a lone writer never
+/// waits. The writer keeps one and asks it, for each batch, how large the
+/// batch may grow, until when it may wait, and whether to wait now.
+#[derive(Clone, Copy, Debug)]
+pub struct AdaptiveBatch {
+    batching: Batching,
+    last: usize,
+}
+
+/// One batch being filled, as [`AdaptiveBatch::start`] plans it.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchPlan {
+    /// The most appends this batch may take.
+    pub max: usize,
+    /// The size worth waiting for: the previous batch's.
+    pub target: usize,
+    /// Until when waiting is worth it.
+    pub deadline: Instant,
+}
+
+impl AdaptiveBatch {
+    /// A writer's batching, starting as a lone writer.
+    pub fn new(batching: Batching) -> Self {
+        AdaptiveBatch { batching, last: 1 }
+    }
+
+    /// Plans the batch whose first append just arrived.
+    pub fn start(&self) -> BatchPlan {
+        let max = self.batching.max_batch.max(1);
+        BatchPlan {
+            max,
+            target: self.last.min(max),
+            deadline: Instant::now() + self.batching.delay,
+        }
+    }
+
+    /// Records the size of the batch committed.
+    pub fn finish(&mut self, size: usize) {
+        self.last = size;
+    }
+}
+
+impl BatchPlan {
+    /// Whether a batch of `size`, with nothing more waiting, should wait
+    /// for another append (and `false` once the deadline passed).
+    pub fn should_wait(&self, size: usize) -> bool {
+        size < self.target && Instant::now() < self.deadline
+    }
+}
+
 impl Default for Batching {
     fn default() -> Self {
         Batching {
@@ -188,8 +241,7 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
                 let mut batcher = Batcher {
                     receiver,
                     pending: None,
-                    last_batch: 1,
-                    batching,
+                    adaptive: AdaptiveBatch::new(batching),
                 };
                 while let Some(work) = batcher.next() {
                     match work {
@@ -280,8 +332,7 @@ enum Work<S> {
 struct Batcher<S> {
     receiver: Receiver<Command<S>>,
     pending: Option<Command<S>>,
-    last_batch: usize,
-    batching: Batching,
+    adaptive: AdaptiveBatch,
 }
 
 impl<S> Batcher<S> {
@@ -295,20 +346,18 @@ impl<S> Batcher<S> {
             Command::Run(job) => return Some(Work::Run(job)),
             Command::Append(request) => request,
         };
-        let max = self.batching.max_batch.max(1);
-        let target = self.last_batch.min(max);
-        let deadline = Instant::now() + self.batching.delay;
+        let plan = self.adaptive.start();
         let mut batch = vec![first];
-        while batch.len() < max {
+        while batch.len() < plan.max {
             let next = match self.receiver.try_recv() {
                 Ok(command) => command,
                 Err(TryRecvError::Disconnected) => break,
                 Err(TryRecvError::Empty) => {
-                    let now = Instant::now();
-                    if batch.len() >= target || now >= deadline {
+                    if !plan.should_wait(batch.len()) {
                         break;
                     }
-                    match self.receiver.recv_timeout(deadline - now) {
+                    let left = plan.deadline.saturating_duration_since(Instant::now());
+                    match self.receiver.recv_timeout(left) {
                         Ok(command) => command,
                         Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
                     }
@@ -322,7 +371,7 @@ impl<S> Batcher<S> {
                 }
             }
         }
-        self.last_batch = batch.len();
+        self.adaptive.finish(batch.len());
         Some(Work::Batch(batch))
     }
 }

@@ -66,11 +66,8 @@ statements! {
 }
 
 /// The migrations, in order: (version, SQL with `__SCHEMA__`).
-pub(crate) const MIGRATIONS: &[(i32, &str)] = &[
-    (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_append_fast.sql")),
-    (3, include_str!("../migrations/0003_lease_generations.sql")),
-];
+/// (`build.rs` lists `migrations/`; adding a file adds the migration.)
+pub(crate) const MIGRATIONS: &[(i32, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// The checksum of a migration file as shipped (FNV-1a over its text, with
 /// the `__SCHEMA__` placeholder): recorded with each applied migration, and
@@ -90,7 +87,7 @@ pub fn migration_checksums() -> Vec<(i32, String)> {
 }
 
 /// The schema version this library knows.
-pub const LATEST_SCHEMA_VERSION: i32 = 3;
+pub const LATEST_SCHEMA_VERSION: i32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
 /// Advisory lock keys: one for migrations and one for writes, per schema.
 pub(crate) fn lock_key(schema: &str, purpose: &str) -> i64 {

@@ -38,7 +38,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use disco_backend::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
-use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome, Batching};
+use disco_backend::group_commit::{
+    answer_batch, AdaptiveBatch, AppendRequest, BatchOutcome, Batching,
+};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{AppendResult, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
@@ -67,7 +69,7 @@ pub(crate) async fn run(
     mut requests: mpsc::UnboundedReceiver<AppendRequest>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut last_batch = 1;
+    let mut adaptive = AdaptiveBatch::new(context.batching);
     let mut connection: Option<PoolConnection<Postgres>> = None;
     let mut known = KnownStreams::default();
     loop {
@@ -78,18 +80,17 @@ pub(crate) async fn run(
             },
             _ = stop.changed() => return,
         };
-        let max = context.batching.max_batch.max(1);
-        let target = last_batch.min(max);
-        let deadline = tokio::time::Instant::now() + context.batching.delay;
+        let plan = adaptive.start();
         let mut batch = vec![first];
-        while batch.len() < max {
+        while batch.len() < plan.max {
             match requests.try_recv() {
                 Ok(request) => batch.push(request),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    if batch.len() >= target {
+                    if !plan.should_wait(batch.len()) {
                         break;
                     }
+                    let deadline = tokio::time::Instant::from_std(plan.deadline);
                     match tokio::time::timeout_at(deadline, requests.recv()).await {
                         Ok(Some(request)) => batch.push(request),
                         _ => break,
@@ -97,7 +98,7 @@ pub(crate) async fn run(
                 }
             }
         }
-        last_batch = batch.len();
+        adaptive.finish(batch.len());
         commit_batch(&context, &mut connection, &mut known, batch).await;
     }
 }

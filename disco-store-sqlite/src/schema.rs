@@ -28,19 +28,14 @@ use crate::errors::db_error;
 use crate::options::SqliteOptions;
 
 /// The schema version this library writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
-// The last migration brings the file to SCHEMA_VERSION.
-const _: () = assert!(MIGRATIONS[MIGRATIONS.len() - 1].0 == SCHEMA_VERSION);
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 /// `PRAGMA application_id` of a disco file: "DSCO".
 pub const APPLICATION_ID: i64 = 0x4453_434f;
 
 /// The migrations, in order: (the version a file has after it, SQL). An
 /// open applies every one above the version the file records.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_leases.sql")),
-    (3, include_str!("../migrations/0003_lease_generations.sql")),
-];
+/// (`build.rs` lists `migrations/`; adding a file adds the migration.)
+pub(crate) const MIGRATIONS: &[(i64, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 const FOREIGN_OBJECTS: &str = include_str!("sql/foreign_objects.sql");
 const DROP_STORE: &str = include_str!("sql/drop_store.sql");
 /// The first 16 bytes of every SQLite database file.
