@@ -17,7 +17,8 @@
 //! - [`stored_int`]: the conversions between the contract's `u64`s and the
 //!   `i64`s databases store;
 //! - [`Notifier`]: the sending side of [`disco_core::Notifications`];
-//! - [`registry`]: the entry by which a backend declares its URL schemes.
+//! - [`registry`]: the entry by which a backend declares its URL schemes;
+//! - [`migrations`]: a `build.rs` helper that embeds `migrations/*.sql`.
 //!
 //! How to add a backend is written down in the repository's
 //! `docs/writing-a-backend.md`.
@@ -27,6 +28,7 @@ pub mod append_check;
 pub mod checksum;
 pub mod group_commit;
 mod local_leases;
+pub mod migrations;
 pub mod registry;
 pub mod stored_int;
 pub mod stream_state;

@@ -188,17 +188,23 @@ async fn objects_in(pool: &PgPool, schema: &str) -> i64 {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_application_postgres_schema_is_never_written_or_dropped() {
-    let pool = pg_pool().await;
-    let schema = format!("billing_{}", uuid::Uuid::new_v4().simple());
+/// An application's schema `PREFIX_<uuid>` with a table `invoices` of 3 rows.
+async fn invoices_schema(pool: &PgPool, prefix: &str) -> String {
+    let schema = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
     sql(
-        &pool,
+        pool,
         format!(
             "CREATE SCHEMA \"{schema}\"; CREATE TABLE \"{schema}\".invoices (id int); INSERT INTO \"{schema}\".invoices VALUES (1), (2), (3);"
         ),
     )
     .await;
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_postgres_schema_is_never_written_or_dropped() {
+    let pool = pg_pool().await;
+    let schema = invoices_schema(&pool, "billing").await;
     let objects = objects_in(&pool, &schema).await;
     let url = format!("{}?schema={schema}", pg_base());
     read_only_commands_refuse(&url, FOREIGN);
@@ -254,14 +260,7 @@ async fn an_application_postgres_schema_is_never_written_or_dropped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_sharing_the_database_drops_only_its_schema() {
     let pool = pg_pool().await;
-    let app = format!("app_{}", uuid::Uuid::new_v4().simple());
-    sql(
-        &pool,
-        format!(
-            "CREATE SCHEMA \"{app}\"; CREATE TABLE \"{app}\".invoices (id int); INSERT INTO \"{app}\".invoices VALUES (1), (2), (3);"
-        ),
-    )
-    .await;
+    let app = invoices_schema(&pool, "app").await;
     let store_schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let url = format!("{}?schema={store_schema}", pg_base());
     ok(&["--store", &url, "init"]);
