@@ -155,15 +155,20 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
         let repository = self.repository.clone();
         let route: CommandRoute = Arc::new(move |params: Value| {
             let (target, command) = decode_params(params, &decode)?;
-            let id = match target {
-                Target::New => Uuid::now_v7().to_string(),
-                Target::Existing(id) => id,
+            let (id, new) = match target {
+                Target::New => (Uuid::now_v7().to_string(), true),
+                Target::Existing(id) => (id, false),
             };
             let repository = repository.clone();
             let run_id = id.clone();
             let prepared: Prepared = Box::new(move |context| {
                 Box::pin(async move {
-                    let done = repository.execute(&run_id, command, &context).await?;
+                    // A new id was made just now: nothing to read.
+                    let done = if new {
+                        repository.execute_new(&run_id, command, &context).await?
+                    } else {
+                        repository.execute(&run_id, command, &context).await?
+                    };
                     Dispatched::try_from(done)
                 })
             });

@@ -218,6 +218,31 @@ impl<A: Aggregate + Clone> Repository<A> {
         }
     }
 
+    /// [`Repository::execute`] for an aggregate the caller knows to be new
+    /// (an id it has just made, as the orchestrator does for
+    /// `Target::New`): the command runs on the empty state without reading
+    /// the store, and its events are appended at `Exact(0)`. Nothing is
+    /// trusted that the store does not check: if the stream exists after all,
+    /// the append fails its expected version and the command runs again on
+    /// the stream as read, and a refusal is confirmed on a fresh read, as for
+    /// any cached state.
+    pub async fn execute_new(
+        &self,
+        id: &str,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        Self::stream_of(id)?;
+        {
+            let entry = self.entry(id);
+            let mut loaded = entry.loaded.lock().await;
+            if loaded.is_none() {
+                *loaded = Some((A::default(), 0));
+            }
+        }
+        self.execute(id, command, context).await
+    }
+
     /// Runs `command` on aggregate `id` and appends its events with
     /// `Exact(version)`; on a conflict, reloads and runs it again.
     pub async fn execute(

@@ -447,3 +447,68 @@ fn given_when_then() {
         })
         .then_error(AccountError::AlreadyOpen);
 }
+
+#[tokio::test]
+async fn a_command_on_a_new_aggregate_reads_nothing() {
+    let store = watched(MemoryStore::new(), false);
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let opened = o
+        .dispatch("open_account", json!({"user_id": USER, "balance": 5}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (opened.version, opened.state["balance"].as_i64()),
+        (1, Some(5))
+    );
+    assert_eq!(
+        store.stream_reads.load(Ordering::Relaxed),
+        0,
+        "a new id was read"
+    );
+}
+
+#[tokio::test]
+async fn execute_new_on_an_existing_aggregate_still_decides_on_the_stream() {
+    let store = MemoryStore::new();
+    let repo = Repository::<Account>::new(Arc::new(store.clone()));
+    let other = Repository::<Account>::new(Arc::new(store.clone()));
+    let ctx = CommandContext::new();
+    let user: Uuid = USER.parse().unwrap_or_default();
+    other
+        .execute(
+            "taken",
+            AccountCommand::Open {
+                user_id: user,
+                balance: 10,
+            },
+            &ctx,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Believed new, but it exists: the append at Exact(0) conflicts, the
+    // command runs again on the stream as read and is refused there.
+    let again = repo
+        .execute_new(
+            "taken",
+            AccountCommand::Open {
+                user_id: user,
+                balance: 1,
+            },
+            &ctx,
+        )
+        .await;
+    assert!(
+        matches!(
+            again,
+            Err(ExecuteError::Rejected(AccountError::AlreadyOpen))
+        ),
+        "{again:?}"
+    );
+    // A refusal on the assumed empty state is checked on a fresh read.
+    let fresh = Repository::<Account>::new(Arc::new(store.clone()));
+    let deposit = fresh
+        .execute_new("taken", AccountCommand::Deposit { amount: 5 }, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((deposit.state.balance, deposit.version), (15, 2));
+}
