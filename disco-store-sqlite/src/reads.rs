@@ -8,7 +8,7 @@ use disco_core::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
-use crate::event_row::EventRow;
+use crate::event_row::{EventColumns, EventRow};
 
 const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
 const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
@@ -84,10 +84,11 @@ pub(crate) fn read_stream(
         ReadDirection::Backward => READ_STREAM_BACKWARD,
     };
     let mut st = tx.prepare_cached(sql).map_err(db_error)?;
+    let columns = EventColumns::of(&st).map_err(db_error)?;
     let rows = st
         .query_map(
             params![stream.as_str(), sql_int(from), sql_limit(limit)],
-            EventRow::read,
+            |row| EventRow::read(row, &columns),
         )
         .map_err(db_error)?;
     collect(rows)
@@ -105,13 +106,17 @@ pub(crate) fn read_all(
     }
     if filter.is_empty() {
         let mut st = conn.prepare_cached(READ_ALL).map_err(db_error)?;
+        let columns = EventColumns::of(&st).map_err(db_error)?;
         let rows = st
-            .query_map(params![sql_int(after), sql_limit(limit)], EventRow::read)
+            .query_map(params![sql_int(after), sql_limit(limit)], |row| {
+                EventRow::read(row, &columns)
+            })
             .map_err(db_error)?;
         return collect(rows);
     }
     let types = (!filter.event_types.is_empty()).then(|| json_array(&filter.event_types));
     let mut st = conn.prepare_cached(READ_ALL_FILTERED).map_err(db_error)?;
+    let columns = EventColumns::of(&st).map_err(db_error)?;
     let rows = st
         .query_map(
             params![
@@ -120,7 +125,7 @@ pub(crate) fn read_all(
                 filter.stream_prefix,
                 types
             ],
-            EventRow::read,
+            |row| EventRow::read(row, &columns),
         )
         .map_err(db_error)?;
     collect(rows)
