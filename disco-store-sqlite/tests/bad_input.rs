@@ -71,15 +71,7 @@ async fn a_database_with_tables_is_adopted_only_when_shared() {
     let shared = SqliteStore::open(&path, SqliteOptions::default().share_database(true))
         .await
         .expect("a shared open");
-    let s = StreamId::new("s").expect("id");
-    shared
-        .append(
-            &s,
-            ExpectedVersion::NoStream,
-            vec![NewEvent::new("E", vec![1])],
-        )
-        .await
-        .expect("append");
+    let s = first_event(&shared).await;
     drop(shared);
     // Once the store is in, the file opens without the option.
     let again = SqliteStore::open(&path, SqliteOptions::default())
@@ -133,12 +125,8 @@ async fn concurrent_first_opens_of_a_new_file_all_succeed() {
     }
 }
 
-/// A disco file closed cleanly (WAL checkpointed into the main file).
-async fn closed_store_file(dir: &TempDir) -> PathBuf {
-    let path = dir.file("events.db");
-    let store = SqliteStore::open(&path, SqliteOptions::default())
-        .await
-        .expect("open");
+/// Appends one event to the new stream `s`, which it returns.
+async fn first_event(store: &SqliteStore) -> StreamId {
     let s = StreamId::new("s").expect("id");
     store
         .append(
@@ -148,6 +136,16 @@ async fn closed_store_file(dir: &TempDir) -> PathBuf {
         )
         .await
         .expect("append");
+    s
+}
+
+/// A disco file closed cleanly (WAL checkpointed into the main file).
+async fn closed_store_file(dir: &TempDir) -> PathBuf {
+    let path = dir.file("events.db");
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .expect("open");
+    first_event(&store).await;
     drop(store);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let raw = rusqlite::Connection::open(&path).expect("raw open");
