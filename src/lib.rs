@@ -4,7 +4,7 @@
 mod registry;
 
 pub use disco_core::*;
-pub use disco_runtime::{consumer, copy, Subscription, SubscriptionOptions};
+pub use disco_runtime::{consumer, copy, Progressed, Subscription, SubscriptionOptions};
 pub use registry::{backends, connect, drop_url, open_url};
 
 /// The CQRS layer: aggregates, the repository, the orchestrator,

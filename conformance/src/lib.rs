@@ -153,6 +153,7 @@ macro_rules! __with_stores_cases {
             reset_is_obeyed_while_running,
             reset_in_the_store_is_noticed_while_running,
             consumer_status_reports_position_and_lag,
+            filtered_consumer_sees_past_what_it_skips,
             stale_lease_token_is_fenced_off,
             consumer_ends_when_its_store_is_closed,
         }

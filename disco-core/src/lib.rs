@@ -19,6 +19,7 @@ mod expected_version;
 pub mod lease;
 pub mod limits;
 pub mod notifications;
+pub mod progress;
 mod store;
 mod stream_id;
 

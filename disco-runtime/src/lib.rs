@@ -16,4 +16,4 @@ pub mod consumer;
 pub mod copy;
 mod subscription;
 
-pub use subscription::{Subscription, SubscriptionOptions};
+pub use subscription::{Progressed, Subscription, SubscriptionOptions};

@@ -15,7 +15,12 @@
 //!   rule 4 (position order is commit order) means no event can later appear
 //!   behind it: nothing is missed, nothing comes twice;
 //! - the head announced *before* a short read is what the wait waits beyond,
-//!   so a commit that lands during the read wakes the next one.
+//!   so a commit that lands during the read wakes the next one;
+//! - a short read has seen the whole store up to that announced head (rule
+//!   4: everything at or below it was committed before the read began), so
+//!   the subscription's [`Subscription::seen`] moves there, and the next
+//!   read starts there: a filter that rarely matches never reads a range
+//!   twice, and a filtered reader's lag reaches 0.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -101,7 +106,19 @@ impl SubscriptionOptions {
     }
 }
 
-type Page = Result<Vec<RecordedEvent>>;
+/// A page of events, and the position up to which the reader has seen the
+/// store once they are delivered (at least the last event's position).
+type Page = Result<(Vec<RecordedEvent>, u64)>;
+
+/// What [`Subscription::next_progress`] yields.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progressed {
+    /// The next event.
+    Event(RecordedEvent),
+    /// No event, but everything up to this position has been seen (the
+    /// filter let nothing through in the range).
+    Seen(u64),
+}
 
 /// A live feed of a store's events in position order: every event after the
 /// start that passes the filter, once, including those appended while it runs.
@@ -126,7 +143,10 @@ type Page = Result<Vec<RecordedEvent>>;
 pub struct Subscription {
     pages: mpsc::Receiver<Page>,
     current: VecDeque<RecordedEvent>,
+    /// What the current page has seen once its events are delivered.
+    current_seen: u64,
     position: u64,
+    seen: u64,
     ended: bool,
 }
 
@@ -140,7 +160,9 @@ impl Subscription {
         Subscription {
             pages: rx,
             current: VecDeque::new(),
+            current_seen: position,
             position,
+            seen: position,
             ended: false,
         }
     }
@@ -150,23 +172,53 @@ impl Subscription {
         self.position
     }
 
+    /// The position up to which the subscriber has seen the store: every
+    /// event at or below it was delivered or did not pass the filter. It
+    /// runs ahead of [`Subscription::position`] when the filter leaves a
+    /// range empty, and reaches the head when the subscriber is caught up.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
     /// The next event if it is already read, without waiting.
     pub fn try_next(&mut self) -> Option<RecordedEvent> {
         let event = self.current.pop_front()?;
-        self.position = event.position;
+        self.delivered(&event);
         Some(event)
     }
 
     /// The next event; `None` once the stream ended.
     pub async fn next(&mut self) -> Option<Result<RecordedEvent>> {
-        std::future::poll_fn(|cx| self.poll_event(cx)).await
+        loop {
+            match self.next_progress().await? {
+                Ok(Progressed::Event(event)) => return Some(Ok(event)),
+                Ok(Progressed::Seen(_)) => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
     }
 
-    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<RecordedEvent>>> {
+    /// The next event, or news that the subscriber has seen further without
+    /// an event to deliver (see [`Subscription::seen`]); `None` once the
+    /// stream ended.
+    pub async fn next_progress(&mut self) -> Option<Result<Progressed>> {
+        std::future::poll_fn(|cx| self.poll_progress(cx)).await
+    }
+
+    fn delivered(&mut self, event: &RecordedEvent) {
+        self.position = event.position;
+        self.seen = if self.current.is_empty() {
+            self.current_seen.max(event.position)
+        } else {
+            event.position
+        };
+    }
+
+    fn poll_progress(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Progressed>>> {
         loop {
             if let Some(event) = self.current.pop_front() {
-                self.position = event.position;
-                return Poll::Ready(Some(Ok(event)));
+                self.delivered(&event);
+                return Poll::Ready(Some(Ok(Progressed::Event(event))));
             }
             if self.ended {
                 return Poll::Ready(None);
@@ -181,7 +233,28 @@ impl Subscription {
                     self.ended = true;
                     return Poll::Ready(Some(Err(error)));
                 }
-                Poll::Ready(Some(Ok(page))) => self.current = page.into(),
+                Poll::Ready(Some(Ok((page, seen)))) => {
+                    self.current = page.into();
+                    self.current_seen = seen;
+                    if self.current.is_empty() && seen > self.seen {
+                        self.seen = seen;
+                        return Poll::Ready(Some(Ok(Progressed::Seen(seen))));
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<RecordedEvent>>> {
+        loop {
+            match self.poll_progress(cx) {
+                Poll::Ready(Some(Ok(Progressed::Seen(_)))) => {}
+                Poll::Ready(Some(Ok(Progressed::Event(event)))) => {
+                    return Poll::Ready(Some(Ok(event)))
+                }
+                Poll::Ready(Some(Err(error))) => return Poll::Ready(Some(Err(error))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
             }
         }
     }
@@ -227,9 +300,12 @@ async fn pump(store: Arc<dyn EventStore>, options: SubscriptionOptions, tx: mpsc
             }
         };
         let caught_up = page.len() < page_size;
-        if let Some(last) = page.last() {
-            after = last.position;
-            if tx.send(Ok(page)).await.is_err() {
+        let last = page.last().map_or(after, |event| event.position);
+        // A short read saw everything up to the head announced before it.
+        let seen = if caught_up { last.max(announced) } else { last };
+        if seen > after || !page.is_empty() {
+            after = seen;
+            if tx.send(Ok((page, seen))).await.is_err() {
                 return;
             }
         }

@@ -509,15 +509,66 @@ pub async fn consumer_status_reports_position_and_lag(stores: Stores) {
         &store,
     );
     seen.wait_for("3 events", |p| p.len() >= 3).await;
+    // The two events the filter leaves out are seen all the same: the
+    // position reaches the head and the lag 0.
+    ok_within(
+        handle.wait_for(all[4], PATIENCE).await,
+        "the filtered consumer to see the head",
+    );
     let status = handle.status().await;
     assert_eq!(status.name, "status");
     assert_eq!(status.state, ConsumerState::Active);
-    assert_eq!(status.position, all[2]);
+    assert_eq!(status.position, all[4]);
     assert_eq!(status.head, all[4]);
-    assert_eq!(status.lag, all[4] - all[2]);
+    assert_eq!(status.lag, 0);
     assert_eq!(status.handled, 3);
     assert_eq!(status.last_error, None);
     handle.stop().await;
+}
+
+/// A consumer whose filter matches nothing new still follows the head
+/// (read-your-writes: `wait_for` a position it will never handle returns
+/// once it has seen it), a wait beyond the head ends with `Behind`, and
+/// the position seen is what its checkpoint keeps.
+pub async fn filtered_consumer_sees_past_what_it_skips(stores: Stores) {
+    let store = stores.store.clone();
+    append_ok(&*store, &sid("match-1"), NoStream, evs(1)).await;
+    let seen = Seen::default();
+    let handle = start(
+        consumer("rarely", seen.handler())
+            .filter(disco_core::EventFilter::default().with_stream_prefix("match-")),
+        &store,
+    );
+    seen.wait_for("the matching event", |p| p.len() == 1).await;
+    for i in 0..5 {
+        let written = append_ok(&*store, &sid(&format!("noise-{i}")), NoStream, evs(2)).await;
+        let reached = handle.wait_for(written.last_position, PATIENCE).await;
+        ok_within(reached, "the consumer to see a write it filters out");
+    }
+    let head = ok(store.head_position().await, "head_position");
+    let behind = handle
+        .wait_for(head + 100, Duration::from_millis(50))
+        .await
+        .expect_err("a wait beyond the head returned");
+    assert_eq!(
+        (behind.name.as_str(), behind.wanted),
+        ("rarely", head + 100)
+    );
+    assert_eq!(behind.reached, head);
+    assert_eq!(seen.len(), 1, "the filter let noise through");
+    let exit = handle.stop().await;
+    assert_eq!(exit, ConsumerExit::Stopped { position: head });
+    assert_eq!(
+        ok(store.load_checkpoint("rarely").await, "load_checkpoint"),
+        Some(head)
+    );
+}
+
+fn ok_within<T, E: std::fmt::Display>(result: Result<T, E>, what: &str) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!("waiting for {what}: {error}"),
+    }
 }
 
 /// Every acquisition of a name gets a greater fencing token, and a checkpoint

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use disco_core::progress::{Behind, Progress, ProgressTracker};
 use disco_core::{EventStore, Result, Uuid};
 
 /// What a runner is doing.
@@ -28,13 +29,14 @@ pub struct ConsumerStatus {
     pub name: String,
     /// What the runner is doing.
     pub state: ConsumerState,
-    /// The position of the last event handled (or the checkpoint it resumed
-    /// from).
+    /// The position up to which the consumer has seen the store: every
+    /// event at or below it was handled or did not pass its filter (or the
+    /// checkpoint it resumed from).
     pub position: u64,
     /// The store's head when the status was taken.
     pub head: u64,
-    /// `head - position`: how far behind the consumer is (its filter may
-    /// leave nothing to do in that range).
+    /// `head - position`: how far behind the consumer is; 0 once it has
+    /// seen the head, whatever its filter lets through.
     pub lag: u64,
     /// Events handled (or skipped) by this runner.
     pub handled: u64,
@@ -73,14 +75,19 @@ pub(crate) enum Control {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) position: AtomicU64,
+    tracker: ProgressTracker,
+    progress: Progress,
     pub(crate) handled: AtomicU64,
     state: Mutex<(ConsumerState, Option<String>)>,
 }
 
 impl Shared {
-    pub(crate) fn new(position: u64) -> Self {
+    pub(crate) fn new(name: &str, position: u64) -> Self {
+        let (tracker, progress) = Progress::channel(name, position);
         Shared {
             position: AtomicU64::new(position),
+            tracker,
+            progress,
             handled: AtomicU64::new(0),
             state: Mutex::new((ConsumerState::Standby, None)),
         }
@@ -88,6 +95,18 @@ impl Shared {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, (ConsumerState, Option<String>)> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The runner has seen everything up to `position`.
+    pub(crate) fn advance(&self, position: u64) {
+        self.position.store(position, Ordering::Release);
+        self.tracker.advance(position);
+    }
+
+    /// The runner starts again at `position` (a resume or a reset).
+    pub(crate) fn restart_at(&self, position: u64) {
+        self.position.store(position, Ordering::Release);
+        self.tracker.reset(position);
     }
 
     pub(crate) fn set_state(&self, state: ConsumerState) {
@@ -145,6 +164,22 @@ impl ConsumerHandle {
             handled: self.shared.handled.load(Ordering::Acquire),
             last_error,
         }
+    }
+
+    /// The consumer's progress, to wait on (see [`Progress::wait_for`]); it
+    /// moves while this process's runner is active.
+    pub fn progress(&self) -> Progress {
+        self.shared.progress.clone()
+    }
+
+    /// Waits until the consumer has seen `position` (read-your-writes: pass
+    /// the position a command's events were written at), at most `timeout`.
+    pub async fn wait_for(
+        &self,
+        position: u64,
+        timeout: std::time::Duration,
+    ) -> std::result::Result<u64, Behind> {
+        self.shared.progress.wait_for(position, timeout).await
     }
 
     /// Moves the consumer to `position`: its next event is the first after

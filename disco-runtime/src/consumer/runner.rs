@@ -28,7 +28,7 @@ use tokio::time::{sleep_until, Instant};
 use super::catch_panic::CatchPanic;
 use super::handle::{Control, Shared};
 use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
-use crate::{Subscription, SubscriptionOptions};
+use crate::{Progressed, Subscription, SubscriptionOptions};
 use disco_core::lease::Lease;
 use disco_core::{EventStore, RecordedEvent, Uuid};
 
@@ -43,7 +43,7 @@ pub(crate) fn spawn(
     store: Arc<dyn EventStore>,
 ) -> ConsumerHandle {
     let (control, commands) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::new(options.start_after));
+    let shared = Arc::new(Shared::new(&name, options.start_after));
     let runner = Runner {
         name: name.clone(),
         handler,
@@ -111,7 +111,7 @@ enum Delivery {
 enum Wait {
     Command(Option<Control>),
     Deadline,
-    Event(Option<disco_core::Result<RecordedEvent>>),
+    Event(Option<disco_core::Result<Progressed>>),
 }
 
 impl Runner {
@@ -189,7 +189,7 @@ impl Runner {
                     // active runner, wherever it runs.
                     let saved = self.store.save_checkpoint(&self.name, position).await;
                     if saved.is_ok() {
-                        self.shared.position.store(position, Ordering::Release);
+                        self.shared.restart_at(position);
                     }
                     let _ = reply.send(saved);
                 }
@@ -231,7 +231,7 @@ impl Runner {
             }
         };
         let position = saved.unwrap_or(self.options.start_after);
-        self.shared.position.store(position, Ordering::Release);
+        self.shared.restart_at(position);
         let now = Instant::now();
         let mut s = Session {
             lease,
@@ -284,7 +284,7 @@ impl Runner {
                         biased;
                         command = self.commands.recv() => Wait::Command(command),
                         _ = sleep_until(deadline) => Wait::Deadline,
-                        item = s.feed.next() => Wait::Event(item),
+                        item = s.feed.next_progress() => Wait::Event(item),
                     };
                     match woke {
                         Wait::Command(None) => return Ok(self.end_stopped(s).await),
@@ -295,7 +295,14 @@ impl Runner {
                             continue;
                         }
                         Wait::Deadline => continue,
-                        Wait::Event(Some(Ok(event))) => event,
+                        Wait::Event(Some(Ok(Progressed::Event(event)))) => event,
+                        Wait::Event(Some(Ok(Progressed::Seen(seen)))) => {
+                            // Nothing in the range passed the filter: the
+                            // consumer has seen it all the same.
+                            s.position = s.position.max(seen);
+                            self.shared.advance(s.position);
+                            continue;
+                        }
                         Wait::Event(Some(Err(error))) => {
                             let position = s.position;
                             return Ok(self
@@ -316,11 +323,11 @@ impl Runner {
             }
             match self.deliver(&event, &mut s).await {
                 Delivery::Handled | Delivery::Skipped => {
-                    s.position = event.position;
+                    // What the feed has seen once this event is delivered:
+                    // beyond it when the rest of its page was filtered out.
+                    s.position = event.position.max(s.feed.seen());
                     s.since_save += 1;
-                    self.shared
-                        .position
-                        .store(event.position, Ordering::Release);
+                    self.shared.advance(s.position);
                     self.shared.handled.fetch_add(1, Ordering::Relaxed);
                 }
                 Delivery::GaveUp(error) => {
@@ -415,7 +422,7 @@ impl Runner {
         s.feed = self.subscribe(position);
         s.position = position;
         s.since_save = 0;
-        self.shared.position.store(position, Ordering::Release);
+        self.shared.restart_at(position);
     }
 
     /// Renews the lease; `false` when it is lost (or cannot be confirmed).
