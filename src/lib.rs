@@ -7,10 +7,21 @@ pub use disco_core::*;
 pub use disco_runtime::{consumer, copy, Progressed, Subscription, SubscriptionOptions};
 pub use registry::{backends, connect, drop_url, open_url};
 
+/// The attribute that implements disco's async traits (handlers,
+/// projections), re-exported so an application needs no extra dependency.
+pub use async_trait::async_trait;
+
 /// The CQRS layer: aggregates, the repository, the orchestrator,
 /// given/when/then (the `disco-cqrs` crate).
 #[doc(inline)]
 pub use disco_cqrs as cqrs;
+
+/// Projections: typed read models in the application's database, exactly
+/// once, with read-your-writes and blue-green rebuilds (the
+/// `disco-projections` crate; its SQLite and PostgreSQL adapters come with
+/// the `sqlite` and `postgres` features).
+#[doc(inline)]
+pub use disco_projections as projections;
 
 /// The kit for writing a store backend (the `disco-backend` crate); not
 /// needed by application code.

@@ -12,6 +12,7 @@
 //! Projections, process managers and partitioned consumers belong here too.
 #![deny(missing_docs)]
 
+pub mod catch_panic;
 pub mod consumer;
 pub mod copy;
 mod subscription;

@@ -47,7 +47,6 @@
 //! # Ok(()) }
 //! ```
 
-mod catch_panic;
 mod handle;
 mod runner;
 

@@ -25,9 +25,9 @@ use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::time::{sleep_until, Instant};
 
-use super::catch_panic::CatchPanic;
 use super::handle::{Control, Shared};
 use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
+use crate::catch_panic::CatchPanic;
 use crate::{Progressed, Subscription, SubscriptionOptions};
 use disco_core::lease::Lease;
 use disco_core::{EventStore, RecordedEvent, Uuid};

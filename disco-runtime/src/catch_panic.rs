@@ -1,4 +1,5 @@
-//! Running a handler's future so that a panic in it becomes an error.
+//! [`CatchPanic`]: running a handler's future so that a panic in it
+//! becomes an error (the consumers' and projections' runners use it).
 
 use std::any::Any;
 use std::future::Future;
@@ -7,7 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 /// Polls `F`, turning a panic during a poll into `Err(message)`.
-pub(crate) struct CatchPanic<F>(pub(crate) F);
+#[derive(Debug)]
+pub struct CatchPanic<F>(pub F);
 
 impl<F: Future + Unpin> Future for CatchPanic<F> {
     type Output = Result<F::Output, String>;
@@ -22,7 +24,8 @@ impl<F: Future + Unpin> Future for CatchPanic<F> {
     }
 }
 
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+/// The message of a caught panic's payload.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -1,0 +1,57 @@
+//! # disco-projections
+//!
+//! Read models in the application's own database, kept by the events of a
+//! disco store:
+//!
+//! - **typed**: a [`Projection`] declares its events ([`Interest`]: an
+//!   aggregate type, a stream prefix, event types) and receives each one
+//!   decoded, in an [`Envelope`] (aggregate id, stream, version, position,
+//!   time, correlation and causation);
+//! - **exactly once**: each batch of events and the projection's position
+//!   are written in one transaction of the read-model database (the
+//!   `disco_projections` table lives beside the application's tables), and
+//!   an event at or below the stored position is never applied again, so
+//!   a crash, a redelivery, a reset or a second runner cannot apply an event
+//!   twice; a runner that was replaced is fenced off by its claim;
+//! - **batched**: catching up applies up to
+//!   [`ProjectionOptions::batch_size`] events per transaction; live, each
+//!   batch is what has arrived;
+//! - **read-your-writes**: the handle's [`ProjectionHandle::wait_for`] (and
+//!   the orchestrator's strong consistency) waits until the read model holds
+//!   a position; a filtered projection's position follows the head;
+//! - **blue-green rebuilds**: queries read views named as the tables; a
+//!   new version (or [`ProjectionHandle::rebuild`], or `disco projections
+//!   rebuild`) builds a new generation into its own tables, then the views
+//!   switch in one transaction.
+//!
+//! The adapters: `sqlite` (the handler gets a `rusqlite::Transaction`) and
+//! `postgres` (a `sqlx::Transaction`), each behind the Cargo feature of that
+//! name. The event store can be any backend.
+#![deny(missing_docs)]
+
+mod bookkeeping;
+mod definition;
+mod envelope;
+mod error;
+mod handle;
+mod interest;
+mod options;
+pub mod read_model;
+mod runner;
+
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+pub use definition::{Projection, Tables, MAX_TABLE_NAME_LEN};
+pub use envelope::Envelope;
+pub use error::ProjectionError;
+pub use handle::{ProjectionExit, ProjectionHandle, ProjectionState, ProjectionStatus};
+pub use interest::Interest;
+pub use options::ProjectionOptions;
+pub use read_model::{GenerationRow, GenerationState, Plan, ReadModel};
+pub use runner::Projector;
+
+/// What a projection's handler fails with: any error, kept as its message.
+pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,1 @@
+SELECT to_regclass('disco_projections') IS NOT NULL

@@ -1,0 +1,1 @@
+SELECT position, claim, state FROM disco_projections WHERE name = $1 AND generation = $2 FOR UPDATE

@@ -1,0 +1,227 @@
+//! [`PgProjector`]: a [`PgProjection`] bound to its database, as the
+//! runner's [`ReadModel`].
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use disco_core::{EventFilter, RecordedEvent};
+use disco_runtime::catch_panic::CatchPanic;
+
+use super::txn::{self, begin};
+use super::{db, PgProjection, PgReadModels};
+use crate::bookkeeping;
+use crate::definition::Tables;
+use crate::envelope::Envelope;
+use crate::error::ProjectionError;
+use crate::interest::Interest;
+use crate::read_model::{GenerationRow, GenerationState, Plan, ReadModel};
+
+/// A [`PgProjection`] writing to a [`PgReadModels`] database.
+pub struct PgProjector<P> {
+    models: PgReadModels,
+    projection: Arc<P>,
+    interest: Interest,
+}
+
+impl<P> std::fmt::Debug for PgProjector<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgProjector")
+            .field("interest", &self.interest)
+            .finish()
+    }
+}
+
+impl<P: PgProjection> PgProjector<P> {
+    pub(crate) fn new(models: PgReadModels, projection: Arc<P>) -> Self {
+        PgProjector {
+            models,
+            projection,
+            interest: P::interest(),
+        }
+    }
+}
+
+fn failed(event: &RecordedEvent, message: String) -> ProjectionError {
+    ProjectionError::Handler {
+        event_id: event.id,
+        position: event.position,
+        message,
+    }
+}
+
+#[async_trait]
+impl<P: PgProjection> ReadModel for PgProjector<P> {
+    fn name(&self) -> &str {
+        P::NAME
+    }
+
+    fn version(&self) -> u32 {
+        P::VERSION
+    }
+
+    fn filter(&self) -> EventFilter {
+        self.interest.filter().clone()
+    }
+
+    async fn plan(&self) -> Result<Plan, ProjectionError> {
+        Tables::new(0, P::TABLES)?;
+        let mut tx = begin(self.models.pool()).await?;
+        let rows = txn::rows(&mut tx, P::NAME).await?;
+        let (plan, insert) = bookkeeping::plan(&rows, P::VERSION);
+        if let Some((generation, state)) = insert {
+            txn::insert(&mut tx, P::NAME, generation, P::VERSION, state).await?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(plan)
+    }
+
+    async fn claim(
+        &self,
+        generation: u32,
+        claim: &str,
+        token: u64,
+    ) -> Result<u64, ProjectionError> {
+        let mut tx = begin(self.models.pool()).await?;
+        let rows = txn::rows(&mut tx, P::NAME).await?;
+        let row = rows
+            .iter()
+            .find(|r| r.generation == generation)
+            .ok_or_else(|| {
+                ProjectionError::Invalid(format!(
+                    "projection {} has no generation {generation}",
+                    P::NAME
+                ))
+            })?;
+        sqlx::query(include_str!("claim.sql"))
+            .bind(P::NAME)
+            .bind(generation as i32)
+            .bind(claim)
+            .bind(token as i64)
+            .bind(txn::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if !row.ready {
+            let tables = Tables::new(generation, P::TABLES)?;
+            self.projection
+                .setup(&mut tx, &tables)
+                .await
+                .map_err(|e| ProjectionError::ReadModel(format!("setup: {e}")))?;
+            if row.state == GenerationState::Live {
+                txn::point_views(&mut tx, &rows, tables.logical(), generation).await?;
+            }
+            sqlx::query(include_str!("set_ready.sql"))
+                .bind(P::NAME)
+                .bind(generation as i32)
+                .bind(P::TABLES.join(","))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        let position = row.position;
+        tx.commit().await.map_err(db)?;
+        Ok(position)
+    }
+
+    async fn apply(
+        &self,
+        generation: u32,
+        claim: &str,
+        events: Vec<RecordedEvent>,
+        seen: u64,
+    ) -> Result<(), ProjectionError> {
+        let mut tx = self.models.pool().begin().await.map_err(db)?;
+        let position = txn::lock(&mut tx, P::NAME, generation, claim).await?;
+        let tables = Tables::new(generation, P::TABLES)?;
+        // Invariant: an event at or below the stored position is never
+        // applied again (it was applied in the transaction that stored it).
+        for event in events.iter().filter(|e| e.position > position) {
+            let envelope = Envelope::<P::Event>::decode(event, &self.interest)?;
+            match CatchPanic(self.projection.apply(&mut tx, &tables, envelope)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => return Err(failed(event, error.to_string())),
+                Err(panic) => return Err(failed(event, format!("the handler panicked: {panic}"))),
+            }
+        }
+        txn::save_position(&mut tx, P::NAME, generation, seen.max(position)).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn switch(&self, to: u32, claim: &str) -> Result<bool, ProjectionError> {
+        let mut tx = begin(self.models.pool()).await?;
+        txn::lock(&mut tx, P::NAME, to, claim).await?;
+        let rows = txn::rows(&mut tx, P::NAME).await?;
+        let from = match bookkeeping::switch(&rows, to) {
+            Ok(from) => from,
+            Err(why) if why.is_empty() => return Ok(false),
+            Err(why) => return Err(ProjectionError::Invalid(why)),
+        };
+        let tables_of = |generation: u32| {
+            rows.iter()
+                .find(|r| r.generation == generation)
+                .map(|r| r.tables.clone())
+                .unwrap_or_default()
+        };
+        let new_tables = tables_of(to);
+        if let Some(from) = from {
+            for logical in tables_of(from) {
+                if !new_tables.contains(&logical) {
+                    txn::drop_view(&mut tx, &rows, &logical).await?;
+                }
+            }
+            txn::set_state(&mut tx, P::NAME, from, GenerationState::Retired).await?;
+        }
+        txn::point_views(&mut tx, &rows, &new_tables, to).await?;
+        txn::set_state(&mut tx, P::NAME, to, GenerationState::Live).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
+    async fn reset(&self, generation: u32, claim: &str) -> Result<(), ProjectionError> {
+        let mut tx = begin(self.models.pool()).await?;
+        txn::lock(&mut tx, P::NAME, generation, claim).await?;
+        let rows = txn::rows(&mut tx, P::NAME).await?;
+        let live = rows
+            .iter()
+            .any(|r| r.generation == generation && r.state == GenerationState::Live);
+        let tables = Tables::new(generation, P::TABLES)?;
+        let logical: Vec<String> = tables.logical().to_vec();
+        if live {
+            for name in &logical {
+                txn::drop_view(&mut tx, &rows, name).await?;
+            }
+        }
+        txn::drop_tables(&mut tx, &logical, generation).await?;
+        self.projection
+            .setup(&mut tx, &tables)
+            .await
+            .map_err(|e| ProjectionError::ReadModel(format!("setup: {e}")))?;
+        if live {
+            txn::point_views(&mut tx, &rows, &logical, generation).await?;
+        }
+        sqlx::query(include_str!("reset_position.sql"))
+            .bind(P::NAME)
+            .bind(generation as i32)
+            .bind(txn::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn generations(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
+        let mut tx = begin(self.models.pool()).await?;
+        let rows = txn::rows(&mut tx, P::NAME).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(rows)
+    }
+
+    async fn request_rebuild(&self) -> Result<u32, ProjectionError> {
+        txn::request_rebuild(self.models.pool(), P::NAME, Some(P::VERSION)).await
+    }
+
+    async fn drop_retired(&self) -> Result<Vec<u32>, ProjectionError> {
+        txn::drop_retired(self.models.pool(), P::NAME).await
+    }
+}

@@ -1,0 +1,628 @@
+//! The runner: waits for the projection's lease, then applies events to the
+//! generations its version runs (the live one, and one being built) until
+//! stopped, failed, retired, or fenced off (then it waits again).
+//!
+//! Invariants:
+//! - a lane's events are applied in position order, in batches of at most
+//!   `batch_size`, each batch in one read-model transaction that also
+//!   writes the position (the read model's invariants, [`ReadModel`]);
+//! - the progress announced is a position whose batch has committed;
+//! - a failing event is never passed over: the batch is split so the
+//!   events before it commit, and it is retried alone under the error
+//!   policy, then the runner stops or (only when asked) skips it;
+//! - the switch to a rebuilt generation happens only once it has seen the
+//!   store's head and at least what the live generation has.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+use disco_core::lease::Lease;
+use disco_core::{EventStore, RecordedEvent, Uuid};
+use disco_runtime::consumer::AfterRetries;
+use disco_runtime::{Progressed, Subscription, SubscriptionOptions};
+
+use crate::error::ProjectionError;
+use crate::handle::{Control, ProjectionExit, ProjectionHandle, ProjectionState, Shared};
+use crate::options::ProjectionOptions;
+use crate::read_model::{GenerationState, ReadModel};
+
+/// A projection ready to [start](Projector::start) on a store: a read
+/// model (from an adapter) and its options.
+pub struct Projector {
+    read_model: Arc<dyn ReadModel>,
+    options: ProjectionOptions,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector")
+            .field("name", &self.read_model.name())
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+impl Projector {
+    /// A projector for `read_model` with the default options.
+    pub fn new(read_model: impl ReadModel) -> Self {
+        Projector {
+            read_model: Arc::new(read_model),
+            options: ProjectionOptions::default(),
+        }
+    }
+
+    /// Replaces the options.
+    pub fn options(mut self, options: ProjectionOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Starts the runner on `store` (on the current tokio runtime); it waits
+    /// as a standby while another runner of this projection and version
+    /// holds the lease. Fails only if the name is not a valid lease name.
+    pub fn start(self, store: Arc<dyn EventStore>) -> Result<ProjectionHandle, ProjectionError> {
+        let name = self.read_model.name().to_owned();
+        let version = self.read_model.version();
+        let lease_name = format!("projection:{name}:v{version}");
+        disco_core::limits::check_checkpoint_name(&lease_name)?;
+        let (control, commands) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared::new(&name));
+        let runner = Runner {
+            name: name.clone(),
+            lease_name,
+            read_model: self.read_model.clone(),
+            options: self.options,
+            store: store.clone(),
+            commands,
+            shared: shared.clone(),
+        };
+        let task = tokio::spawn(runner.run());
+        Ok(ProjectionHandle {
+            name,
+            version,
+            store,
+            read_model: self.read_model,
+            control,
+            shared,
+            task,
+        })
+    }
+}
+
+struct Runner {
+    name: String,
+    lease_name: String,
+    read_model: Arc<dyn ReadModel>,
+    options: ProjectionOptions,
+    store: Arc<dyn EventStore>,
+    commands: mpsc::UnboundedReceiver<Control>,
+    shared: Arc<Shared>,
+}
+
+/// One generation the runner applies to.
+struct Lane {
+    generation: u32,
+    feed: Subscription,
+    /// The position reached (committed, or seen with nothing to apply).
+    position: u64,
+    /// The position the bookkeeping row holds.
+    stored: u64,
+    /// When the row's position was last written.
+    saved_at: Instant,
+}
+
+impl Lane {
+    /// When a seen-only position is due to be written, if one waits.
+    fn save_due(&self, every: Duration) -> Option<Instant> {
+        (self.position > self.stored).then(|| self.saved_at + every)
+    }
+}
+
+/// The state of one stretch as the active runner.
+struct Active {
+    lease: Box<dyn Lease>,
+    claim: String,
+    live: Option<Lane>,
+    building: Option<Lane>,
+    renew_due: Instant,
+    plan_due: Instant,
+}
+
+/// Why a lane's work ended early.
+enum LaneEnd {
+    /// Another runner claimed the generation, or the lease was lost.
+    Fenced,
+    /// The generation was retired (a newer one is live).
+    Retired,
+    /// A failure the policy does not retry further, and the position the
+    /// batch's earlier events committed up to, if they did.
+    Failed(Option<Uuid>, String, Option<u64>),
+}
+
+enum Woke {
+    Command(Option<Control>),
+    Due,
+    Live(Option<disco_core::Result<Progressed>>),
+    Building(Option<disco_core::Result<Progressed>>),
+}
+
+impl Runner {
+    async fn run(mut self) -> ProjectionExit {
+        loop {
+            self.shared.update(|s| s.state = ProjectionState::Standby);
+            let Some(lease) = self.acquire().await else {
+                return self.ended(ProjectionExit::Stopped {
+                    position: self.shared.progress.position(),
+                });
+            };
+            match self.active(lease).await {
+                Some(exit) => return self.ended(exit),
+                None => {
+                    tracing::warn!(projection = %self.name, "projection lost its claim; standing by");
+                    // Leave the lease to whoever took it over.
+                    tokio::time::sleep(self.options.takeover_poll).await;
+                }
+            }
+        }
+    }
+
+    fn ended(&self, exit: ProjectionExit) -> ProjectionExit {
+        let state = match &exit {
+            ProjectionExit::Stopped { .. } => ProjectionState::Stopped,
+            ProjectionExit::Failed { error, .. } => {
+                tracing::error!(projection = %self.name, %error, "projection failed");
+                ProjectionState::Failed
+            }
+            ProjectionExit::Retired { .. } => ProjectionState::Retired,
+        };
+        self.shared.update(|s| s.state = state);
+        exit
+    }
+
+    /// Waits for the lease, following the live position meanwhile; `None`
+    /// if stopped first.
+    async fn acquire(&mut self) -> Option<Box<dyn Lease>> {
+        loop {
+            match self
+                .store
+                .try_lease(&self.lease_name, self.options.lease_ttl)
+                .await
+            {
+                Ok(Some(lease)) => return Some(lease),
+                Ok(None) => self.follow_live().await,
+                Err(error) => {
+                    tracing::warn!(projection = %self.name, %error, "taking the lease failed");
+                    self.shared
+                        .update(|s| s.last_error = Some(error.to_string()));
+                }
+            }
+            let wake = Instant::now() + self.options.takeover_poll;
+            loop {
+                let command = tokio::select! {
+                    command = self.commands.recv() => command,
+                    _ = sleep_until(wake) => break,
+                };
+                match command {
+                    None | Some(Control::Stop) => return None,
+                    Some(Control::Reset(reply)) => {
+                        let _ = reply.send(Err(ProjectionError::Invalid(
+                            "a standby cannot reset: the active runner holds the projection".into(),
+                        )));
+                    }
+                    Some(Control::Rebuild(reply)) => {
+                        // The active runner (wherever it runs) picks it up.
+                        let _ = reply.send(self.read_model.request_rebuild().await);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A standby's progress is the live generation's committed position.
+    async fn follow_live(&self) {
+        if let Ok(rows) = self.read_model.generations().await {
+            if let Some(live) = rows.iter().find(|r| r.state == GenerationState::Live) {
+                self.shared.tracker.advance(live.position);
+            }
+        }
+    }
+
+    fn subscribe(&self, after: u64) -> Subscription {
+        let options = SubscriptionOptions {
+            after,
+            filter: self.read_model.filter(),
+            page_size: self.options.batch_size.max(1),
+            buffer_pages: 2,
+            poll_interval: self.options.poll_interval,
+            ..SubscriptionOptions::default()
+        };
+        Subscription::start(self.store.clone(), options)
+    }
+
+    async fn lane(
+        &self,
+        generation: u32,
+        claim: &str,
+        token: u64,
+    ) -> Result<Lane, ProjectionError> {
+        let position = self.read_model.claim(generation, claim, token).await?;
+        Ok(Lane {
+            generation,
+            feed: self.subscribe(position),
+            position,
+            stored: position,
+            saved_at: Instant::now(),
+        })
+    }
+
+    /// Applies events while holding the lease; `None` to stand by again.
+    async fn active(&mut self, lease: Box<dyn Lease>) -> Option<ProjectionExit> {
+        let claim = Uuid::now_v7().to_string();
+        let mut a = Active {
+            claim,
+            lease,
+            live: None,
+            building: None,
+            renew_due: Instant::now(),
+            plan_due: Instant::now(),
+        };
+        if let Err(exit) = self.replan(&mut a).await {
+            return self.leave(a, exit).await;
+        }
+        self.shared.update(|s| s.state = ProjectionState::Active);
+        tracing::info!(projection = %self.name, live = ?a.live.as_ref().map(|l| l.generation), building = ?a.building.as_ref().map(|l| l.generation), "projection active");
+        loop {
+            let now = Instant::now();
+            if now >= a.renew_due {
+                a.renew_due = now + (self.options.lease_ttl / 3).max(Duration::from_millis(1));
+                if !matches!(a.lease.renew().await, Ok(true)) {
+                    return self.leave(a, None).await;
+                }
+            }
+            if now >= a.plan_due {
+                if let Err(exit) = self.replan(&mut a).await {
+                    return self.leave(a, exit).await;
+                }
+            }
+            let save_due = a
+                .live
+                .as_ref()
+                .and_then(|l| l.save_due(self.options.save_seen_every));
+            if save_due.is_some_and(|due| now >= due) {
+                self.save_seen(&mut a).await;
+            }
+            let due = a.renew_due.min(a.plan_due);
+            let due = save_due.map_or(due, |save| due.min(save.max(now)));
+            let woke = tokio::select! {
+                biased;
+                command = self.commands.recv() => Woke::Command(command),
+                _ = sleep_until(due) => Woke::Due,
+                item = next(&mut a.live) => Woke::Live(item),
+                item = next(&mut a.building) => Woke::Building(item),
+            };
+            let outcome = match woke {
+                Woke::Due => Ok(()),
+                Woke::Command(command) => self.obey(command.unwrap_or(Control::Stop), &mut a).await,
+                Woke::Live(item) => self.progressed(&mut a, true, item).await,
+                Woke::Building(item) => self.progressed(&mut a, false, item).await,
+            };
+            if let Err(end) = outcome {
+                return self.leave(a, end).await;
+            }
+        }
+    }
+
+    /// Ends an active stretch: `None` stands by, `Some` ends the runner.
+    async fn leave(&self, a: Active, exit: Option<ProjectionExit>) -> Option<ProjectionExit> {
+        if let Err(error) = a.lease.release().await {
+            tracing::warn!(projection = %self.name, %error, "releasing the lease failed");
+        }
+        exit
+    }
+
+    /// Reads the plan and opens the lanes it names that are not open yet.
+    async fn replan(&self, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
+        a.plan_due = Instant::now() + self.options.takeover_poll;
+        let plan = self.read_model.plan().await.map_err(|e| self.failed(e))?;
+        if let Some(live_version) = plan.retired_by {
+            return Err(Some(ProjectionExit::Retired { live_version }));
+        }
+        let token = a.lease.token();
+        if let Some(generation) = plan.live {
+            if a.live.as_ref().map(|l| l.generation) != Some(generation) {
+                let lane = self
+                    .lane(generation, &a.claim, token)
+                    .await
+                    .map_err(|e| self.failed(e))?;
+                self.shared.tracker.reset(lane.position);
+                a.live = Some(lane);
+            }
+        }
+        if let Some(generation) = plan.building {
+            if a.building.as_ref().map(|l| l.generation) != Some(generation) {
+                let lane = self
+                    .lane(generation, &a.claim, token)
+                    .await
+                    .map_err(|e| self.failed(e))?;
+                a.building = Some(lane);
+            }
+        }
+        self.shared.update(|s| {
+            s.generation = a.live.as_ref().map(|l| l.generation);
+            s.building = a.building.as_ref().map(|l| (l.generation, l.position));
+        });
+        Ok(())
+    }
+
+    fn failed(&self, error: ProjectionError) -> Option<ProjectionExit> {
+        match error {
+            ProjectionError::Fenced { .. } => None,
+            error => Some(ProjectionExit::Failed {
+                position: self.shared.progress.position(),
+                event_id: error.event_id(),
+                error: error.to_string(),
+            }),
+        }
+    }
+
+    async fn obey(&self, command: Control, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
+        match command {
+            Control::Stop => {
+                self.save_seen(a).await;
+                let position = a.live.as_ref().map_or(0, |l| l.position);
+                tracing::info!(projection = %self.name, position, "projection stopped");
+                Err(Some(ProjectionExit::Stopped { position }))
+            }
+            Control::Reset(reply) => {
+                let Some(live) = a.live.as_mut() else {
+                    let _ = reply.send(Err(ProjectionError::Invalid(
+                        "this runner has no live generation to reset".into(),
+                    )));
+                    return Ok(());
+                };
+                let reset = self.read_model.reset(live.generation, &a.claim).await;
+                if reset.is_ok() {
+                    tracing::info!(projection = %self.name, generation = live.generation, "projection reset to position 0");
+                    live.feed = self.subscribe(0);
+                    live.position = 0;
+                    self.shared.tracker.reset(0);
+                }
+                let _ = reply.send(reset);
+                Ok(())
+            }
+            Control::Rebuild(reply) => {
+                let requested = self.read_model.request_rebuild().await;
+                let _ = reply.send(requested);
+                self.replan(a).await
+            }
+        }
+    }
+
+    /// A lane's feed moved: apply a batch, or note what was seen.
+    async fn progressed(
+        &self,
+        a: &mut Active,
+        live: bool,
+        item: Option<disco_core::Result<Progressed>>,
+    ) -> Result<(), Option<ProjectionExit>> {
+        let claim = a.claim.clone();
+        let slot = if live { &mut a.live } else { &mut a.building };
+        let Some(lane) = slot.as_mut() else {
+            return Ok(());
+        };
+        let ended = match item {
+            None => Some(LaneEnd::Failed(None, "the subscription ended".into(), None)),
+            Some(Err(error)) => Some(LaneEnd::Failed(None, error.to_string(), None)),
+            Some(Ok(Progressed::Seen(seen))) => {
+                lane.position = lane.position.max(seen);
+                None
+            }
+            Some(Ok(Progressed::Event(first))) => {
+                let mut batch = vec![first];
+                while batch.len() < self.options.batch_size {
+                    match lane.feed.try_next() {
+                        Some(event) => batch.push(event),
+                        None => break,
+                    }
+                }
+                let seen = lane.feed.seen();
+                let applied = batch.len() as u64;
+                match self.apply(lane.generation, &claim, batch, seen).await {
+                    Ok(()) => {
+                        lane.position = seen;
+                        lane.stored = seen;
+                        lane.saved_at = Instant::now();
+                        self.shared.update(|s| s.applied += applied);
+                        None
+                    }
+                    Err(LaneEnd::Failed(id, error, Some(committed))) => {
+                        lane.position = committed;
+                        lane.stored = committed;
+                        Some(LaneEnd::Failed(id, error, None))
+                    }
+                    Err(end) => Some(end),
+                }
+            }
+        };
+        let position = lane.position;
+        let generation = lane.generation;
+        match ended {
+            None => {}
+            Some(LaneEnd::Fenced) => return Err(None),
+            Some(LaneEnd::Retired) => {
+                *slot = None;
+                return self.after_retired(a, live).await;
+            }
+            Some(LaneEnd::Failed(event_id, error, _)) => {
+                if live {
+                    self.shared.tracker.advance(position);
+                }
+                self.shared.update(|s| s.last_error = Some(error.clone()));
+                return Err(Some(ProjectionExit::Failed {
+                    position,
+                    event_id,
+                    error,
+                }));
+            }
+        }
+        if live {
+            self.shared.tracker.advance(position);
+        } else {
+            self.shared
+                .update(|s| s.building = Some((generation, position)));
+            self.maybe_switch(a).await?;
+        }
+        Ok(())
+    }
+
+    /// A lane's generation was retired by someone else's switch.
+    async fn after_retired(
+        &self,
+        a: &mut Active,
+        live: bool,
+    ) -> Result<(), Option<ProjectionExit>> {
+        tracing::info!(projection = %self.name, live, "generation retired; re-reading the plan");
+        self.replan(a).await?;
+        if a.live.is_none() && a.building.is_none() {
+            return Err(Some(ProjectionExit::Retired {
+                live_version: self.read_model.version(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Writes the live lane's position when it is ahead of the row's (the
+    /// filter let nothing through since the last batch).
+    async fn save_seen(&self, a: &mut Active) {
+        let claim = a.claim.clone();
+        let Some(lane) = a.live.as_mut() else { return };
+        lane.saved_at = Instant::now();
+        if lane.position <= lane.stored {
+            return;
+        }
+        match self
+            .read_model
+            .apply(lane.generation, &claim, Vec::new(), lane.position)
+            .await
+        {
+            Ok(()) => lane.stored = lane.position,
+            Err(error) => {
+                tracing::warn!(projection = %self.name, %error, "saving the position seen failed")
+            }
+        }
+    }
+
+    /// Switches to the building generation once it has seen the head.
+    async fn maybe_switch(&self, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
+        let Some(building) = a.building.as_ref() else {
+            return Ok(());
+        };
+        let head = match self.store.head_position().await {
+            Ok(head) => head,
+            Err(_) => return Ok(()),
+        };
+        if building.position < head {
+            return Ok(());
+        }
+        let generation = building.generation;
+        match self.read_model.switch(generation, &a.claim).await {
+            Ok(true) => {
+                tracing::info!(projection = %self.name, generation, "switched to the rebuilt generation");
+                a.live = a.building.take();
+                let position = a.live.as_ref().map_or(0, |l| l.position);
+                self.shared.tracker.reset(position);
+                self.shared.update(|s| {
+                    s.generation = Some(generation);
+                    s.building = None;
+                });
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(error) => Err(self.failed(error)),
+        }
+    }
+
+    /// Applies a batch under the error policy (see the module's invariants).
+    async fn apply(
+        &self,
+        generation: u32,
+        claim: &str,
+        batch: Vec<RecordedEvent>,
+        seen: u64,
+    ) -> Result<(), LaneEnd> {
+        let policy = self.options.error_policy;
+        let mut work = VecDeque::from([(batch, seen)]);
+        let mut committed = None;
+        while let Some((mut batch, seen)) = work.pop_front() {
+            let mut failures = 0u32;
+            let mut backoff = policy.first_backoff;
+            loop {
+                let error = match self
+                    .read_model
+                    .apply(generation, claim, batch.clone(), seen)
+                    .await
+                {
+                    Ok(()) => {
+                        committed = Some(seen);
+                        break;
+                    }
+                    Err(ProjectionError::Fenced { .. }) => return Err(LaneEnd::Fenced),
+                    Err(ProjectionError::GenerationRetired { .. }) => return Err(LaneEnd::Retired),
+                    Err(error) => error,
+                };
+                let failing = error.event_id();
+                if let (Some(id), true) = (failing, batch.len() > 1) {
+                    // Split: the events before the failing one commit, then
+                    // it is retried alone, then the rest.
+                    let at = batch.iter().position(|e| e.id == id).unwrap_or(0);
+                    let rest = batch.split_off(at + 1);
+                    let Some(one) = batch.pop() else { break };
+                    if !rest.is_empty() {
+                        work.push_front((rest, seen));
+                    }
+                    let one_seen = if work.is_empty() { seen } else { one.position };
+                    work.push_front((vec![one], one_seen));
+                    if let Some(last) = batch.last() {
+                        let before_seen = last.position;
+                        work.push_front((batch, before_seen));
+                    }
+                    break;
+                }
+                let message = error.to_string();
+                self.shared.update(|s| s.last_error = Some(message.clone()));
+                if failures >= policy.retries {
+                    match (policy.after_retries, failing, batch.first()) {
+                        (AfterRetries::Skip, Some(id), Some(event)) => {
+                            tracing::warn!(projection = %self.name, event_id = %id, position = event.position, error = %message, "event failed after its retries; skipping it");
+                            batch.clear();
+                            failures = 0;
+                            continue;
+                        }
+                        _ => {
+                            tracing::error!(projection = %self.name, event_id = ?failing, error = %message, retries = failures, "projection failed after its retries; stopping");
+                            return Err(LaneEnd::Failed(failing, message, committed));
+                        }
+                    }
+                }
+                failures += 1;
+                tracing::warn!(projection = %self.name, event_id = ?failing, error = %message, retry_in = ?backoff, "projection batch failed; retrying");
+                // The batch rolled back: nothing of it stayed.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(policy.max_backoff);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The next item of a lane's feed; pending forever without a lane.
+async fn next(lane: &mut Option<Lane>) -> Option<disco_core::Result<Progressed>> {
+    match lane {
+        Some(lane) => lane.feed.next_progress().await,
+        None => std::future::pending().await,
+    }
+}
