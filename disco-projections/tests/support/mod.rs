@@ -297,6 +297,22 @@ impl SourceStore {
         }
     }
 
+    /// A store at `url` (which the caller removes).
+    pub async fn open_url(url: &str) -> SourceStore {
+        let store = disco::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {url}: {e}{}", pg_hint(url)));
+        SourceStore {
+            store,
+            url: url.to_owned(),
+            _dir: None,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     pub async fn close(self) {
         let _ = self.store.close().await;
         if self.url.starts_with("postgres") {
