@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 mod aggregate;
+mod consistency;
 #[doc(hidden)]
 pub mod doc_fixture;
 mod errors;
@@ -24,6 +25,7 @@ mod repository;
 pub mod testing;
 
 pub use aggregate::{decode, encode, Aggregate, CommandContext, DomainEvent, Metadata};
+pub use consistency::DispatchOptions;
 pub use errors::{BuildError, CodecError, LoadError, Rejection};
 pub use orchestrator::{
     AggregateRoutes, DispatchError, Dispatched, Orchestrator, OrchestratorBuilder, Pending, Target,

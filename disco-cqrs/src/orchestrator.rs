@@ -13,9 +13,11 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::aggregate::{Aggregate, CommandContext};
+use crate::consistency::{DispatchOptions, ReadModels};
 use crate::errors::{BuildError, CodecError, LoadError, Rejection};
 use crate::params::{FieldErrors, Params};
 use crate::repository::{ExecuteError, Executed, Repository};
+use disco_core::progress::{Behind, Progress};
 use disco_core::{Error, EventStore, Uuid};
 
 /// Where a decoded command goes.
@@ -61,6 +63,19 @@ pub enum DispatchError {
     /// An asynchronous dispatch's task ended without an outcome.
     #[error("the dispatch did not finish: {0}")]
     Lost(String),
+    /// The dispatch options name a read model the orchestrator does not
+    /// know; nothing was dispatched.
+    #[error("unknown read model {0:?}")]
+    UnknownReadModel(String),
+    /// A read model waited for did not see the position in time (the
+    /// command, if there was one, was done: its outcome is kept).
+    #[error("{behind}")]
+    Behind {
+        /// Which read model is behind, and how far it got.
+        behind: Behind,
+        /// The command's outcome, for [`Orchestrator::dispatch_with`].
+        dispatched: Option<Box<Dispatched>>,
+    },
 }
 
 impl From<LoadError> for DispatchError {
@@ -183,6 +198,7 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
 /// checks that no name is taken twice.
 pub struct OrchestratorBuilder {
     store: Arc<dyn EventStore>,
+    read_models: ReadModels,
     commands: Vec<(String, CommandRoute)>,
     queries: Vec<(String, QueryRoute)>,
     repositories: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -249,6 +265,14 @@ impl OrchestratorBuilder {
         self
     }
 
+    /// Registers a read model (a consumer's or projection's
+    /// [`Progress`]) that dispatches may wait for, under its name
+    /// ([`DispatchOptions::strong`]).
+    pub fn read_model(mut self, progress: Progress) -> Self {
+        self.read_models.insert(progress);
+        self
+    }
+
     /// The orchestrator, or [`BuildError::Duplicate`] for a name taken
     /// twice.
     pub fn build(self) -> Result<Orchestrator, BuildError> {
@@ -266,6 +290,7 @@ impl OrchestratorBuilder {
         }
         Ok(Orchestrator {
             store: self.store,
+            read_models: self.read_models,
             commands,
             queries,
             repositories: self.repositories,
@@ -315,6 +340,7 @@ impl Pending {
 /// ```
 pub struct Orchestrator {
     store: Arc<dyn EventStore>,
+    read_models: ReadModels,
     commands: BTreeMap<String, CommandRoute>,
     queries: BTreeMap<String, QueryRoute>,
     repositories: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -334,6 +360,7 @@ impl Orchestrator {
     pub fn builder(store: Arc<dyn EventStore>) -> OrchestratorBuilder {
         OrchestratorBuilder {
             store,
+            read_models: ReadModels::default(),
             commands: Vec::new(),
             queries: Vec::new(),
             repositories: HashMap::new(),
@@ -375,6 +402,63 @@ impl Orchestrator {
         }
         .instrument(span)
         .await
+    }
+
+    /// [`Orchestrator::dispatch`] that waits as `options` say: with
+    /// [`DispatchOptions::strong`], only once the named read models hold the
+    /// command's events ([`DispatchError::Behind`] after the timeout, with
+    /// the outcome).
+    ///
+    /// ```
+    /// # async fn demo(app: disco::cqrs::Orchestrator) -> Result<(), disco::cqrs::DispatchError> {
+    /// use disco::cqrs::DispatchOptions;
+    /// let options = DispatchOptions::strong(["balances"]);
+    /// let done = app.dispatch_with("add", serde_json::json!({"id": "a", "n": 2}), &options).await?;
+    /// // the "balances" read model holds done.position here
+    /// # Ok(()) }
+    /// ```
+    pub async fn dispatch_with(
+        &self,
+        name: &str,
+        params: Value,
+        options: &DispatchOptions,
+    ) -> Result<Dispatched, DispatchError> {
+        if let Some(unknown) = self.read_models.unknown(&options.read_models) {
+            return Err(DispatchError::UnknownReadModel(unknown.clone()));
+        }
+        let done = self.dispatch(name, params).await?;
+        match self
+            .read_models
+            .wait_for(&options.read_models, done.position, options.timeout)
+            .await
+        {
+            Ok(()) => Ok(done),
+            Err(behind) => Err(DispatchError::Behind {
+                behind,
+                dispatched: Some(Box::new(done)),
+            }),
+        }
+    }
+
+    /// Waits until the read models `names` have seen `position` (after a
+    /// typed [`Orchestrator::execute`], with its `position`).
+    pub async fn wait_for(
+        &self,
+        names: &[&str],
+        position: u64,
+        timeout: std::time::Duration,
+    ) -> Result<(), DispatchError> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        if let Some(unknown) = self.read_models.unknown(&names) {
+            return Err(DispatchError::UnknownReadModel(unknown.clone()));
+        }
+        self.read_models
+            .wait_for(&names, position, timeout)
+            .await
+            .map_err(|behind: Behind| DispatchError::Behind {
+                behind,
+                dispatched: None,
+            })
     }
 
     /// Like [`Orchestrator::dispatch`], but returns once the parameters are

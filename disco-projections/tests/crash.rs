@@ -46,7 +46,12 @@ async fn open_target(target: &str) -> ReadModels {
 
 fn spawn_child(source: &str, target: &str) -> Child {
     Command::new(std::env::current_exe().expect("the test binary"))
-        .args(["--ignored", "--exact", "child_projects_until_killed", "--nocapture"])
+        .args([
+            "--ignored",
+            "--exact",
+            "child_projects_until_killed",
+            "--nocapture",
+        ])
         .env(SOURCE, source)
         .env(TARGET, target)
         .stdout(Stdio::null())
@@ -74,16 +79,28 @@ async fn kill_mid_batch(source_url: &str, store: &SourceStore, models: ReadModel
                 last = position;
                 break;
             }
-            assert!(Instant::now() < deadline, "round {round}: the child made no progress");
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the child made no progress"
+            );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tokio::time::sleep(Duration::from_millis(50 + 40 * round)).await;
         child.kill().expect("kill -9 the child");
         child.wait().expect("reap the child");
-        assert!(last < head, "the child finished before it was killed; slow it down");
+        assert!(
+            last < head,
+            "the child finished before it was killed; slow it down"
+        );
     }
-    let handle = models.projector(Balances::<1>::new()).start(store.store.clone()).expect("start");
-    handle.wait_for(head, PATIENCE).await.expect("the survivor catches up");
+    let handle = models
+        .projector(Balances::<1>::new())
+        .start(store.store.clone())
+        .expect("start");
+    handle
+        .wait_for(head, PATIENCE)
+        .await
+        .expect("the survivor catches up");
     let expected = fold(&*store.store, head).await;
     assert_eq!(models.answer().await.balances, expected);
     let events: i64 = expected.values().map(|(_, n)| n).sum();

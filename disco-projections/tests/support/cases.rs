@@ -16,6 +16,7 @@ macro_rules! projection_cases {
             reset_rebuilds_in_place,
             blue_green_switch_while_queries_run,
             rebuild_request_switches_to_a_new_generation,
+            strong_dispatch_waits_for_the_projection,
         );
     };
     (@each $target:expr, $source:expr; $($case:ident),* $(,)?) => {

@@ -536,3 +536,48 @@ impl ReadModels {
         }
     }
 }
+
+/// An account: the aggregate whose commands write the tests' events
+/// through the orchestrator (streams `acct-{id}`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Account {
+    pub balance: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+pub struct Never;
+
+impl disco::cqrs::Aggregate for Account {
+    const NAME: &'static str = "acct";
+    type Command = i64;
+    type Event = Credited;
+    type Error = Never;
+
+    fn handle(&self, amount: i64) -> Result<Vec<Credited>, Never> {
+        Ok(vec![Credited { amount }])
+    }
+
+    fn apply(&mut self, event: &Credited) {
+        self.balance += event.amount;
+    }
+}
+
+/// An orchestrator with the `credit` command (`{"id", "amount"}`) that
+/// knows `read_models`.
+pub fn orchestrator(
+    store: Arc<dyn EventStore>,
+    read_models: Vec<disco::progress::Progress>,
+) -> disco::cqrs::Orchestrator {
+    let mut builder = disco::cqrs::Orchestrator::builder(store).aggregate::<Account, _>(|routes| {
+        routes.command("credit", |p| {
+            let id = p.string("id");
+            let amount = p.integer("amount");
+            Some((disco::cqrs::Target::Existing(id?), amount?))
+        })
+    });
+    for progress in read_models {
+        builder = builder.read_model(progress);
+    }
+    builder.build().expect("an orchestrator")
+}

@@ -401,3 +401,80 @@ pub async fn rebuild_request_switches_to_a_new_generation(
     handle.stop().await;
     models.close().await;
 }
+
+/// Strong consistency: a dispatch that names the projection returns only
+/// once its row is committed; a timeout says which projection is behind and
+/// keeps the outcome; an unknown name dispatches nothing.
+pub async fn strong_dispatch_waits_for_the_projection(
+    store: Arc<dyn EventStore>,
+    models: ReadModels,
+) {
+    let mut projection = Balances::<1>::new();
+    projection.slow = Some(Duration::from_millis(30));
+    let handle = models
+        .projector(projection)
+        .start(store.clone())
+        .expect("start");
+    let app = orchestrator(store.clone(), vec![handle.progress()]);
+    let strong = disco::cqrs::DispatchOptions::strong(["balances"]).timeout(PATIENCE);
+    for i in 0..5 {
+        let done = app
+            .dispatch_with(
+                "credit",
+                serde_json::json!({"id": "s", "amount": 10 + i}),
+                &strong,
+            )
+            .await
+            .expect("a strong dispatch");
+        let answer = models.answer().await;
+        let expected: i64 = (0..=i).map(|k| 10 + k).sum();
+        assert_eq!(
+            answer.balances.get("s"),
+            Some(&(expected, i + 1)),
+            "after position {}",
+            done.position
+        );
+    }
+    let hurried =
+        disco::cqrs::DispatchOptions::strong(["balances"]).timeout(Duration::from_millis(1));
+    let late = app
+        .dispatch_with(
+            "credit",
+            serde_json::json!({"id": "s", "amount": 1}),
+            &hurried,
+        )
+        .await;
+    let Err(disco::cqrs::DispatchError::Behind {
+        behind,
+        dispatched: Some(done),
+    }) = late
+    else {
+        panic!("not Behind: {late:?}");
+    };
+    assert_eq!(behind.name, "balances");
+    assert_eq!(behind.wanted, done.position);
+    assert!(behind.reached < done.position);
+    let head = store.head_position().await.expect("head");
+    let unknown = disco::cqrs::DispatchOptions::strong(["nope"]);
+    let refused = app
+        .dispatch_with(
+            "credit",
+            serde_json::json!({"id": "s", "amount": 1}),
+            &unknown,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(disco::cqrs::DispatchError::UnknownReadModel(ref n)) if n == "nope"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.head_position().await.expect("head"),
+        head,
+        "an unknown read model still dispatched"
+    );
+    app.wait_for(&["balances"], head, PATIENCE)
+        .await
+        .expect("the typed path's wait");
+    handle.stop().await;
+    models.close().await;
+}

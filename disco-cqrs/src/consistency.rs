@@ -1,0 +1,91 @@
+//! Strong consistency: a dispatch that returns only once named read models
+//! (consumers, projections) hold the command's events.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use disco_core::progress::{Behind, Progress};
+
+/// How a dispatch waits for read models.
+///
+/// ```
+/// use std::time::Duration;
+/// use disco::cqrs::DispatchOptions;
+/// let options = DispatchOptions::strong(["balances"]).timeout(Duration::from_secs(2));
+/// assert_eq!(options.read_models, ["balances"]);
+/// assert_eq!(DispatchOptions::default().read_models.len(), 0);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DispatchOptions {
+    /// Wait until these read models (registered with
+    /// [`OrchestratorBuilder::read_model`](crate::OrchestratorBuilder::read_model))
+    /// have seen the command's last event. Empty: return at once
+    /// (eventual consistency, the default).
+    pub read_models: Vec<String>,
+    /// The longest wait. Default 5 s.
+    pub timeout: Duration,
+}
+
+impl Default for DispatchOptions {
+    fn default() -> Self {
+        DispatchOptions {
+            read_models: Vec::new(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl DispatchOptions {
+    /// Return once `read_models` hold the command's events (Commanded's
+    /// `consistency: :strong`, with the read models named).
+    pub fn strong<I, S>(read_models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        DispatchOptions {
+            read_models: read_models.into_iter().map(Into::into).collect(),
+            ..DispatchOptions::default()
+        }
+    }
+
+    /// Wait at most `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// The read models an orchestrator can wait for, by name.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ReadModels(BTreeMap<String, Progress>);
+
+impl ReadModels {
+    pub(crate) fn insert(&mut self, progress: Progress) -> Option<Progress> {
+        self.0.insert(progress.name().to_owned(), progress)
+    }
+
+    /// The first name of `names` that is not registered.
+    pub(crate) fn unknown<'a>(&self, names: &'a [String]) -> Option<&'a String> {
+        names.iter().find(|name| !self.0.contains_key(*name))
+    }
+
+    /// Waits until every read model of `names` has seen `position`, within
+    /// one shared `timeout`.
+    pub(crate) async fn wait_for(
+        &self,
+        names: &[String],
+        position: u64,
+        timeout: Duration,
+    ) -> Result<(), Behind> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        for name in names {
+            let Some(progress) = self.0.get(name) else {
+                continue;
+            };
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            progress.wait_for(position, left).await?;
+        }
+        Ok(())
+    }
+}
