@@ -1,10 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![deny(missing_docs)]
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod read_models;
 mod registry;
 
 pub use disco_core::*;
 pub use disco_runtime::{consumer, copy, Progressed, Subscription, SubscriptionOptions};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use read_models::{open_read_models, ReadModelDb};
 pub use registry::{backends, connect, drop_url, open_url};
 
 /// The attribute that implements disco's async traits (handlers,

@@ -1,5 +1,6 @@
 //! [`Failure`]: what a command failed with, and the exit code it maps to.
 
+use disco::projections::ProjectionError;
 use disco::Error;
 
 /// Exit codes, one per kind of failure a script may want to tell apart.
@@ -95,6 +96,18 @@ fn strip_source_position(text: &str) -> String {
         out.replace_range(start..start + " at line ".len() + digits, "");
     }
     out
+}
+
+impl From<ProjectionError> for Failure {
+    fn from(error: ProjectionError) -> Self {
+        let code = match error {
+            ProjectionError::Store(error) => return Failure::from(error),
+            ProjectionError::Foreign { .. } => code::FOREIGN,
+            ProjectionError::Unknown(_) | ProjectionError::Invalid(_) => code::USAGE,
+            _ => code::OTHER,
+        };
+        Failure::new(code, strip_source_position(&error.to_string()))
+    }
 }
 
 impl From<std::io::Error> for Failure {

@@ -10,6 +10,7 @@ mod admin;
 mod browse;
 mod copy;
 mod failure;
+mod projections;
 mod show;
 mod stores;
 
@@ -123,6 +124,32 @@ enum Command {
         #[command(subcommand)]
         action: Option<CheckpointAction>,
     },
+    /// Projections (read models) with version, position, lag and state;
+    /// `rebuild` starts a blue-green rebuild, `drop-retired` drops replaced
+    /// generations.
+    Projections {
+        /// The read-model database (default: the store's own SQLite file or
+        /// PostgreSQL database and schema).
+        #[arg(long, global = true)]
+        read_models: Option<String>,
+        #[command(subcommand)]
+        action: Option<ProjectionAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProjectionAction {
+    /// Builds a new generation from position 0 while the live one serves,
+    /// then switches the views to it (done by the projection's runner).
+    Rebuild {
+        /// The projection's name.
+        name: String,
+    },
+    /// Drops the tables of the projection's retired generations.
+    DropRetired {
+        /// The projection's name.
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,6 +233,21 @@ async fn run(args: Args) -> Result<(), Failure> {
                             force,
                         }),
                 } => browse::reset(&url, name, *to, *create, *force, format).await,
+                Command::Projections {
+                    read_models,
+                    action,
+                } => {
+                    let models = read_models.as_deref();
+                    match action {
+                        None => projections::list(&url, models, format).await,
+                        Some(ProjectionAction::Rebuild { name }) => {
+                            projections::rebuild(&url, models, name, format).await
+                        }
+                        Some(ProjectionAction::DropRetired { name }) => {
+                            projections::drop_retired(&url, models, name, format).await
+                        }
+                    }
+                }
                 Command::Copy { .. } => Ok(()),
             }
         }

@@ -1,19 +1,26 @@
 //! The wallet example's domain, read model and console session. `main.rs`
 //! runs it; the facade's `tests/wallet_example.rs` runs it end to end.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use disco::consumer::{Consumer, ConsumerHandle, Handler, HandlerError};
 use disco::cqrs::{
-    decode, Aggregate, BuildError, DispatchError, DomainEvent, Orchestrator, Params, Target,
+    Aggregate, BuildError, DispatchError, DispatchOptions, DomainEvent, Orchestrator, Params,
+    Target,
 };
-use disco::{EventFilter, EventStore, RecordedEvent, Uuid};
+use disco::progress::Progress;
+#[cfg(feature = "postgres")]
+use disco::projections::postgres::{sqlx, PgTransaction};
+use disco::projections::sqlite::{rusqlite, SqliteProjection};
+use disco::projections::{
+    Envelope, HandlerError, Interest, Projection, ProjectionError, ProjectionHandle, Projector,
+    Tables,
+};
+use disco::{EventStore, ReadModelDb, Uuid};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::sync::watch;
 
 // ---- the domain -------------------------------------------------------
 
@@ -128,92 +135,160 @@ pub struct WalletRow {
     pub balance: i64,
 }
 
-/// Wallets by user, kept by a consumer. It lives in memory, so it is
-/// rebuilt from the start of the store each time the program starts.
-#[derive(Default)]
-pub struct WalletDirectory {
-    by_user: Mutex<HashMap<Uuid, BTreeMap<String, i64>>>,
-    owner: Mutex<HashMap<String, Uuid>>,
-    position: watch::Sender<u64>,
-}
+/// The `wallets` table (wallet, owner, balance), kept by a projection in
+/// the store's own database, so a second run reads the first run's rows
+/// instead of rebuilding them.
+pub struct WalletDirectory;
 
-impl WalletDirectory {
-    pub const CONSUMER: &'static str = "wallet-directory";
+impl Projection for WalletDirectory {
+    type Event = WalletEvent;
+    const NAME: &'static str = "wallet-directory";
+    const TABLES: &'static [&'static str] = &["wallets"];
 
-    pub fn wallets_of(&self, user: Uuid) -> Vec<WalletRow> {
-        let by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
-        by_user
-            .get(&user)
-            .map(|wallets| {
-                wallets
-                    .iter()
-                    .map(|(id, balance)| WalletRow {
-                        wallet_id: id.clone(),
-                        balance: *balance,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Waits until the directory has handled `position` (read your writes).
-    pub async fn caught_up_to(&self, position: u64) -> bool {
-        let mut seen = self.position.subscribe();
-        tokio::time::timeout(Duration::from_secs(10), seen.wait_for(|p| *p >= position))
-            .await
-            .is_ok_and(|r| r.is_ok())
-    }
-
-    /// Starts the consumer that keeps the directory, from the beginning.
-    pub async fn start(
-        self: &Arc<Self>,
-        store: Arc<dyn EventStore>,
-    ) -> Result<ConsumerHandle, disco::Error> {
-        store.save_checkpoint(Self::CONSUMER, 0).await?;
-        Consumer::new(Self::CONSUMER, self.clone())
-            .filter(EventFilter::default().with_stream_prefix("wallet-"))
-            .checkpoint_every(1000, Duration::from_secs(1))
-            .start(store)
+    fn interest() -> Interest {
+        Interest::aggregate::<Wallet>()
     }
 }
 
-#[async_trait::async_trait]
-impl Handler for WalletDirectory {
-    async fn handle(&self, event: &RecordedEvent) -> Result<(), HandlerError> {
-        let (domain, _) = decode::<WalletEvent>(event)?;
-        let wallet_id = event
-            .stream_id
-            .as_str()
-            .trim_start_matches("wallet-")
-            .to_owned();
-        {
-            let mut owner = self.owner.lock().unwrap_or_else(PoisonError::into_inner);
-            let mut by_user = self.by_user.lock().unwrap_or_else(PoisonError::into_inner);
-            match domain {
-                WalletEvent::WalletCreated { user_id, balance } => {
-                    owner.insert(wallet_id.clone(), user_id);
-                    by_user
-                        .entry(user_id)
-                        .or_default()
-                        .insert(wallet_id, balance);
-                }
-                WalletEvent::Deposited { amount } | WalletEvent::Withdrawn { amount } => {
-                    let sign = if matches!(domain, WalletEvent::Deposited { .. }) {
-                        1
-                    } else {
-                        -1
-                    };
-                    if let Some(user) = owner.get(&wallet_id) {
-                        if let Some(balance) = by_user.entry(*user).or_default().get_mut(&wallet_id)
-                        {
-                            *balance += sign * amount;
-                        }
-                    }
-                }
-            }
+/// The SQL of one event: the statement and its (wallet, user, amount).
+fn change(event: &Envelope<WalletEvent>) -> (&'static str, String, i64) {
+    match &event.event {
+        WalletEvent::WalletCreated { user_id, balance } => {
+            ("create", user_id.to_string(), *balance)
         }
-        self.position.send_replace(event.position);
+        WalletEvent::Deposited { amount } => ("add", String::new(), *amount),
+        WalletEvent::Withdrawn { amount } => ("add", String::new(), -amount),
+    }
+}
+
+impl SqliteProjection for WalletDirectory {
+    fn setup(&self, tx: &rusqlite::Transaction<'_>, tables: &Tables) -> Result<(), HandlerError> {
+        let wallets = tables.name("wallets");
+        tx.execute_batch(&format!(
+            "CREATE TABLE {wallets} (wallet_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, balance INTEGER NOT NULL);
+             CREATE INDEX {wallets}_by_user ON {wallets} (user_id);"
+        ))?;
         Ok(())
+    }
+
+    fn apply(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        tables: &Tables,
+        event: Envelope<WalletEvent>,
+    ) -> Result<(), HandlerError> {
+        let wallets = tables.name("wallets");
+        match change(&event) {
+            ("create", user, balance) => tx.execute(
+                &format!("INSERT INTO {wallets} (wallet_id, user_id, balance) VALUES (?1, ?2, ?3)"),
+                rusqlite::params![event.aggregate_id, user, balance],
+            )?,
+            (_, _, amount) => tx.execute(
+                &format!("UPDATE {wallets} SET balance = balance + ?2 WHERE wallet_id = ?1"),
+                rusqlite::params![event.aggregate_id, amount],
+            )?,
+        };
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[disco::async_trait]
+impl disco::projections::postgres::PgProjection for WalletDirectory {
+    async fn setup(&self, tx: &mut PgTransaction, tables: &Tables) -> Result<(), HandlerError> {
+        let wallets = tables.name("wallets");
+        for sql in [
+            format!("CREATE TABLE {wallets} (wallet_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, balance BIGINT NOT NULL)"),
+            format!("CREATE INDEX {wallets}_by_user ON {wallets} (user_id)"),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgTransaction,
+        tables: &Tables,
+        event: Envelope<WalletEvent>,
+    ) -> Result<(), HandlerError> {
+        let wallets = tables.name("wallets");
+        let query = match change(&event) {
+            ("create", user, balance) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {wallets} (wallet_id, user_id, balance) VALUES ($1, $2, $3)"
+            )))
+            .bind(event.aggregate_id.clone())
+            .bind(user)
+            .bind(balance),
+            (_, _, amount) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {wallets} SET balance = balance + $2 WHERE wallet_id = $1"
+            )))
+            .bind(event.aggregate_id.clone())
+            .bind(amount),
+        };
+        query.execute(&mut **tx).await?;
+        Ok(())
+    }
+}
+
+/// Where the read models live for a store URL: the store's own SQLite file
+/// or PostgreSQL database; beside a redb file; in memory for `memory:`.
+pub fn read_models_url(store_url: &str) -> String {
+    match store_url.strip_prefix("redb:") {
+        Some(path) => format!("sqlite:{path}.read-models.db"),
+        None => store_url.to_owned(),
+    }
+}
+
+/// Starts the projection that keeps the directory.
+pub fn start_directory(
+    models: &ReadModelDb,
+    store: Arc<dyn EventStore>,
+) -> Result<ProjectionHandle, ProjectionError> {
+    let projector = match models {
+        ReadModelDb::Sqlite(m) => Projector::new(m.projection(WalletDirectory)),
+        #[cfg(feature = "postgres")]
+        ReadModelDb::Postgres(m) => Projector::new(m.projection(WalletDirectory)),
+    };
+    projector.start(store)
+}
+
+/// `list_wallets`: the wallets of `user`, from the `wallets` view.
+pub async fn wallets_of(
+    models: &ReadModelDb,
+    user: Uuid,
+) -> Result<Vec<WalletRow>, ProjectionError> {
+    let user = user.to_string();
+    match models {
+        ReadModelDb::Sqlite(m) => {
+            m.with_connection(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT wallet_id, balance FROM wallets WHERE user_id = ?1 ORDER BY wallet_id",
+                )?;
+                let rows = stmt.query_map([user], |r| {
+                    Ok(WalletRow {
+                        wallet_id: r.get(0)?,
+                        balance: r.get(1)?,
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+        }
+        #[cfg(feature = "postgres")]
+        ReadModelDb::Postgres(m) => {
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT wallet_id, balance FROM wallets WHERE user_id = $1 ORDER BY wallet_id",
+            )
+            .bind(user)
+            .fetch_all(m.pool())
+            .await
+            .map_err(|e| ProjectionError::ReadModel(e.to_string()))?;
+            Ok(rows
+                .into_iter()
+                .map(|(wallet_id, balance)| WalletRow { wallet_id, balance })
+                .collect())
+        }
     }
 }
 
@@ -223,9 +298,11 @@ impl Handler for WalletDirectory {
 /// `list_wallets` query over the directory.
 pub fn orchestrator(
     store: Arc<dyn EventStore>,
-    directory: Arc<WalletDirectory>,
+    models: ReadModelDb,
+    directory: Progress,
 ) -> Result<Orchestrator, BuildError> {
     Orchestrator::builder(store)
+        .read_model(directory)
         .aggregate::<Wallet, _>(|routes| {
             routes
                 .command("create_wallet", |p| {
@@ -263,8 +340,12 @@ pub fn orchestrator(
             "list_wallets",
             |p| p.uuid("user_id"),
             move |user_id| {
-                let directory = directory.clone();
-                async move { Ok(directory.wallets_of(user_id)) }
+                let models = models.clone();
+                async move {
+                    wallets_of(&models, user_id)
+                        .await
+                        .map_err(|e| disco::Error::Backend(e.to_string()))
+                }
             },
         )
         .build()
@@ -281,6 +362,9 @@ pub struct Session {
     pub listed: Vec<WalletRow>,
     pub validation: BTreeMap<String, Vec<String>>,
     pub rejected: String,
+    /// Events the directory applied in this run (a second run applies only
+    /// its own: nothing is rebuilt).
+    pub applied: u64,
 }
 
 fn show_errors(errors: &BTreeMap<String, Vec<String>>) -> String {
@@ -296,9 +380,9 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// The seed library's console session as a program, written to `out`.
 pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let store = disco::connect(url).await?;
-    let directory = Arc::new(WalletDirectory::default());
-    let consumer = directory.start(store.clone()).await?;
-    let app = orchestrator(store.clone(), directory.clone())?;
+    let models = disco::open_read_models(&read_models_url(url), false).await?;
+    let directory = start_directory(&models, store.clone())?;
+    let app = orchestrator(store.clone(), models, directory.progress())?;
     let user: Uuid = DEMO_USER.parse()?;
     let mut session = Session::default();
 
@@ -349,12 +433,17 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     )?;
 
     let params = json!({"wallet_id": first.id, "amount": 40});
-    writeln!(out, "> dispatch withdraw {params}")?;
-    let withdrawn = app.dispatch("withdraw", params).await?;
     writeln!(
         out,
-        "  balance {} (version {})",
-        withdrawn.state["balance"], withdrawn.version
+        "> dispatch withdraw {params}, strong: returns once {} holds it",
+        WalletDirectory::NAME
+    )?;
+    let strong = DispatchOptions::strong([WalletDirectory::NAME]).timeout(Duration::from_secs(10));
+    let withdrawn = app.dispatch_with("withdraw", params, &strong).await?;
+    writeln!(
+        out,
+        "  balance {} (version {}, position {})",
+        withdrawn.state["balance"], withdrawn.version, withdrawn.position
     )?;
 
     let params = json!({"wallet_id": first.id, "amount": 1000});
@@ -367,12 +456,6 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
         other => return Err(format!("an overdraft was not rejected: {other:?}").into()),
     }
 
-    if !directory
-        .caught_up_to(withdrawn.position.max(second.position))
-        .await
-    {
-        return Err("the read model did not catch up within 10 s".into());
-    }
     let params = json!({"user_id": user});
     writeln!(out, "> query list_wallets {params}")?;
     let listed: Vec<WalletRow> = serde_json::from_value(app.query("list_wallets", params).await?)?;
@@ -385,7 +468,14 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
         writeln!(out, "    {}  balance {}", row.wallet_id, row.balance)?;
     }
     session.listed = listed;
+    session.applied = directory.status().await.applied;
+    writeln!(
+        out,
+        "  (the {} table applied {} events in this run)",
+        WalletDirectory::NAME,
+        session.applied
+    )?;
 
-    consumer.stop().await;
+    directory.stop().await;
     Ok(session)
 }

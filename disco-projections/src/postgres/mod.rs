@@ -91,6 +91,23 @@ impl PgReadModels {
     /// Connects to `url`; with `schema`, the read models live there (it is
     /// created if missing), else in the connection's default schema.
     pub async fn connect(url: &str, schema: Option<&str>) -> Result<Self, ProjectionError> {
+        let (pool, schema) = Self::open_pool(url, schema).await?;
+        if let Some(schema) = schema {
+            // The schema name was checked to be a plain identifier.
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}"
+            )))
+            .execute(&pool)
+            .await
+            .map_err(db)?;
+        }
+        Ok(PgReadModels { pool })
+    }
+
+    async fn open_pool<'a>(
+        url: &str,
+        schema: Option<&'a str>,
+    ) -> Result<(PgPool, Option<&'a str>), ProjectionError> {
         let mut options = PgConnectOptions::from_str(url)
             .map_err(|e| ProjectionError::Invalid(format!("{url:?} is not a PostgreSQL URL: {e}")))?
             .application_name("disco:read-models");
@@ -103,14 +120,28 @@ impl PgReadModels {
             .connect_with(options)
             .await
             .map_err(db)?;
+        Ok((pool, schema))
+    }
+
+    /// Connects to `url` only if `schema` (or the default one) exists; for
+    /// tools that only look.
+    pub async fn connect_existing(
+        url: &str,
+        schema: Option<&str>,
+    ) -> Result<Self, ProjectionError> {
+        let (pool, _) = Self::open_pool(url, schema).await?;
         if let Some(schema) = schema {
-            // The schema name was checked to be a plain identifier.
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}"
-            )))
-            .execute(&pool)
-            .await
-            .map_err(db)?;
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                    .bind(schema)
+                    .fetch_one(&pool)
+                    .await
+                    .map_err(db)?;
+            if !exists {
+                return Err(ProjectionError::ReadModel(format!(
+                    "there is no schema {schema} in the database"
+                )));
+            }
         }
         Ok(PgReadModels { pool })
     }
@@ -140,11 +171,18 @@ impl PgReadModels {
     /// Starts a blue-green rebuild of projection `name` (its running runner
     /// builds the new generation); the new generation's number.
     pub async fn rebuild(&self, name: &str) -> Result<u32, ProjectionError> {
+        // A tool's rebuild creates nothing where no projection ran.
+        if !txn::has_bookkeeping(&self.pool).await? {
+            return Err(ProjectionError::Unknown(name.to_owned()));
+        }
         txn::request_rebuild(&self.pool, name, None).await
     }
 
     /// Drops the tables and rows of `name`'s retired generations.
     pub async fn drop_retired(&self, name: &str) -> Result<Vec<u32>, ProjectionError> {
+        if !txn::has_bookkeeping(&self.pool).await? {
+            return Err(ProjectionError::Unknown(name.to_owned()));
+        }
         txn::drop_retired(&self.pool, name).await
     }
 }

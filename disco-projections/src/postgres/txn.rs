@@ -69,12 +69,16 @@ pub(crate) async fn rows(
     rows.iter().map(row).collect()
 }
 
-pub(crate) async fn list_all(pool: &PgPool) -> Result<Vec<GenerationRow>, ProjectionError> {
-    let exists: bool = sqlx::query_scalar(include_str!("has_bookkeeping.sql"))
+/// Whether a projection ever ran in this schema.
+pub(crate) async fn has_bookkeeping(pool: &PgPool) -> Result<bool, ProjectionError> {
+    sqlx::query_scalar(include_str!("has_bookkeeping.sql"))
         .fetch_one(pool)
         .await
-        .map_err(db)?;
-    if !exists {
+        .map_err(db)
+}
+
+pub(crate) async fn list_all(pool: &PgPool) -> Result<Vec<GenerationRow>, ProjectionError> {
+    if !has_bookkeeping(pool).await? {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(include_str!("all_rows.sql"))

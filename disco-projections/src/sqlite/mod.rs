@@ -163,8 +163,14 @@ impl SqliteReadModels {
     /// runner builds the new generation); the new generation's number.
     pub async fn rebuild(&self, name: &str) -> Result<u32, ProjectionError> {
         let name = name.to_owned();
-        self.blocking(move |conn| txn::request_rebuild(conn, &name, None))
-            .await
+        self.blocking(move |conn| {
+            // A tool's rebuild creates nothing where no projection ran.
+            if !txn::has_bookkeeping(conn)? {
+                return Err(ProjectionError::Unknown(name));
+            }
+            txn::request_rebuild(conn, &name, None)
+        })
+        .await
     }
 
     /// Drops the tables and rows of `name`'s retired generations.

@@ -76,11 +76,16 @@ pub(crate) fn rows(
     collect(rows)
 }
 
-pub(crate) fn list_all(conn: &mut Connection) -> Result<Vec<GenerationRow>, ProjectionError> {
+/// Whether a projection ever ran in this database.
+pub(crate) fn has_bookkeeping(conn: &Connection) -> Result<bool, ProjectionError> {
     let exists: i64 = conn
         .query_row(include_str!("has_bookkeeping.sql"), [], |r| r.get(0))
         .map_err(db)?;
-    if exists == 0 {
+    Ok(exists > 0)
+}
+
+pub(crate) fn list_all(conn: &mut Connection) -> Result<Vec<GenerationRow>, ProjectionError> {
+    if !has_bookkeeping(conn)? {
         return Ok(Vec::new());
     }
     let mut stmt =

@@ -1,0 +1,104 @@
+//! [`ReadModelDb`]: a read-model database named by a URL, as the examples
+//! and `disco projections` open it.
+
+use disco_projections::{GenerationRow, ProjectionError};
+
+/// A database holding projections' read models.
+#[derive(Clone, Debug)]
+pub enum ReadModelDb {
+    /// A SQLite file (or an in-memory database).
+    #[cfg(feature = "sqlite")]
+    Sqlite(disco_projections::sqlite::SqliteReadModels),
+    /// A PostgreSQL database (and schema).
+    #[cfg(feature = "postgres")]
+    Postgres(disco_projections::postgres::PgReadModels),
+}
+
+/// Opens the read-model database at `url`:
+///
+/// - `sqlite:PATH`: the SQLite file (with `existing_only`, only if it
+///   exists); the event store's own file works, beside the store's tables;
+/// - `memory:`: a private in-memory SQLite database;
+/// - `postgres://USER@HOST:PORT/DB[?schema=NAME]`: the database, in that
+///   schema (created if missing, unless `existing_only`) or the default one.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let models = disco::open_read_models("memory:", false).await.unwrap();
+/// assert!(models.list().await.unwrap().is_empty());
+/// assert!(disco::open_read_models("redb:x.redb", false).await.is_err());
+/// # }
+/// ```
+pub async fn open_read_models(
+    url: &str,
+    existing_only: bool,
+) -> Result<ReadModelDb, ProjectionError> {
+    #[cfg(feature = "sqlite")]
+    {
+        if url == "memory:" {
+            return Ok(ReadModelDb::Sqlite(
+                disco_projections::sqlite::SqliteReadModels::in_memory()?,
+            ));
+        }
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            let models = if existing_only {
+                disco_projections::sqlite::SqliteReadModels::open_existing(path)?
+            } else {
+                disco_projections::sqlite::SqliteReadModels::open(path)?
+            };
+            return Ok(ReadModelDb::Sqlite(models));
+        }
+    }
+    #[cfg(feature = "postgres")]
+    {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let (base, schema) = disco_store_postgres::split_schema(url);
+            let models = if existing_only {
+                disco_projections::postgres::PgReadModels::connect_existing(
+                    &base,
+                    schema.as_deref(),
+                )
+                .await?
+            } else {
+                disco_projections::postgres::PgReadModels::connect(&base, schema.as_deref()).await?
+            };
+            return Ok(ReadModelDb::Postgres(models));
+        }
+    }
+    Err(ProjectionError::Invalid(format!(
+        "{url:?} names no read-model database this build knows: use sqlite:PATH, memory: or postgres://... (redb and memory event stores keep read models in one of those)"
+    )))
+}
+
+impl ReadModelDb {
+    /// Every generation of every projection here.
+    pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => models.list().await,
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => models.list().await,
+        }
+    }
+
+    /// Starts a blue-green rebuild of projection `name`; the new generation.
+    pub async fn rebuild(&self, name: &str) -> Result<u32, ProjectionError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => models.rebuild(name).await,
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => models.rebuild(name).await,
+        }
+    }
+
+    /// Drops the tables of `name`'s retired generations; their numbers.
+    pub async fn drop_retired(&self, name: &str) -> Result<Vec<u32>, ProjectionError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => models.drop_retired(name).await,
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => models.drop_retired(name).await,
+        }
+    }
+}
