@@ -59,14 +59,27 @@ enum Cleanup {
 pub struct Side {
     /// What the workload runs on.
     pub target: Arc<dyn Target>,
+    store: Option<Arc<dyn EventStore>>,
     cleanup: Cleanup,
 }
 
 impl Side {
+    /// The event store of a store side (a fresh memory store for a raw one).
+    pub fn store(&self) -> Arc<dyn EventStore> {
+        self.store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()))
+    }
+
     /// Removes what the side made (files, schemas).
     pub async fn finish(self) {
-        let Side { target, cleanup } = self;
+        let Side {
+            target,
+            store,
+            cleanup,
+        } = self;
         drop(target);
+        drop(store);
         match cleanup {
             Cleanup::Nothing => {}
             Cleanup::Files(files) => remove_database(&files),
@@ -138,13 +151,18 @@ impl Backend {
         let durable = |extra: &[Case]| -> Vec<Case> {
             Case::ALL
                 .into_iter()
-                .filter(|c| !matches!(c, Case::Hold1M | Case::Append8x1At5M) || extra.contains(c))
+                .filter(|c| {
+                    !matches!(
+                        c,
+                        Case::Hold1M | Case::Append8x1At5M | Case::ProjectionRebuild
+                    ) || extra.contains(c)
+                })
                 .collect()
         };
         match self {
             Backend::Memory => durable(&[Case::Hold1M]),
             Backend::Sqlite(_) | Backend::Redb(_) => durable(&[]),
-            Backend::Postgres(_) => durable(&[Case::Append8x1At5M]),
+            Backend::Postgres(_) => durable(&[Case::Append8x1At5M, Case::ProjectionRebuild]),
         }
     }
 
@@ -187,7 +205,8 @@ impl Backend {
             }
         };
         Ok(Side {
-            target: Arc::new(StoreTarget(store)),
+            target: Arc::new(StoreTarget(store.clone())),
+            store: Some(store),
             cleanup,
         })
     }
@@ -198,12 +217,14 @@ impl Backend {
         Ok(match self {
             Backend::Memory => Side {
                 target: Arc::new(RawMemory::default()),
+                store: None,
                 cleanup: Cleanup::Nothing,
             },
             Backend::Sqlite(base) => {
                 let file = side_file(base, case, "raw");
                 Side {
                     target: Arc::new(RawSqlite::open(&file)?),
+                    store: None,
                     cleanup: Cleanup::Files(vec![file]),
                 }
             }
@@ -211,6 +232,7 @@ impl Backend {
                 let file = side_file(base, case, "raw");
                 Side {
                     target: Arc::new(RawRedb::open(&file)?),
+                    store: None,
                     cleanup: Cleanup::Files(vec![file]),
                 }
             }
@@ -222,6 +244,7 @@ impl Backend {
                 let store = Self::postgres(url, schema).await?;
                 Side {
                     target: Arc::new(StoreTarget(Arc::new(store.clone()))),
+                    store: None,
                     cleanup: Cleanup::Store(store),
                 }
             }
@@ -229,6 +252,7 @@ impl Backend {
                 let raw = Arc::new(RawPostgres::create(url, &side_schema(case, "raw")).await?);
                 Side {
                     target: raw.clone(),
+                    store: None,
                     cleanup: Cleanup::Raw(raw),
                 }
             }
@@ -247,6 +271,8 @@ impl Backend {
             (Sqlite(_) | Postgres(_), Case::Latency) => Some(Goal::MaxP99Ms(10.0)),
             (_, Case::DispatchGrowth) => Some(Goal::Flat(2.0)),
             (Postgres(_), Case::CopyFromSqlite) => Some(Goal::MinRate(20_000.0)),
+            (Postgres(_), Case::ProjectionRebuild) => Some(Goal::MinRatio(0.5)),
+            (Sqlite(_) | Postgres(_), Case::ProjectionLatency) => Some(Goal::MaxP99Ms(10.0)),
             (Sqlite(_) | Redb(_) | Postgres(_), Case::Append1x100 | Case::ReadAll1000) => {
                 Some(Goal::MinRatio(0.7))
             }

@@ -6,6 +6,7 @@ mod backend;
 mod baseline;
 mod commands;
 mod memory_usage;
+mod projection_cases;
 mod report;
 mod target;
 mod workloads;

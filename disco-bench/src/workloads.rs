@@ -58,11 +58,19 @@ pub enum Case {
     /// interleaved streams into this store; raw: the same pages inserted
     /// unchecked, one transaction per page.
     CopyFromSqlite,
+    /// A projection that upserts one row per event rebuilt from 1,000,000
+    /// events (500 per transaction); raw: the same upserts in transactions
+    /// of 500, the rows read and decoded before the clock starts.
+    ProjectionRebuild,
+    /// At one append every 5 ms, the time from an append's start until the
+    /// projection's row is committed; raw: the append, then the upsert by
+    /// hand. Reported as p50 and p99.
+    ProjectionLatency,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 14] = [
+    pub const ALL: [Case; 16] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -77,6 +85,8 @@ impl Case {
         Case::DispatchHot8,
         Case::DispatchGrowth,
         Case::CopyFromSqlite,
+        Case::ProjectionRebuild,
+        Case::ProjectionLatency,
     ];
 
     /// The case's name on the command line and in reports.
@@ -96,6 +106,8 @@ impl Case {
             Case::DispatchHot8 => "dispatch-hot-8",
             Case::DispatchGrowth => "dispatch-growth",
             Case::CopyFromSqlite => "copy-from-sqlite",
+            Case::ProjectionRebuild => "projection-rebuild",
+            Case::ProjectionLatency => "projection-latency",
         }
     }
 
@@ -128,6 +140,8 @@ pub struct Sizes {
     pub growth_length: u64,
     /// Events of the copy case's source.
     pub copy_events: usize,
+    /// Events the projection rebuild case projects.
+    pub projection_events: usize,
     /// Whether these are the full sizes (scale >= 1): only then are goals
     /// judged, as a tiny run measures start-up more than throughput.
     pub full: bool,
@@ -148,6 +162,7 @@ impl Sizes {
             commands_per_task: s(2500.0),
             growth_length: s(10_000.0).max(20) as u64,
             copy_events: s(100_000.0).max(1000),
+            projection_events: s(1_000_000.0).max(1000),
             full: scale >= 1.0,
         }
     }
@@ -165,12 +180,24 @@ pub struct Measurement {
 }
 
 impl Measurement {
-    fn timed(events: u64, start: Instant) -> Self {
+    /// `events` done since `start`.
+    pub fn timed(events: u64, start: Instant) -> Self {
         Measurement {
             events,
             elapsed: start.elapsed(),
             latency: None,
         }
+    }
+
+    /// Samples taken since `start`, with their median and 99th percentile.
+    pub fn with_latencies(mut took: Vec<Duration>, start: Instant) -> Self {
+        let mut m = Measurement::timed(took.len() as u64, start);
+        took.sort_unstable();
+        if !took.is_empty() {
+            let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
+            m.latency = Some((at(0.5), at(0.99)));
+        }
+        m
     }
 
     /// Events per second.
@@ -338,15 +365,14 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
         Case::Latency => {
             let s = stream("latency-0")?;
             let start = Instant::now();
-            let mut took = target
+            let took = target
                 .latencies(&s, sizes.latency_samples, Duration::from_millis(5))
                 .await?;
-            let mut m = Measurement::timed(took.len() as u64, start);
-            took.sort_unstable();
-            let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
-            m.latency = Some((at(0.5), at(0.99)));
-            Ok(m)
+            Ok(Measurement::with_latencies(took, start))
         }
+        Case::ProjectionRebuild | Case::ProjectionLatency => Err(disco_core::Error::InvalidInput(
+            format!("{} runs through projection_cases", case.name()),
+        )),
         Case::DispatchNew8 | Case::DispatchHot8 => {
             let start = Instant::now();
             let commands = target

@@ -9,7 +9,8 @@
 //!   active runner per name (fenced leases);
 //! - [`copy`]: copying a whole store into another, resumable and verified.
 //!
-//! Projections, process managers and partitioned consumers belong here too.
+//! Projections (the `disco-projections` crate) run on these subscriptions;
+//! process managers and partitioned consumers belong here too.
 #![deny(missing_docs)]
 
 pub mod catch_panic;
