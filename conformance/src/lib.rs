@@ -111,6 +111,7 @@ macro_rules! __with_cases {
             deleting_an_absent_stream_refuses_its_id,
             snapshot_newest_version_wins,
             snapshot_version_must_exist,
+            load_stream_is_the_snapshot_and_the_events_after_it,
             checkpoints_save_load_overwrite_and_list,
             checkpoint_names_are_validated,
             list_streams_pages_by_prefix,

@@ -74,9 +74,12 @@ impl AdaptiveBatch {
         }
     }
 
-    /// Records the size of the batch committed.
+    /// Records the size of the batch committed. The size worth waiting
+    /// for falls by one per smaller batch rather than to it at once: a batch
+    /// cut short by the deadline (its callers were still being woken) must
+    /// not teach the writer to stop waiting for them.
     pub fn finish(&mut self, size: usize) {
-        self.last = size;
+        self.last = size.max(self.last.saturating_sub(1)).max(1);
     }
 }
 

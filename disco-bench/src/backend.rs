@@ -264,8 +264,10 @@ impl Backend {
         use Backend::*;
         match (self, case) {
             (Memory, Case::Hold1M) => Some(Goal::MaxPeakMib(600.0)),
-            (Sqlite(_) | Redb(_), Case::Append8x1) => Some(Goal::MinRatio(5.0)),
-            (Postgres(_), Case::Append8x1) => Some(Goal::MinRatio(1.0)),
+            // SQLite and redb: append-8x1 against perfect batching (the
+            // raw side of group-8-streams) is judged across rows, in
+            // `report::cross_goals`.
+            (Postgres(_), Case::Append8x1) => Some(Goal::MinRatio(1.5)),
             (Postgres(_), Case::Append8x1At5M) => Some(Goal::MinRatio(0.8)),
             (_, Case::ConsumeNoop) => Some(Goal::MinRatio(0.5)),
             (Sqlite(_) | Postgres(_), Case::Latency) => Some(Goal::MaxP99Ms(10.0)),

@@ -45,15 +45,21 @@ impl Aggregate for Counter {
     }
 }
 
-/// `bump {counter_id, by}`.
+/// `bump {counter_id, by}` on a counter the caller names, and `start {by}`
+/// on a new counter whose id the orchestrator makes.
 pub fn orchestrator(store: Arc<dyn EventStore>) -> Result<Orchestrator, BuildError> {
     Orchestrator::builder(store)
         .aggregate::<Counter, _>(|routes| {
-            routes.command("bump", |p| {
-                let id = p.string("counter_id");
-                let by = p.integer("by");
-                Some((Target::Existing(id?), u64::try_from(by?).ok()?))
-            })
+            routes
+                .command("bump", |p| {
+                    let id = p.string("counter_id");
+                    let by = p.integer("by");
+                    Some((Target::Existing(id?), u64::try_from(by?).ok()?))
+                })
+                .command("start", |p| {
+                    let by = p.integer("by");
+                    Some((Target::New, u64::try_from(by?).ok()?))
+                })
         })
         .build()
 }

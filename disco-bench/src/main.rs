@@ -6,6 +6,7 @@ mod backend;
 mod baseline;
 mod commands;
 mod memory_usage;
+mod peer_workload;
 mod projection_cases;
 mod report;
 mod target;
@@ -38,6 +39,11 @@ struct Args {
     /// List the cases and exit.
     #[arg(long)]
     list: bool,
+    /// Run disco's side of the peer benchmark (`bench/peers/run.sh`)
+    /// instead: `new-1`, `new-8` or `own-8` (repeat the flag), on the
+    /// PostgreSQL store of `--store`.
+    #[arg(long = "peer-workload", value_name = "CASE")]
+    peer_cases: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +53,9 @@ fn main() -> ExitCode {
             println!("{}", case.name());
         }
         return ExitCode::SUCCESS;
+    }
+    if !args.peer_cases.is_empty() {
+        return peer_main(&args);
     }
     let backend = match Backend::parse(&args.store) {
         Ok(b) => b,
@@ -109,9 +118,52 @@ fn main() -> ExitCode {
             println!("{}", row.json());
         }
     }
-    if rows.iter().any(|r: &Row| r.met == Some(false)) {
+    let cross = report::cross_goals(&rows, sizes.full);
+    for goal in &cross {
+        if args.json {
+            println!("{}", goal.json());
+        } else {
+            println!(
+                "{}: {:.2}x (goal >= {}x){}",
+                goal.what,
+                goal.ratio,
+                goal.min,
+                if goal.met() { " ok" } else { " MISSED" }
+            );
+        }
+    }
+    if rows.iter().any(|r: &Row| r.met == Some(false)) || cross.iter().any(|g| !g.met()) {
         eprintln!("disco-bench: a goal was missed (see the `goal` column)");
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// `--peer-workload`: disco's side of `bench/peers/`.
+fn peer_main(args: &Args) -> ExitCode {
+    if !args.store.starts_with("postgres") {
+        eprintln!("disco-bench: --peer-workload runs on PostgreSQL: pass --store postgres://...");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("disco-bench: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(peer_workload::run_cases(
+        &args.store,
+        &args.peer_cases,
+        args.scale,
+    )) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("disco-bench: the peer workload failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

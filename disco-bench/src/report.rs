@@ -201,3 +201,64 @@ pub fn print_table(rows: &[Row]) {
         }
     }
 }
+
+/// A goal that compares two cases of one run.
+#[derive(Clone, Debug)]
+pub struct CrossGoal {
+    /// What is compared, for people.
+    pub what: String,
+    /// The ratio measured.
+    pub ratio: f64,
+    /// The least ratio the project holds the backend to.
+    pub min: f64,
+}
+
+impl CrossGoal {
+    /// Whether it was met.
+    pub fn met(&self) -> bool {
+        self.ratio >= self.min
+    }
+
+    /// The goal as one JSON object.
+    pub fn json(&self) -> String {
+        format!(
+            "{{\"cross\":\"{}\",\"ratio\":{:.3},\"goal\":{},\"goal_met\":{}}}",
+            self.what,
+            self.ratio,
+            self.min,
+            self.met()
+        )
+    }
+}
+
+/// The goals across cases (when both cases ran at full size): a command on
+/// a new aggregate against a bare append (`dispatch-new-8` over
+/// `append-8x1`, at least 0.6x on durable stores), and on SQLite and redb
+/// group commit against perfect batching (`append-8x1` over the raw side
+/// of `group-8-streams`, at least 0.9x).
+pub fn cross_goals(rows: &[Row], full: bool) -> Vec<CrossGoal> {
+    let find = |case: &str| rows.iter().find(|r| r.case == case);
+    let mut goals = Vec::new();
+    if !full {
+        return goals;
+    }
+    if let (Some(dispatch), Some(append)) = (find("dispatch-new-8"), find("append-8x1")) {
+        if dispatch.backend != "memory" {
+            goals.push(CrossGoal {
+                what: "dispatch-new-8 store / append-8x1 store".into(),
+                ratio: dispatch.store_rate / append.store_rate.max(1e-9),
+                min: 0.6,
+            });
+        }
+    }
+    if let (Some(append), Some(group)) = (find("append-8x1"), find("group-8-streams")) {
+        if matches!(append.backend, "sqlite" | "redb") {
+            goals.push(CrossGoal {
+                what: "append-8x1 store / group-8-streams raw".into(),
+                ratio: append.store_rate / group.raw_rate.max(1e-9),
+                min: 0.9,
+            });
+        }
+    }
+    goals
+}

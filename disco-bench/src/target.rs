@@ -194,18 +194,18 @@ impl Target for StoreTarget {
     async fn commands(&self, per_task: usize, hot: bool) -> Result<u64> {
         let app = Arc::new(crate::commands::orchestrator(self.0.clone()).map_err(build_failed)?);
         let mut tasks = tokio::task::JoinSet::new();
-        for t in 0..8 {
+        for _ in 0..8 {
             let app = app.clone();
             tasks.spawn(async move {
-                for i in 0..per_task {
-                    let id = if hot {
-                        "hot".to_owned()
+                for _ in 0..per_task {
+                    let dispatched = if hot {
+                        app.dispatch("bump", serde_json::json!({"counter_id": "hot", "by": 1}))
+                            .await
                     } else {
-                        format!("new-{t}-{i}")
+                        // A new aggregate, its id made by the orchestrator.
+                        app.dispatch("start", serde_json::json!({"by": 1})).await
                     };
-                    app.dispatch("bump", serde_json::json!({"counter_id": id, "by": 1}))
-                        .await
-                        .map_err(dispatch_failed)?;
+                    dispatched.map_err(dispatch_failed)?;
                 }
                 Ok::<_, Error>(())
             });

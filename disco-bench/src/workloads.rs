@@ -44,8 +44,9 @@ pub enum Case {
     /// start until a consumer's handler has the event; the raw side's is
     /// the append alone. Reported as p50 and p99.
     Latency,
-    /// Commands through `dispatch` from 8 tasks, each on a new aggregate;
-    /// raw: one-event appends to new streams.
+    /// Commands through `dispatch` from 8 tasks, each on a new aggregate
+    /// whose id the orchestrator makes (`Target::New`); raw: one-event
+    /// appends to new streams.
     DispatchNew8,
     /// Commands through `dispatch` from 8 tasks on one hot aggregate (the
     /// cache and the per-aggregate lock); raw: one writer appending to one

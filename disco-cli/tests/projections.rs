@@ -98,7 +98,10 @@ impl PgProjection for Counts {
 }
 
 fn options() -> ProjectionOptions {
-    ProjectionOptions::default().lease(Duration::from_secs(1), Duration::from_millis(50))
+    let mut options =
+        ProjectionOptions::default().lease(Duration::from_secs(1), Duration::from_millis(50));
+    options.save_seen_every = Duration::from_millis(20);
+    options
 }
 
 fn json(args: &[&str]) -> Vec<Value> {
@@ -151,7 +154,16 @@ async fn walk(url: &str, store: &Arc<dyn EventStore>, handle: &ProjectionHandle)
         .wait_for(head, Duration::from_secs(20))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let rows = json(&["--store", url, "--json", "projections"]);
+    // The position seen past the last wanted event is stored within
+    // `save_seen_every`.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let rows = json(&["--store", url, "--json", "projections"]);
+        if rows.first().is_some_and(|r| r["lag"] == 0) || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["name"], "counts");
     assert_eq!(rows[0]["version"], 1);

@@ -61,6 +61,17 @@ pub struct Snapshot {
     pub data: Vec<u8>,
 }
 
+/// A stream as an aggregate loads it: its snapshot, if any, and the events
+/// after it ([`EventStore::load_stream`]).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct StreamLoad {
+    /// The stream's snapshot, if one was saved.
+    pub snapshot: Option<Snapshot>,
+    /// The events after the snapshot's version (from version 1 without
+    /// one), in version order, at most the limit asked for.
+    pub events: Vec<RecordedEvent>,
+}
+
 /// A named consumer position.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -266,6 +277,21 @@ pub trait EventStore: Send + Sync {
 
     /// The stream's snapshot, if one was saved.
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
+
+    /// What an aggregate loads: the stream's snapshot and up to `limit`
+    /// events after it, as [`load_snapshot`](EventStore::load_snapshot)
+    /// then [`read_stream`](EventStore::read_stream) forward from the
+    /// snapshot's version + 1 would give them. An absent stream loads empty;
+    /// a deleted one is refused. A backend may answer it in one round trip
+    /// (PostgreSQL does).
+    async fn load_stream(&self, stream: &StreamId, limit: usize) -> Result<StreamLoad> {
+        let snapshot = self.load_snapshot(stream).await?;
+        let from = snapshot.as_ref().map_or(0, |s| s.version) + 1;
+        let events = self
+            .read_stream(stream, from, ReadDirection::Forward, limit)
+            .await?;
+        Ok(StreamLoad { snapshot, events })
+    }
 
     /// Sets the consumer checkpoint `name` to `position` (it may move back: a reset).
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()>;

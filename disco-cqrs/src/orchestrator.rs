@@ -508,17 +508,52 @@ impl Orchestrator {
         id: &str,
         command: A::Command,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let repository = self.repository::<A>().ok_or_else(|| {
-            ExecuteError::Store(Error::InvalidInput(format!(
-                "aggregate {} is not registered",
-                A::NAME
-            )))
-        })?;
+        let repository = self.registered::<A, A::Error>()?;
         let context = CommandContext::new();
         let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
         repository
             .execute(id, command, &context)
             .instrument(span)
             .await
+    }
+
+    /// The typed path for an aggregate the caller has just made up the id
+    /// of (a fresh UUID): the command runs on the empty state without
+    /// reading the store, and its events are appended at `Exact(0)`. Nothing
+    /// is assumed that the store does not check: if the stream exists after
+    /// all, the append is refused and the command runs again on the stream
+    /// as stored ([`Repository::execute_new`]).
+    ///
+    /// ```
+    /// # async fn demo(app: disco::cqrs::Orchestrator) -> Result<(), Box<dyn std::error::Error>> {
+    /// use disco::cqrs::doc_fixture::Counter;
+    /// let id = disco::Uuid::now_v7().to_string();
+    /// let done = app.execute_new::<Counter>(&id, 5).await?;
+    /// assert_eq!((done.version, done.state.value), (1, 5));
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_new<A: Aggregate + Clone>(
+        &self,
+        id: &str,
+        command: A::Command,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let repository = self.registered::<A, A::Error>()?;
+        let context = CommandContext::new();
+        let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id, new = true);
+        repository
+            .execute_new(id, command, &context)
+            .instrument(span)
+            .await
+    }
+
+    fn registered<A: Aggregate + Clone, E: std::error::Error + 'static>(
+        &self,
+    ) -> Result<Arc<Repository<A>>, ExecuteError<E>> {
+        self.repository::<A>().ok_or_else(|| {
+            ExecuteError::Store(Error::InvalidInput(format!(
+                "aggregate {} is not registered",
+                A::NAME
+            )))
+        })
     }
 }

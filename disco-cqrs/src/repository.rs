@@ -24,6 +24,9 @@ use crate::aggregate::{decode, encode, Aggregate, CommandContext};
 use crate::errors::{CodecError, LoadError};
 use disco_core::{Error, EventStore, ExpectedVersion, ReadDirection, StreamId};
 
+/// Events per read when an aggregate is loaded.
+const PAGE: usize = 1000;
+
 /// Why a command did not run.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecuteError<E: std::error::Error + 'static> {
@@ -174,20 +177,31 @@ impl<A: Aggregate + Clone> Repository<A> {
         Ok((state, version))
     }
 
-    /// Snapshot (if any) plus every later event.
+    /// Snapshot (if any) plus every later event: one
+    /// [`EventStore::load_stream`] (one round trip where the store can),
+    /// then further pages of a long tail.
     async fn load_fresh(&self, stream: &StreamId) -> Result<(A, u64), LoadError> {
         let span = tracing::debug_span!("load", stream = %stream);
         async {
-            let (state, version) = match self.store.load_snapshot(stream).await? {
+            let loaded = self.store.load_stream(stream, PAGE).await?;
+            let (mut state, mut version) = match loaded.snapshot {
                 Some(snapshot) => match serde_json::from_slice::<A>(&snapshot.data) {
                     Ok(state) => (state, snapshot.version),
                     Err(error) => {
                         tracing::warn!(%stream, %error, "snapshot does not decode; replaying the stream");
-                        (A::default(), 0)
+                        return self.catch_up(stream, A::default(), 0).await;
                     }
                 },
                 None => (A::default(), 0),
             };
+            for event in &loaded.events {
+                let (domain, _) = decode::<A::Event>(event)?;
+                state.apply(&domain);
+                version = event.version;
+            }
+            if loaded.events.len() < PAGE {
+                return Ok((state, version));
+            }
             self.catch_up(stream, state, version).await
         }
         .instrument(span)
@@ -201,7 +215,6 @@ impl<A: Aggregate + Clone> Repository<A> {
         mut state: A,
         mut version: u64,
     ) -> Result<(A, u64), LoadError> {
-        const PAGE: usize = 1000;
         loop {
             let events = self
                 .store

@@ -468,6 +468,39 @@ async fn a_command_on_a_new_aggregate_reads_nothing() {
 }
 
 #[tokio::test]
+async fn typed_execute_new_reads_nothing_and_still_meets_an_existing_stream() {
+    let store = watched(MemoryStore::new(), false);
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let user: Uuid = USER.parse().unwrap_or_default();
+    let open = |balance| AccountCommand::Open {
+        user_id: user,
+        balance,
+    };
+    let opened = o
+        .execute_new::<Account>("fresh", open(7))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((opened.version, opened.state.balance), (1, 7));
+    assert_eq!(
+        store.stream_reads.load(Ordering::Relaxed),
+        0,
+        "a new id was read"
+    );
+    // The id was not new after all (another process, a restart): the
+    // store's Exact(0) refuses the append and the command is decided on the
+    // stream as stored.
+    let other = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let again = other.execute_new::<Account>("fresh", open(1)).await;
+    assert!(
+        matches!(
+            again,
+            Err(ExecuteError::Rejected(AccountError::AlreadyOpen))
+        ),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
 async fn execute_new_on_an_existing_aggregate_still_decides_on_the_stream() {
     let store = MemoryStore::new();
     let repo = Repository::<Account>::new(Arc::new(store.clone()));

@@ -60,7 +60,7 @@ use disco_core::lease::Lease;
 use disco_core::{
     AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
     ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
-    Snapshot, StreamId, StreamInfo,
+    Snapshot, StreamId, StreamInfo, StreamLoad,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -416,6 +416,10 @@ impl EventStore for PostgresStore {
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         reads::load_snapshot(&self.inner.pool, &self.inner.statements, stream).await
+    }
+
+    async fn load_stream(&self, stream: &StreamId, limit: usize) -> Result<StreamLoad> {
+        reads::load_stream(&self.inner.pool, &self.inner.statements, stream, limit).await
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {

@@ -2,8 +2,9 @@
 
 use disco_core::{
     Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamState,
+    StreamInfo, StreamLoad, StreamState, Uuid,
 };
+use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row};
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
@@ -76,28 +77,91 @@ pub(crate) async fn read_stream(
     direction: ReadDirection,
     limit: usize,
 ) -> Result<Vec<RecordedEvent>> {
-    // One snapshot for the state check and the events.
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    sqlx::query(st.consistent_read.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    if live_version(&mut *tx, st, stream).await? == 0 || limit == 0 {
+    if limit == 0 {
+        // Still refuse a deleted stream.
+        live_version(pool, st, stream).await?;
         return Ok(Vec::new());
     }
     let sql = match direction {
         ReadDirection::Forward => &st.read_stream_forward,
         ReadDirection::Backward => &st.read_stream_backward,
     };
+    // One statement: the state check and the events see one snapshot.
     let rows = sqlx::query(sql.clone())
         .bind(stream.as_str())
         .bind(sql_int(from))
         .bind(sql_limit(limit))
-        .fetch_all(&mut *tx)
+        .fetch_all(pool)
         .await
         .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    rows.iter().map(event).collect()
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    check_live(first, stream)?;
+    events_of(&rows)
+}
+
+/// Refuses a deleted stream, from a row's `stream_state` column.
+fn check_live(row: &PgRow, stream: &StreamId) -> Result<()> {
+    let state: i16 = row.try_get("stream_state").map_err(db_error)?;
+    match state_of(state)? {
+        StreamState::Active => Ok(()),
+        _ => Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        }),
+    }
+}
+
+/// The events of rows that joined a stream to its events (a row without an
+/// event id carries none).
+fn events_of(rows: &[PgRow]) -> Result<Vec<RecordedEvent>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: Option<Uuid> = row.try_get("event_id").map_err(db_error)?;
+        if id.is_some() {
+            out.push(event(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The snapshot in a row's `snapshot_version` and `snapshot_data`, if any.
+fn snapshot_of(row: &PgRow, stream: &StreamId) -> Result<Option<Snapshot>> {
+    let version: Option<i64> = row.try_get("snapshot_version").map_err(db_error)?;
+    let Some(version) = version else {
+        return Ok(None);
+    };
+    Ok(Some(Snapshot {
+        stream_id: stream.clone(),
+        version: stored_u64(version, "snapshot version")?,
+        data: row.try_get("snapshot_data").map_err(db_error)?,
+    }))
+}
+
+/// The snapshot and the events after it, in one statement.
+pub(crate) async fn load_stream(
+    pool: &PgPool,
+    st: &Statements,
+    stream: &StreamId,
+    limit: usize,
+) -> Result<StreamLoad> {
+    let rows = sqlx::query(st.load_stream.clone())
+        .bind(stream.as_str())
+        .bind(sql_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    let Some(first) = rows.first() else {
+        return Ok(StreamLoad::default());
+    };
+    check_live(first, stream)?;
+    let snapshot = snapshot_of(first, stream)?;
+    let events = if limit == 0 {
+        Vec::new()
+    } else {
+        events_of(&rows)?
+    };
+    Ok(StreamLoad { snapshot, events })
 }
 
 pub(crate) async fn read_all(
@@ -193,22 +257,16 @@ pub(crate) async fn load_snapshot(
     st: &Statements,
     stream: &StreamId,
 ) -> Result<Option<Snapshot>> {
-    let mut tx = pool.begin().await.map_err(db_error)?;
-    live_version(&mut *tx, st, stream).await?;
     let row = sqlx::query(st.load_snapshot.clone())
         .bind(stream.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(pool)
         .await
         .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    row.map(|r| {
-        Ok(Snapshot {
-            stream_id: stream.clone(),
-            version: stored_u64(r.try_get(0).map_err(db_error)?, "snapshot version")?,
-            data: r.try_get(1).map_err(db_error)?,
-        })
-    })
-    .transpose()
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    check_live(&row, stream)?;
+    snapshot_of(&row, stream)
 }
 
 /// Checkpoints are stored as the `bigint` with the same bits, so every `u64`

@@ -44,7 +44,6 @@ statements! {
     lock_and_read = "lock_and_read.sql";
     write_batch = "write_batch.sql";
     append_fast = "append_fast.sql";
-    consistent_read = "consistent_read.sql";
     read_stream_forward = "read_stream_forward.sql";
     read_stream_backward = "read_stream_backward.sql";
     read_all = "read_all.sql";
@@ -56,6 +55,7 @@ statements! {
     delete_snapshot = "delete_snapshot.sql";
     save_snapshot = "save_snapshot.sql";
     load_snapshot = "load_snapshot.sql";
+    load_stream = "load_stream.sql";
     save_checkpoint = "save_checkpoint.sql";
     load_checkpoint = "load_checkpoint.sql";
     list_checkpoints = "list_checkpoints.sql";

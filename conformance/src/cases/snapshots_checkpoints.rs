@@ -91,3 +91,44 @@ pub async fn checkpoint_names_are_validated(store: Arc<dyn EventStore>) {
         Some(2)
     );
 }
+
+/// `load_stream` gives what `load_snapshot` then `read_stream` from the
+/// snapshot's version + 1 give: nothing for an absent stream, every event
+/// without a snapshot, the events after the snapshot with one, at most the
+/// limit; a deleted stream is refused.
+pub async fn load_stream_is_the_snapshot_and_the_events_after_it(store: Arc<dyn EventStore>) {
+    let s = sid("loaded");
+    let absent = ok(store.load_stream(&s, 100).await, "load_stream");
+    assert_eq!(absent, disco_core::StreamLoad::default());
+    append_ok(&*store, &s, NoStream, evs(5)).await;
+    let all = read_stream_all(&*store, &s).await;
+    let loaded = ok(store.load_stream(&s, 100).await, "load_stream");
+    assert_eq!(loaded.snapshot, None);
+    assert_eq!(loaded.events, all);
+    ok(
+        store.save_snapshot(&s, 3, b"at-3".to_vec()).await,
+        "save_snapshot",
+    );
+    let loaded = ok(store.load_stream(&s, 100).await, "load_stream");
+    let snapshot = loaded.snapshot.expect("the snapshot");
+    assert_eq!((snapshot.version, snapshot.data), (3, b"at-3".to_vec()));
+    assert_eq!(loaded.events, all[3..].to_vec());
+    let limited = ok(store.load_stream(&s, 1).await, "load_stream");
+    assert_eq!(limited.events, all[3..4].to_vec());
+    let none = ok(store.load_stream(&s, 0).await, "load_stream");
+    assert!(none.snapshot.is_some() && none.events.is_empty());
+    ok(
+        store.save_snapshot(&s, 5, b"at-5".to_vec()).await,
+        "save_snapshot",
+    );
+    let loaded = ok(store.load_stream(&s, 100).await, "load_stream");
+    assert_eq!(loaded.snapshot.map(|s| s.version), Some(5));
+    assert!(loaded.events.is_empty());
+    ok(
+        store
+            .delete_stream(&s, Any, disco_core::DeleteMode::Soft)
+            .await,
+        "delete_stream",
+    );
+    assert_deleted(store.load_stream(&s, 100).await);
+}

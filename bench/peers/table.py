@@ -1,0 +1,48 @@
+"""Prints the peer benchmark's table from run.sh's JSON lines: per case, the
+command rate of each side (min-max over the rounds) and each disco side
+over cqrs-es (min-max of the per-round ratios).
+
+Sides: cqrs-es (`CqrsFramework::execute`), disco (`execute`: the same call,
+the store is read), disco-new (`execute_new`: the caller knows the id is
+fresh, nothing is read), raw-insert (one autocommitted INSERT per command,
+nothing read: the ceiling of any store that commits each command)."""
+import json
+import sys
+from collections import defaultdict
+
+NAMES = {
+    "new-1": "1 client, a new aggregate per command",
+    "new-8": "8 clients, a new aggregate per command",
+    "own-8": "8 clients, each on its own aggregate, 200 commands, 4 rounds",
+}
+
+rates = defaultdict(lambda: defaultdict(list))
+with open(sys.argv[1]) as lines:
+    for line in lines:
+        row = json.loads(line)
+        rates[row["case"]][row["side"]].append(row["commands"] / row["seconds"])
+
+
+def span(values, fmt):
+    if not values:
+        return "-"
+    low, high = fmt.format(min(values)), fmt.format(max(values))
+    return low if low == high else f"{low}-{high}"
+
+
+def ratio(side, peer):
+    return span([d / p for d, p in zip(side, peer)], "{:.2f}") + "x" if side else "-"
+
+
+print("| case | cqrs-es cmd/s | disco `execute` | disco / cqrs-es | disco `execute_new` | / cqrs-es | raw INSERT (ceiling) | / cqrs-es |")
+print("|---|---|---|---|---|---|---|---|")
+for case in ["new-1", "new-8", "own-8"]:
+    sides = rates.get(case)
+    if not sides:
+        continue
+    peer = sides["cqrs-es"]
+    disco, new, raw = sides["disco"], sides.get("disco-new", []), sides.get("raw-insert", [])
+    print(
+        f"| {NAMES[case]} | {span(peer, '{:,.0f}')} | {span(disco, '{:,.0f}')} | {ratio(disco, peer)} "
+        f"| {span(new, '{:,.0f}')} | {ratio(new, peer)} | {span(raw, '{:,.0f}')} | {ratio(raw, peer)} |"
+    )
