@@ -6,7 +6,9 @@ mod read_models;
 mod registry;
 
 pub use disco_core::*;
-pub use disco_runtime::{consumer, copy, Progressed, Subscription, SubscriptionOptions};
+pub use disco_runtime::{
+    consumer, copy, Progressed, StreamSubscription, Subscription, SubscriptionOptions,
+};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use read_models::{open_read_models, ReadModelDb};
 pub use registry::{backends, connect, drop_url, open_url};

@@ -112,6 +112,7 @@ macro_rules! __with_cases {
             snapshot_newest_version_wins,
             snapshot_version_must_exist,
             load_stream_is_the_snapshot_and_the_events_after_it,
+            delete_snapshot_removes_only_that_snapshot,
             checkpoints_save_load_overwrite_and_list,
             checkpoint_names_are_validated,
             list_streams_pages_by_prefix,
@@ -129,8 +130,10 @@ macro_rules! __with_cases {
             append_many_keeps_order_and_each_fails_alone,
             imported_recorded_at_is_kept,
             filters_with_nul_match_nothing,
+            read_all_backward_is_the_forward_read_reversed,
             closed_store_refuses_calls,
             closed_store_ends_subscriptions,
+            stream_subscription_from_a_version_catches_up_then_follows_live,
         }
     };
 }

@@ -126,6 +126,11 @@ impl EventStore for Faulty {
         Ok(self.events(events))
     }
 
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        let events = self.inner.read_all_backward(from, limit).await?;
+        Ok(self.events(events))
+    }
+
     async fn read_all_filtered(
         &self,
         after: u64,
@@ -176,6 +181,9 @@ impl EventStore for Faulty {
         self.inner.save_snapshot(stream, version, data).await
     }
 
+    async fn delete_snapshot(&self, s: &StreamId) -> Result<()> {
+        self.inner.delete_snapshot(s).await
+    }
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         self.inner.load_snapshot(stream).await
     }

@@ -239,6 +239,11 @@ pub trait EventStore: Send + Sync {
         filter: &EventFilter,
     ) -> Result<Vec<RecordedEvent>>;
 
+    /// Up to `limit` events with position <= `from`, newest first: the global
+    /// log read backward from a position (`u64::MAX`: from the head). Holes
+    /// left by hard deletes are skipped, as forward reads skip them.
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>>;
+
     /// Up to `limit` events with position > `after`, ascending by position.
     async fn read_all(&self, after: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
         self.read_all_filtered(after, limit, &EventFilter::default())
@@ -277,6 +282,10 @@ pub trait EventStore: Send + Sync {
 
     /// The stream's snapshot, if one was saved.
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>>;
+
+    /// Deletes the stream's snapshot (loads then replay the stream from its
+    /// first event). Nothing to delete is fine; a deleted stream is refused.
+    async fn delete_snapshot(&self, stream: &StreamId) -> Result<()>;
 
     /// What an aggregate loads: the stream's snapshot and up to `limit`
     /// events after it, as [`load_snapshot`](EventStore::load_snapshot)

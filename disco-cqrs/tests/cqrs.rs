@@ -300,6 +300,13 @@ impl EventStore for Watched {
     ) -> disco::Result<Vec<RecordedEvent>> {
         self.inner.read_all_filtered(after, limit, f).await
     }
+    async fn read_all_backward(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> disco::Result<Vec<RecordedEvent>> {
+        self.inner.read_all_backward(from, limit).await
+    }
     async fn stream_version(&self, s: &StreamId) -> disco::Result<u64> {
         self.inner.stream_version(s).await
     }
@@ -324,6 +331,9 @@ impl EventStore for Watched {
     }
     async fn save_snapshot(&self, s: &StreamId, v: u64, d: Vec<u8>) -> disco::Result<()> {
         self.inner.save_snapshot(s, v, d).await
+    }
+    async fn delete_snapshot(&self, s: &StreamId) -> disco::Result<()> {
+        self.inner.delete_snapshot(s).await
     }
     async fn load_snapshot(&self, s: &StreamId) -> disco::Result<Option<Snapshot>> {
         self.inner.load_snapshot(s).await

@@ -4,7 +4,8 @@
 //! trait alone, so every backend has it:
 //!
 //! - [`Subscription`]: catch-up then live reading of the global log, paged,
-//!   bounded, woken by the store's notifications;
+//!   bounded, woken by the store's notifications; [`StreamSubscription`]:
+//!   the same for one stream from a version;
 //! - [`consumer`]: named consumers with checkpoints, error policies and one
 //!   active runner per name (fenced leases);
 //! - [`copy`]: copying a whole store into another, resumable and verified.
@@ -16,6 +17,8 @@
 pub mod catch_panic;
 pub mod consumer;
 pub mod copy;
+mod stream_subscription;
 mod subscription;
 
+pub use stream_subscription::StreamSubscription;
 pub use subscription::{Progressed, Subscription, SubscriptionOptions};

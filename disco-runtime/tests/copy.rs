@@ -182,6 +182,9 @@ impl EventStore for Faulty {
     ) -> Result<Vec<RecordedEvent>> {
         self.inner.read_all_filtered(after, limit, f).await
     }
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.inner.read_all_backward(from, limit).await
+    }
     async fn stream_version(&self, s: &StreamId) -> Result<u64> {
         self.inner.stream_version(s).await
     }
@@ -201,6 +204,9 @@ impl EventStore for Faulty {
     }
     async fn save_snapshot(&self, s: &StreamId, v: u64, d: Vec<u8>) -> Result<()> {
         self.inner.save_snapshot(s, v, d).await
+    }
+    async fn delete_snapshot(&self, s: &StreamId) -> Result<()> {
+        self.inner.delete_snapshot(s).await
     }
     async fn load_snapshot(&self, s: &StreamId) -> Result<Option<Snapshot>> {
         self.inner.load_snapshot(s).await

@@ -153,6 +153,10 @@ impl EventStore for MemoryStore {
         Ok(self.read()?.read_all(after, limit, filter))
     }
 
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        Ok(self.read()?.read_all_backward(from, limit))
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
         self.read()?.stream_version(stream)
     }
@@ -185,6 +189,10 @@ impl EventStore for MemoryStore {
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         self.read()?.load_snapshot(stream)
+    }
+
+    async fn delete_snapshot(&self, stream: &StreamId) -> Result<()> {
+        self.write()?.delete_snapshot(stream)
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {

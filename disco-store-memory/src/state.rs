@@ -215,6 +215,20 @@ impl State {
             .collect()
     }
 
+    pub(crate) fn read_all_backward(&self, from: u64, limit: usize) -> Vec<RecordedEvent> {
+        let end = usize::try_from(from)
+            .unwrap_or(usize::MAX)
+            .min(self.events.len());
+        self.events[..end]
+            .iter()
+            .enumerate()
+            .rev()
+            .filter_map(|(index, slot)| Some((slot.as_ref()?, index as u64 + 1)))
+            .take(limit)
+            .map(|(event, position)| event.to_recorded(position))
+            .collect()
+    }
+
     pub(crate) fn stream_version(&self, stream: &StreamId) -> Result<u64> {
         match self.streams.get(stream) {
             None => Ok(0),
@@ -289,6 +303,14 @@ impl State {
             .is_none_or(|(kept, _)| *kept <= version)
         {
             entry.snapshot = Some((version, data));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn delete_snapshot(&mut self, stream: &StreamId) -> Result<()> {
+        if let Some(entry) = self.streams.get_mut(stream) {
+            entry.check_live(stream)?;
+            entry.snapshot = None;
         }
         Ok(())
     }

@@ -360,6 +360,10 @@ impl EventStore for PostgresStore {
         .await
     }
 
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        reads::read_all_backward(&self.inner.pool, &self.inner.statements, from, limit).await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
         reads::live_version(&self.inner.pool, &self.inner.statements, stream).await
     }
@@ -416,6 +420,16 @@ impl EventStore for PostgresStore {
 
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         reads::load_snapshot(&self.inner.pool, &self.inner.statements, stream).await
+    }
+
+    async fn delete_snapshot(&self, stream: &StreamId) -> Result<()> {
+        writes::delete_snapshot(
+            &self.inner.pool,
+            &self.inner.statements,
+            self.inner.write_lock,
+            stream,
+        )
+        .await
     }
 
     async fn load_stream(&self, stream: &StreamId, limit: usize) -> Result<StreamLoad> {

@@ -164,6 +164,24 @@ pub(crate) async fn load_stream(
     Ok(StreamLoad { snapshot, events })
 }
 
+pub(crate) async fn read_all_backward(
+    pool: &PgPool,
+    st: &Statements,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(st.read_all_backward.clone())
+        .bind(sql_int(from))
+        .bind(sql_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.iter().map(event).collect()
+}
+
 pub(crate) async fn read_all(
     pool: &PgPool,
     st: &Statements,

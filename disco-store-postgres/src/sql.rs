@@ -48,6 +48,7 @@ statements! {
     read_stream_backward = "read_stream_backward.sql";
     read_all = "read_all.sql";
     read_all_filtered = "read_all_filtered.sql";
+    read_all_backward = "read_all_backward.sql";
     stream_status = "stream_status.sql";
     list_streams = "list_streams.sql";
     upsert_stream_state = "upsert_stream_state.sql";

@@ -94,6 +94,23 @@ pub(crate) async fn save_snapshot(
     tx.commit().await.map_err(db_error)
 }
 
+/// Deletes the stream's snapshot; refused for a deleted stream.
+pub(crate) async fn delete_snapshot(
+    pool: &PgPool,
+    st: &Statements,
+    write_lock: i64,
+    stream: &StreamId,
+) -> Result<()> {
+    let mut tx = locked(pool, st, write_lock).await?;
+    reads::live_version(&mut *tx, st, stream).await?;
+    sqlx::query(st.delete_snapshot.clone())
+        .bind(stream.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)
+}
+
 /// Stored as the `bigint` with the same bits, so every `u64` round-trips.
 pub(crate) async fn save_checkpoint(
     pool: &PgPool,

@@ -219,6 +219,11 @@ impl EventStore for RedbStore {
             .await
     }
 
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.read(move |t| reads::read_all_backward(t, from, limit))
+            .await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
         let stream = stream.clone();
         self.read(move |t| reads::stream_version(t, &stream)).await
@@ -265,6 +270,15 @@ impl EventStore for RedbStore {
     async fn load_snapshot(&self, stream: &StreamId) -> Result<Option<Snapshot>> {
         let stream = stream.clone();
         self.read(move |t| reads::load_snapshot(t, &stream)).await
+    }
+
+    async fn delete_snapshot(&self, stream: &StreamId) -> Result<()> {
+        self.live()?;
+        let stream = stream.clone();
+        self.inner
+            .writer
+            .run(move |state| writes::delete_snapshot(state, &stream))
+            .await
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<()> {

@@ -167,6 +167,26 @@ pub(crate) fn read_all(
     Ok(out)
 }
 
+pub(crate) fn read_all_backward(
+    txn: &ReadTransaction,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    let events = txn.open_table(EVENTS).map_err(db_error)?;
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    for entry in events.range(..=from).map_err(db_error)?.rev() {
+        let (position, row) = entry.map_err(db_error)?;
+        out.push(decode(position.value(), StoredEvent::of(row.value()))?);
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn stream_version(txn: &ReadTransaction, stream: &StreamId) -> Result<u64> {
     let streams = txn.open_table(STREAMS).map_err(db_error)?;
     live_version(&streams, stream)

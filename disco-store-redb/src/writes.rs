@@ -221,6 +221,19 @@ pub(crate) fn save_snapshot(
     })
 }
 
+/// `delete_snapshot`: refused for a deleted stream.
+pub(crate) fn delete_snapshot(state: &mut WriterState, stream: &StreamId) -> Result<()> {
+    in_transaction(state, |txn| {
+        let streams = txn.open_table(STREAMS).map_err(db_error)?;
+        reads::live_version(&streams, stream)?;
+        txn.open_table(SNAPSHOTS)
+            .map_err(db_error)?
+            .remove(stream.as_str())
+            .map_err(db_error)?;
+        Ok(())
+    })
+}
+
 /// `save_checkpoint`.
 pub(crate) fn save_checkpoint(state: &mut WriterState, name: &str, position: u64) -> Result<()> {
     in_transaction(state, |txn| {

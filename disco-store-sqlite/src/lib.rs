@@ -262,6 +262,11 @@ impl EventStore for SqliteStore {
             .await
     }
 
+    async fn read_all_backward(&self, from: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        self.read(move |c| reads::read_all_backward(c, from, limit))
+            .await
+    }
+
     async fn stream_version(&self, stream: &StreamId) -> Result<u64> {
         let stream = stream.clone();
         self.read(move |c| reads::live_version(c, &stream)).await
@@ -296,6 +301,12 @@ impl EventStore for SqliteStore {
     async fn save_snapshot(&self, stream: &StreamId, version: u64, data: Vec<u8>) -> Result<()> {
         let stream = stream.clone();
         self.write(move |c| writer::save_snapshot(c, &stream, version, &data))
+            .await
+    }
+
+    async fn delete_snapshot(&self, stream: &StreamId) -> Result<()> {
+        let stream = stream.clone();
+        self.write(move |c| writer::delete_snapshot(c, &stream))
             .await
     }
 

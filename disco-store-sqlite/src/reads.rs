@@ -14,6 +14,7 @@ const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
 const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
 const READ_ALL: &str = include_str!("sql/read_all.sql");
 const READ_ALL_FILTERED: &str = include_str!("sql/read_all_filtered.sql");
+const READ_ALL_BACKWARD: &str = include_str!("sql/read_all_backward.sql");
 const STREAM_STATUS: &str = include_str!("sql/stream_status.sql");
 const READ_HEAD: &str = include_str!("sql/read_head.sql");
 const LIST_STREAMS: &str = include_str!("sql/list_streams.sql");
@@ -127,6 +128,25 @@ pub(crate) fn read_all(
             ],
             |row| EventRow::read(row, &columns),
         )
+        .map_err(db_error)?;
+    collect(rows)
+}
+
+/// `read_all_backward`.
+pub(crate) fn read_all_backward(
+    conn: &Connection,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut st = conn.prepare_cached(READ_ALL_BACKWARD).map_err(db_error)?;
+    let columns = EventColumns::of(&st).map_err(db_error)?;
+    let rows = st
+        .query_map(params![sql_int(from), sql_limit(limit)], |row| {
+            EventRow::read(row, &columns)
+        })
         .map_err(db_error)?;
     collect(rows)
 }

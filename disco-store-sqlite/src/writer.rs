@@ -269,6 +269,17 @@ pub(crate) fn save_snapshot(
     })
 }
 
+/// `delete_snapshot`: refused for a deleted stream.
+pub(crate) fn delete_snapshot(conn: &mut Connection, stream: &StreamId) -> Result<()> {
+    in_transaction(conn, |tx| {
+        reads::live_version(tx, stream)?;
+        tx.prepare_cached(DELETE_SNAPSHOT)
+            .and_then(|mut st| st.execute(params![stream.as_str()]))
+            .map(|_| ())
+            .map_err(db_error)
+    })
+}
+
 /// `save_checkpoint`; stored as the `i64` with the same bits. With a
 /// `token`, the write is fenced: refused if the lease `name` has a newer
 /// generation, checked in the same transaction (which holds SQLite's write

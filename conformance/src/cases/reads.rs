@@ -193,3 +193,54 @@ pub async fn read_stream_returns_only_its_stream(store: Arc<dyn EventStore>) {
     assert!(got_a.iter().all(|e| e.stream_id == a));
     assert!(got_ab.iter().all(|e| e.stream_id == ab));
 }
+
+/// `$all` read backward: newest first from a position (inclusive) or from
+/// the head (`u64::MAX`), in pages, skipping the holes a hard delete left;
+/// the same events as a forward read, in reverse.
+pub async fn read_all_backward_is_the_forward_read_reversed(store: Arc<dyn EventStore>) {
+    for i in 0..4 {
+        append_ok(&*store, &sid(&format!("back-{i}")), NoStream, evs(3)).await;
+    }
+    ok(
+        store
+            .delete_stream(&sid("back-1"), Any, disco_core::DeleteMode::Hard)
+            .await,
+        "hard delete",
+    );
+    let forward = read_everything(&*store, 1000).await;
+    let mut expected = forward.clone();
+    expected.reverse();
+    assert_eq!(
+        ok(
+            store.read_all_backward(u64::MAX, 1000).await,
+            "read_all_backward"
+        ),
+        expected
+    );
+    // In pages of 4, each from just below the last one read.
+    let mut paged = Vec::new();
+    let mut from = u64::MAX;
+    loop {
+        let page = ok(store.read_all_backward(from, 4).await, "read_all_backward");
+        let Some(last) = page.last() else { break };
+        from = last.position - 1;
+        paged.extend(page);
+        if from == 0 {
+            break;
+        }
+    }
+    assert_eq!(paged, expected);
+    // From a position: that event first.
+    let middle = forward[4].position;
+    let from_middle = ok(
+        store.read_all_backward(middle, 2).await,
+        "read_all_backward",
+    );
+    assert_eq!(from_middle, vec![forward[4].clone(), forward[3].clone()]);
+    assert!(ok(store.read_all_backward(0, 10).await, "read_all_backward").is_empty());
+    assert!(ok(
+        store.read_all_backward(u64::MAX, 0).await,
+        "read_all_backward"
+    )
+    .is_empty());
+}

@@ -132,3 +132,46 @@ pub async fn load_stream_is_the_snapshot_and_the_events_after_it(store: Arc<dyn 
     );
     assert_deleted(store.load_stream(&s, 100).await);
 }
+
+/// `delete_snapshot` removes the stream's snapshot (a load then replays the
+/// stream from its first event) and leaves the events and other streams'
+/// snapshots alone; deleting again, or where there is none, is fine; a
+/// deleted stream is refused.
+pub async fn delete_snapshot_removes_only_that_snapshot(store: Arc<dyn EventStore>) {
+    let s = sid("unsnap");
+    let other = sid("unsnap-other");
+    append_ok(&*store, &s, NoStream, evs(3)).await;
+    append_ok(&*store, &other, NoStream, evs(2)).await;
+    ok(
+        store.save_snapshot(&s, 2, b"at-2".to_vec()).await,
+        "save_snapshot",
+    );
+    ok(
+        store.save_snapshot(&other, 1, b"o".to_vec()).await,
+        "save_snapshot",
+    );
+    ok(store.delete_snapshot(&s).await, "delete_snapshot");
+    assert_eq!(ok(store.load_snapshot(&s).await, "load_snapshot"), None);
+    let loaded = ok(store.load_stream(&s, 100).await, "load_stream");
+    assert_eq!((loaded.snapshot, loaded.events.len()), (None, 3));
+    assert!(ok(store.load_snapshot(&other).await, "load_snapshot").is_some());
+    ok(store.delete_snapshot(&s).await, "delete_snapshot again");
+    ok(
+        store.delete_snapshot(&sid("unsnap-absent")).await,
+        "delete_snapshot of an absent stream",
+    );
+    // A snapshot saved after the delete is kept, whatever its version.
+    ok(
+        store.save_snapshot(&s, 1, b"at-1".to_vec()).await,
+        "save_snapshot",
+    );
+    let kept = ok(store.load_snapshot(&s).await, "load_snapshot").expect("a snapshot");
+    assert_eq!(kept.version, 1);
+    ok(
+        store
+            .delete_stream(&other, Any, disco_core::DeleteMode::Soft)
+            .await,
+        "delete_stream",
+    );
+    assert_deleted(store.delete_snapshot(&other).await);
+}

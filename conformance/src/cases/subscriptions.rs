@@ -154,3 +154,46 @@ pub async fn subscription_wakes_promptly_after_an_append(store: Arc<dyn EventSto
         assert!(started.elapsed() < Duration::from_secs(1));
     }
 }
+
+/// A stream subscription from a version: the stream's events from that
+/// version (caught up in pages), then its new events live, in version order;
+/// other streams' events never; a deleted stream ends it with
+/// `StreamDeleted`.
+pub async fn stream_subscription_from_a_version_catches_up_then_follows_live(
+    store: Arc<dyn EventStore>,
+) {
+    let s = sid("watched");
+    append_ok(&*store, &s, NoStream, evs(5)).await;
+    append_ok(&*store, &sid("unwatched"), NoStream, evs(3)).await;
+    let options = SubscriptionOptions::default()
+        .page_size(2)
+        .poll_interval(Duration::from_secs(30));
+    let mut feed = disco_runtime::StreamSubscription::start(store.clone(), s.clone(), 3, options);
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        if got.len() == 3 {
+            // Caught up: what comes next is live.
+            append_ok(&*store, &sid("unwatched"), Any, evs(2)).await;
+            append_ok(&*store, &s, Any, evs(2)).await;
+        }
+        match tokio::time::timeout(Duration::from_secs(5), feed.next()).await {
+            Ok(Some(Ok(event))) => got.push(event),
+            other => panic!("after {} events: {other:?}", got.len()),
+        }
+    }
+    let versions: Vec<u64> = got.iter().map(|e| e.version).collect();
+    assert_eq!(versions, vec![3, 4, 5, 6, 7]);
+    assert!(got.iter().all(|e| e.stream_id == s));
+    assert_eq!(feed.version(), 7);
+    ok(
+        store
+            .delete_stream(&s, Any, disco_core::DeleteMode::Soft)
+            .await,
+        "delete_stream",
+    );
+    append_ok(&*store, &sid("unwatched"), Any, evs(1)).await;
+    match tokio::time::timeout(Duration::from_secs(5), feed.next()).await {
+        Ok(Some(Err(disco_core::Error::StreamDeleted { .. }))) => {}
+        other => panic!("a deleted stream did not end the feed: {other:?}"),
+    }
+}

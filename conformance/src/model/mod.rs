@@ -374,6 +374,25 @@ impl Harness<'_> {
                 };
                 same(want, got)
             }
+            Op::ReadAllBackward { from, limit } => {
+                let limit = LIMITS[*limit as usize % LIMITS.len()];
+                let from = if *from == 255 {
+                    u64::MAX
+                } else {
+                    u64::from(*from)
+                };
+                let want = self.model.read_all_backward(from, limit);
+                let store_from = if from == u64::MAX {
+                    u64::MAX
+                } else {
+                    self.store_after(from)
+                };
+                let got = match self.store.read_all_backward(store_from, limit).await {
+                    Ok(events) => self.events(events)?,
+                    Err(e) => Outcome::Failed(failure_of(e)),
+                };
+                same(want, got)
+            }
             Op::StreamVersion { stream } => {
                 let s = stream_id(*stream)?;
                 let want = self.model.stream_version(s.as_str());

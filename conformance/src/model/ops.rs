@@ -95,6 +95,13 @@ pub enum Op {
         /// Filter by a prefix (index into [`PREFIXES`]).
         prefix: Option<u8>,
     },
+    /// `read_all_backward`.
+    ReadAllBackward {
+        /// From this model position (255 means `u64::MAX`: the head).
+        from: u8,
+        /// Index into [`LIMITS`].
+        limit: u8,
+    },
     /// `stream_version`.
     StreamVersion {
         /// Stream index.
@@ -194,6 +201,8 @@ pub fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(stream, from, backward, limit)| Op::ReadStream { stream, from, backward, limit }),
         3 => (0u8..40, limit(), proptest::option::of(0u8..3), proptest::option::of(0u8..4))
             .prop_map(|(after, limit, event_type, prefix)| Op::ReadAll { after, limit, event_type, prefix }),
+        2 => (prop_oneof![0u8..40, Just(255u8)], limit())
+            .prop_map(|(from, limit)| Op::ReadAllBackward { from, limit }),
         1 => stream().prop_map(|stream| Op::StreamVersion { stream }),
         1 => Just(Op::Head),
         1 => (0u8..4, proptest::option::of(stream()), limit())

@@ -275,6 +275,18 @@ impl ReferenceModel {
         )
     }
 
+    /// Up to `limit` live events at or below `from`, newest first.
+    pub fn read_all_backward(&self, from: u64, limit: usize) -> Outcome {
+        let mut events: Vec<ModelEvent> = self
+            .live()
+            .filter(|e| e.position <= from)
+            .cloned()
+            .collect();
+        events.reverse();
+        events.truncate(limit);
+        Outcome::Events(events)
+    }
+
     /// A stream's version.
     pub fn stream_version(&self, stream: &str) -> Outcome {
         if self.deleted(stream) {
