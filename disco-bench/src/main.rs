@@ -85,15 +85,8 @@ fn main() -> ExitCode {
         eprintln!("disco-bench: --scale must be a positive number");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("disco-bench: cannot start the tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let sizes = Sizes::scaled(args.scale);
     let mut rows = Vec::new();
@@ -145,15 +138,8 @@ fn peer_main(args: &Args) -> ExitCode {
         eprintln!("disco-bench: --peer-workload runs on PostgreSQL: pass --store postgres://...");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("disco-bench: cannot start the tokio runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(peer_workload::run_cases(
         &args.store,
@@ -164,6 +150,21 @@ fn peer_main(args: &Args) -> ExitCode {
         Err(e) => {
             eprintln!("disco-bench: the peer workload failed: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The multi-threaded tokio runtime the bench runs on (`None`, said, if it
+/// cannot start).
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            eprintln!("disco-bench: cannot start the tokio runtime: {e}");
+            None
         }
     }
 }

@@ -74,6 +74,15 @@ pub enum ProjectionError {
 }
 
 impl ProjectionError {
+    /// The handler's failure on `event`.
+    pub(crate) fn handler(event: &disco_core::RecordedEvent, message: String) -> Self {
+        ProjectionError::Handler {
+            event_id: event.id,
+            position: event.position,
+            message,
+        }
+    }
+
     /// Whether the error is about one event (a decode or handler failure),
     /// which the error policy retries and may skip.
     pub fn event_id(&self) -> Option<Uuid> {

@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 
 use disco_core::{EventStore, ReadDirection, RecordedEvent, Result, StreamId};
 
+use crate::subscription::{back_off, wait_for_head};
 use crate::SubscriptionOptions;
 
 /// A live feed of one stream's events from a version, in version order.
@@ -131,11 +132,9 @@ async fn pump(
             }
             Err(error) if error.is_retryable() => {
                 tracing::warn!(%error, %stream, next, "stream subscription read failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(retry_delay) => {}
-                    _ = tx.closed() => return,
+                if !back_off(&tx, &mut retry_delay, options.poll_interval).await {
+                    return;
                 }
-                retry_delay = (retry_delay * 2).min(options.poll_interval);
                 continue;
             }
             Err(error) => {
@@ -153,12 +152,7 @@ async fn pump(
         if !caught_up {
             continue;
         }
-        let woke = tokio::select! {
-            woke = tokio::time::timeout(options.poll_interval, notifications.wait_beyond(announced)) => woke,
-            _ = tx.closed() => return,
-        };
-        if let Ok(Err(closed)) = woke {
-            let _ = tx.send(Err(closed)).await;
+        if !wait_for_head(&tx, &mut notifications, announced, options.poll_interval).await {
             return;
         }
     }

@@ -287,11 +287,9 @@ async fn pump(store: Arc<dyn EventStore>, options: SubscriptionOptions, tx: mpsc
             }
             Err(error) if error.is_retryable() => {
                 tracing::warn!(%error, after, "subscription read failed; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(retry_delay) => {}
-                    _ = tx.closed() => return,
+                if !back_off(&tx, &mut retry_delay, options.poll_interval).await {
+                    return;
                 }
-                retry_delay = (retry_delay * 2).min(options.poll_interval);
                 continue;
             }
             Err(error) => {
@@ -312,17 +310,45 @@ async fn pump(store: Arc<dyn EventStore>, options: SubscriptionOptions, tx: mpsc
         if !caught_up {
             continue;
         }
-        // Wait for a head beyond what was announced before the read (so a
-        // commit during the read counts), or the poll interval.
-        let woke = tokio::select! {
-            woke = tokio::time::timeout(options.poll_interval, notifications.wait_beyond(announced)) => woke,
-            _ = tx.closed() => return,
-        };
-        if let Ok(Err(closed)) = woke {
-            let _ = tx.send(Err(closed_store(closed))).await;
+        if !wait_for_head(&tx, &mut notifications, announced, options.poll_interval).await {
             return;
         }
     }
+}
+
+/// Waits `delay` before a retry (doubling it up to `max` for the next);
+/// `false` if the subscriber went away meanwhile.
+pub(crate) async fn back_off<T>(
+    tx: &mpsc::Sender<Result<T>>,
+    delay: &mut Duration,
+    max: Duration,
+) -> bool {
+    let waited = tokio::select! {
+        _ = tokio::time::sleep(*delay) => true,
+        _ = tx.closed() => false,
+    };
+    *delay = (*delay * 2).min(max);
+    waited
+}
+
+/// Waits for a head beyond `announced` (the head announced before the read,
+/// so a commit during the read counts), or `poll_interval`; `false` when the
+/// subscriber went away or the store closed (which it is told).
+pub(crate) async fn wait_for_head<T>(
+    tx: &mpsc::Sender<Result<T>>,
+    notifications: &mut disco_core::Notifications,
+    announced: u64,
+    poll_interval: Duration,
+) -> bool {
+    let woke = tokio::select! {
+        woke = tokio::time::timeout(poll_interval, notifications.wait_beyond(announced)) => woke,
+        _ = tx.closed() => return false,
+    };
+    if let Ok(Err(closed)) = woke {
+        let _ = tx.send(Err(closed_store(closed))).await;
+        return false;
+    }
+    true
 }
 
 fn closed_store(error: Error) -> Error {

@@ -42,14 +42,6 @@ impl<P: PgProjection> PgProjector<P> {
     }
 }
 
-fn failed(event: &RecordedEvent, message: String) -> ProjectionError {
-    ProjectionError::Handler {
-        event_id: event.id,
-        position: event.position,
-        message,
-    }
-}
-
 #[async_trait]
 impl<P: PgProjection> ReadModel for PgProjector<P> {
     fn name(&self) -> &str {
@@ -140,8 +132,13 @@ impl<P: PgProjection> ReadModel for PgProjector<P> {
             let envelope = Envelope::<P::Event>::decode(event, &self.interest)?;
             match CatchPanic(self.projection.apply(&mut tx, &tables, envelope)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => return Err(failed(event, error.to_string())),
-                Err(panic) => return Err(failed(event, format!("the handler panicked: {panic}"))),
+                Ok(Err(error)) => return Err(ProjectionError::handler(event, error.to_string())),
+                Err(panic) => {
+                    return Err(ProjectionError::handler(
+                        event,
+                        format!("the handler panicked: {panic}"),
+                    ))
+                }
             }
         }
         txn::save_position(&mut tx, P::NAME, generation, seen.max(position)).await?;

@@ -44,15 +44,6 @@ impl<P: SqliteProjection> SqliteProjector<P> {
     }
 }
 
-/// A handler failure as the error of one event.
-fn failed(event: &RecordedEvent, message: String) -> ProjectionError {
-    ProjectionError::Handler {
-        event_id: event.id,
-        position: event.position,
-        message,
-    }
-}
-
 #[async_trait]
 impl<P: SqliteProjection> ReadModel for SqliteProjector<P> {
     fn name(&self) -> &str {
@@ -157,10 +148,15 @@ impl<P: SqliteProjection> ReadModel for SqliteProjector<P> {
                     }));
                     match applied {
                         Ok(Ok(())) => {}
-                        Ok(Err(error)) => return Err(failed(event, error.to_string())),
+                        Ok(Err(error)) => {
+                            return Err(ProjectionError::handler(event, error.to_string()))
+                        }
                         Err(panic) => {
                             let message = panic_message(panic.as_ref());
-                            return Err(failed(event, format!("the handler panicked: {message}")));
+                            return Err(ProjectionError::handler(
+                                event,
+                                format!("the handler panicked: {message}"),
+                            ));
                         }
                     }
                 }
