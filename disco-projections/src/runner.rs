@@ -6,7 +6,8 @@
 //! - a lane's events are applied in position order, in batches of at most
 //!   `batch_size`, each batch in one read-model transaction that also
 //!   writes the position (the read model's invariants, [`ReadModel`]);
-//! - the progress announced is a position whose batch has committed;
+//! - the progress announced is a position whose batch has committed, or one
+//!   the feed has seen with nothing in its range for the projection;
 //! - a failing event is never passed over: the batch is split so the
 //!   events before it commit, and it is retried alone under the error
 //!   policy, then the runner stops or (only when asked) skips it;
