@@ -17,6 +17,14 @@ pub use registry::{backends, connect, drop_url, open_url};
 /// projections), re-exported so an application needs no extra dependency.
 pub use async_trait::async_trait;
 
+/// The serde disco's signatures mention (aggregates, events, answers are
+/// serde types). Its derives need `#[serde(crate = "disco::serde")]` when
+/// the application does not depend on serde itself.
+pub use serde;
+
+/// The serde_json of command and query parameters (`serde_json::Value`).
+pub use serde_json;
+
 /// The CQRS layer: aggregates, the repository, the orchestrator,
 /// given/when/then (the `disco-cqrs` crate).
 #[doc(inline)]

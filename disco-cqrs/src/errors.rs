@@ -20,9 +20,9 @@ pub enum BuildError {
     Duplicate(String),
 }
 
-/// An aggregate's refusal of a command, with its typed error kept: the
-/// named path shows its message, the typed path gets it back with
-/// [`Rejection::downcast_ref`].
+/// An application's error kept typed: an aggregate's refusal of a command,
+/// or a query's failure. The named path shows its message; the caller gets
+/// the typed error back with [`Rejection::downcast_ref`].
 ///
 /// ```
 /// use disco::cqrs::Rejection;
@@ -46,12 +46,19 @@ impl Rejection {
         }
     }
 
-    /// The aggregate's error as its own type, if it is an `E`.
+    /// Keeps an error already boxed.
+    pub(crate) fn from_boxed(error: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        Rejection {
+            error: Arc::from(error),
+        }
+    }
+
+    /// The application's error as its own type, if it is an `E`.
     pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
         self.error.downcast_ref::<E>()
     }
 
-    /// The aggregate's error.
+    /// The application's error.
     pub fn error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
         &*self.error
     }

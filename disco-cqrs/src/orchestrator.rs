@@ -45,6 +45,10 @@ pub enum DispatchError {
     /// ([`Rejection::downcast_ref`]).
     #[error("rejected: {0}")]
     Rejected(Rejection),
+    /// The query failed with the application's own error, kept typed
+    /// ([`Rejection::downcast_ref`]) and displayed as it is.
+    #[error("{0}")]
+    Query(Rejection),
     /// Concurrent writers kept changing the aggregate.
     #[error("conflict: {stream} kept changing under {attempts} attempts")]
     Conflict {
@@ -153,6 +157,16 @@ fn decode_params<T>(
     })
 }
 
+/// A query's failure: a store error stays one, anything else is the
+/// application's, kept typed.
+fn query_failed<E: std::error::Error + Send + Sync + 'static>(error: E) -> DispatchError {
+    let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(error);
+    match boxed.downcast::<Error>() {
+        Ok(store) => DispatchError::Store(*store),
+        Err(other) => DispatchError::Query(Rejection::from_boxed(other)),
+    }
+}
+
 /// The routes of one aggregate, given to [`OrchestratorBuilder::aggregate`].
 pub struct AggregateRoutes<A: Aggregate + Clone> {
     repository: Arc<Repository<A>>,
@@ -241,21 +255,25 @@ impl OrchestratorBuilder {
     }
 
     /// Registers the query `name`: `decode` reads its parameters, `run`
-    /// answers it.
-    pub fn query<Q, D, R, Fut, T>(mut self, name: &str, decode: D, run: R) -> Self
+    /// answers it. `run` fails with the application's own error type: it
+    /// comes back as [`DispatchError::Query`], typed
+    /// ([`Rejection::downcast_ref`]) and displayed as it is; a store
+    /// [`Error`] stays [`DispatchError::Store`].
+    pub fn query<Q, D, R, Fut, T, E>(mut self, name: &str, decode: D, run: R) -> Self
     where
         Q: Send + 'static,
         D: Fn(&mut Params) -> Option<Q> + Send + Sync + 'static,
         R: Fn(Q) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<T, Error>> + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
         T: Serialize,
+        E: std::error::Error + Send + Sync + 'static,
     {
         let run = Arc::new(run);
         let route: QueryRoute = Arc::new(move |params: Value| {
             let query = decode_params(params, &decode)?;
             let answer = run(query);
             Ok(Box::pin(async move {
-                let answer = answer.await?;
+                let answer = answer.await.map_err(query_failed)?;
                 serde_json::to_value(answer).map_err(|e| {
                     DispatchError::Codec(CodecError(format!("the answer does not serialize: {e}")))
                 })

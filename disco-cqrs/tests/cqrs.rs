@@ -80,7 +80,11 @@ fn two_aggregates(store: Arc<dyn EventStore>) -> Orchestrator {
                 Some((Target::Existing(id?), n?))
             })
         })
-        .query("total", |p| p.string("tally_id"), |_id| async { Ok(0) })
+        .query(
+            "total",
+            |p| p.string("tally_id"),
+            |_id| async { Ok::<_, disco::Error>(0) },
+        )
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -554,4 +558,45 @@ async fn execute_new_on_an_existing_aggregate_still_decides_on_the_stream() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((deposit.state.balance, deposit.version), (15, 2));
+}
+
+/// A query's own error comes back typed and displayed as it is; a store
+/// error stays a store error.
+#[tokio::test]
+async fn a_query_fails_with_its_own_error_type() {
+    #[derive(Debug, PartialEq, thiserror::Error)]
+    #[error("no account {0}")]
+    struct NoAccount(String);
+
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = Orchestrator::builder(store)
+        .query(
+            "balance",
+            |p| p.string("id"),
+            |id: String| async move { Err::<i64, _>(NoAccount(id)) },
+        )
+        .query(
+            "broken",
+            |_| Some(()),
+            |()| async { Err::<i64, _>(disco::Error::Unavailable("down".into())) },
+        )
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let failed = o.query("balance", json!({"id": "a-1"})).await;
+    let Err(DispatchError::Query(error)) = failed else {
+        panic!("not a query error: {failed:?}");
+    };
+    assert_eq!(error.to_string(), "no account a-1");
+    assert_eq!(
+        error.downcast_ref::<NoAccount>(),
+        Some(&NoAccount("a-1".into()))
+    );
+    let broken = o.query("broken", json!({})).await;
+    assert!(
+        matches!(
+            broken,
+            Err(DispatchError::Store(disco::Error::Unavailable(_)))
+        ),
+        "{broken:?}"
+    );
 }

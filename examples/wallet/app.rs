@@ -341,11 +341,7 @@ pub fn orchestrator(
             |p| p.uuid("user_id"),
             move |user_id| {
                 let models = models.clone();
-                async move {
-                    wallets_of(&models, user_id)
-                        .await
-                        .map_err(|e| disco::Error::Backend(e.to_string()))
-                }
+                async move { wallets_of(&models, user_id).await }
             },
         )
         .build()
