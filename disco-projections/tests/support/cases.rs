@@ -17,6 +17,7 @@ macro_rules! projection_cases {
             blue_green_switch_while_queries_run,
             rebuild_request_switches_to_a_new_generation,
             strong_dispatch_waits_for_the_projection,
+            foreign_tables_are_refused_and_left_alone,
         );
     };
     (@each $target:expr, $source:expr; $($case:ident),* $(,)?) => {

@@ -499,6 +499,48 @@ impl ReadModels {
         }
     }
 
+    /// The kind of database.
+    pub fn target(&self) -> Target {
+        match self {
+            ReadModels::Sqlite(..) => Target::Sqlite,
+            ReadModels::Postgres(..) => Target::Postgres,
+        }
+    }
+
+    /// Runs one statement of the application's.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sql.to_owned();
+        match self {
+            ReadModels::Sqlite(models, _) => {
+                models
+                    .with_connection(move |c| c.execute(&sql, []))
+                    .await
+                    .expect("execute");
+            }
+            ReadModels::Postgres(models, _, _) => {
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(models.pool())
+                    .await
+                    .expect("execute");
+            }
+        }
+    }
+
+    /// The one text value `sql` selects.
+    pub async fn scalar(&self, sql: &str) -> String {
+        let sql = sql.to_owned();
+        match self {
+            ReadModels::Sqlite(models, _) => models
+                .with_connection(move |c| c.query_row(&sql, [], |r| r.get(0)))
+                .await
+                .expect("query"),
+            ReadModels::Postgres(models, _, _) => sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(models.pool())
+                .await
+                .expect("query"),
+        }
+    }
+
     /// Whether a table of this name exists.
     pub async fn has_table(&self, name: &str) -> bool {
         let name = name.to_owned();

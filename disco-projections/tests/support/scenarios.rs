@@ -478,3 +478,59 @@ pub async fn strong_dispatch_waits_for_the_projection(
     handle.stop().await;
     models.close().await;
 }
+
+/// The read-model database holds an application table named as one of the
+/// projection's views: the projection refuses it (`Foreign`, the runner
+/// fails before applying anything) and leaves the table as it was; a
+/// `disco_projections` table that is not disco's is refused too.
+pub async fn foreign_tables_are_refused_and_left_alone(
+    store: Arc<dyn EventStore>,
+    models: ReadModels,
+) {
+    credit_many(&*store, 2, 10).await;
+    models.execute("CREATE TABLE applied (note TEXT)").await;
+    models
+        .execute("INSERT INTO applied (note) VALUES ('the application''s')")
+        .await;
+    let handle = models
+        .projector(Balances::<1>::new())
+        .start(store.clone())
+        .expect("start");
+    let exit = tokio::time::timeout(PATIENCE, handle.wait())
+        .await
+        .expect("the runner ends");
+    let ProjectionExit::Failed { error, .. } = exit else {
+        panic!("a foreign table was not refused: {exit:?}");
+    };
+    assert!(
+        error.contains("applied") && error.contains("not this projection's"),
+        "{error}"
+    );
+    assert_eq!(
+        models.scalar("SELECT note FROM applied").await,
+        "the application's"
+    );
+    assert!(
+        !models.has_table("balances_g1").await,
+        "the projection's tables stayed"
+    );
+    let target = models.target();
+    models.close().await;
+
+    let other = ReadModels::open(target).await;
+    other
+        .execute("CREATE TABLE disco_projections (name TEXT, owner TEXT)")
+        .await;
+    let handle = other
+        .projector(Balances::<1>::new())
+        .start(store.clone())
+        .expect("start");
+    let exit = tokio::time::timeout(PATIENCE, handle.wait())
+        .await
+        .expect("the runner ends");
+    assert!(
+        matches!(&exit, ProjectionExit::Failed { error, .. } if error.contains("disco_projections")),
+        "{exit:?}"
+    );
+    other.close().await;
+}
