@@ -2,6 +2,8 @@
 //! how its events are stored (JSON data, JSON metadata with the schema
 //! version and the correlation and causation ids).
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -94,19 +96,57 @@ pub struct Metadata {
     pub correlation_id: Uuid,
     /// The id of the command that caused the event.
     pub causation_id: Uuid,
+    /// The application's own metadata (a user id, a request id), as the
+    /// command's [`CommandContext::metadata`] carried it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
 }
 
-/// Where a command comes from: its id, and the correlation id it carries
-/// (its own id when it starts a new conversation).
+/// The id of the `index`-th event a command writes: derived from the
+/// command's id, so a command sent again writes the same ids and the store's
+/// idempotency (rule 6) recognises it.
+///
+/// ```
+/// use disco::cqrs::event_id;
+/// let command = disco::Uuid::now_v7();
+/// assert_eq!(event_id(command, 0), event_id(command, 0));
+/// assert_ne!(event_id(command, 0), event_id(command, 1));
+/// assert_ne!(event_id(command, 0), command);
+/// ```
+pub fn event_id(command_id: Uuid, index: usize) -> Uuid {
+    let mut bytes = *command_id.as_bytes();
+    let tail = u64::from_be_bytes([
+        bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15],
+    ]);
+    let mixed = tail.wrapping_add(
+        (index as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
+    bytes[8..].copy_from_slice(&mixed.to_be_bytes());
+    // A version-8 (custom) UUID with the RFC 4122 variant.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    Uuid::from_bytes(bytes)
+}
+
+/// Where a command comes from: its id, the correlation id it carries (its
+/// own id when it starts a new conversation), what caused it, and the
+/// application's metadata stored with every event it writes.
+///
+/// A caller that chooses the command id (a request id) makes the command
+/// idempotent: dispatched again with the same id, it writes nothing and
+/// returns the first outcome.
 ///
 /// ```
 /// use disco::cqrs::CommandContext;
-/// let first = CommandContext::new();
+/// let first = CommandContext::new().with_metadata("user_id", "u-7");
 /// let caused = first.caused();
 /// assert_eq!(caused.correlation_id, first.correlation_id);
 /// assert_eq!(caused.causation_id, Some(first.command_id));
+/// assert_eq!(caused.metadata["user_id"], "u-7");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandContext {
     /// This command's id.
     pub command_id: Uuid,
@@ -114,6 +154,13 @@ pub struct CommandContext {
     pub correlation_id: Uuid,
     /// The command or event that caused this one, if any.
     pub causation_id: Option<Uuid>,
+    /// The application's metadata (user id, request id), stored with every
+    /// event the command writes.
+    pub metadata: BTreeMap<String, String>,
+    /// Whether the command's event ids derive from its id ([`event_id`]),
+    /// so that the command sent again writes nothing and answers its first
+    /// outcome: set by [`CommandContext::with_id`] (a caller-chosen id).
+    pub idempotent: bool,
 }
 
 impl Default for CommandContext {
@@ -125,34 +172,72 @@ impl Default for CommandContext {
 impl CommandContext {
     /// A new command that starts its own conversation.
     pub fn new() -> Self {
-        let id = Uuid::now_v7();
         CommandContext {
-            command_id: id,
-            correlation_id: id,
-            causation_id: None,
+            idempotent: false,
+            ..Self::with_id(Uuid::now_v7())
         }
     }
 
-    /// A new command caused by this one, in the same conversation.
+    /// A command whose id the caller chose (a request id: sending it again
+    /// is a no-op), starting its own conversation.
+    pub fn with_id(command_id: Uuid) -> Self {
+        CommandContext {
+            command_id,
+            correlation_id: command_id,
+            causation_id: None,
+            metadata: BTreeMap::new(),
+            idempotent: true,
+        }
+    }
+
+    /// This context in the conversation `correlation_id`, caused by
+    /// `causation_id`.
+    pub fn within(mut self, correlation_id: Uuid, causation_id: Option<Uuid>) -> Self {
+        self.correlation_id = correlation_id;
+        self.causation_id = causation_id;
+        self
+    }
+
+    /// Adds `key = value` to the metadata stored with the command's events.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// A new command caused by this one, in the same conversation, with the
+    /// same metadata.
     pub fn caused(&self) -> Self {
         CommandContext {
             command_id: Uuid::now_v7(),
             correlation_id: self.correlation_id,
             causation_id: Some(self.command_id),
+            metadata: self.metadata.clone(),
+            idempotent: false,
         }
     }
 
-    /// A new command caused by a stored event (a process manager's).
+    /// A new command caused by a stored event (a process manager's): the
+    /// event's id as causation, its conversation and metadata carried on.
     pub fn caused_by_event(event: &RecordedEvent) -> Self {
-        let correlation = serde_json::from_slice::<Metadata>(&event.metadata)
-            .map(|m| m.correlation_id)
-            .unwrap_or(event.id);
+        let stored = serde_json::from_slice::<Metadata>(&event.metadata).ok();
         CommandContext {
             command_id: Uuid::now_v7(),
-            correlation_id: correlation,
+            correlation_id: stored.as_ref().map_or(event.id, |m| m.correlation_id),
             causation_id: Some(event.id),
+            metadata: stored.map(|m| m.custom).unwrap_or_default(),
+            idempotent: false,
         }
     }
+}
+
+/// Encodes the `index`-th event of the command `context` names, with the id
+/// [`event_id`] derives (what the repository writes).
+pub fn encode_nth<E: DomainEvent>(
+    event: &E,
+    context: &CommandContext,
+    index: usize,
+) -> Result<NewEvent, CodecError> {
+    Ok(encode(event, context)?.with_id(event_id(context.command_id, index)))
 }
 
 /// Encodes an event for the store under `context`.
@@ -163,6 +248,7 @@ pub fn encode<E: DomainEvent>(event: &E, context: &CommandContext) -> Result<New
         schema_version: E::SCHEMA_VERSION,
         correlation_id: context.correlation_id,
         causation_id: context.command_id,
+        custom: context.metadata.clone(),
     };
     let metadata = serde_json::to_vec(&metadata)
         .map_err(|e| CodecError(format!("the metadata does not serialize: {e}")))?;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use disco_core::progress::{Behind, Progress};
 
+use crate::aggregate::CommandContext;
+
 /// How a dispatch waits for read models.
 ///
 /// ```
@@ -24,6 +26,9 @@ pub struct DispatchOptions {
     pub read_models: Vec<String>,
     /// The longest wait. Default 5 s.
     pub timeout: Duration,
+    /// The command's context: a command id the caller chose (idempotent
+    /// dispatch), correlation, causation, metadata. Default: a new one.
+    pub context: Option<CommandContext>,
 }
 
 impl Default for DispatchOptions {
@@ -31,6 +36,7 @@ impl Default for DispatchOptions {
         DispatchOptions {
             read_models: Vec::new(),
             timeout: Duration::from_secs(5),
+            context: None,
         }
     }
 }
@@ -47,6 +53,12 @@ impl DispatchOptions {
             read_models: read_models.into_iter().map(Into::into).collect(),
             ..DispatchOptions::default()
         }
+    }
+
+    /// Run the command under `context`.
+    pub fn context(mut self, context: CommandContext) -> Self {
+        self.context = Some(context);
+        self
     }
 
     /// Wait at most `timeout`.

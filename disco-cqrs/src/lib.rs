@@ -24,7 +24,9 @@ mod params;
 mod repository;
 pub mod testing;
 
-pub use aggregate::{decode, encode, Aggregate, CommandContext, DomainEvent, Metadata};
+pub use aggregate::{
+    decode, encode, encode_nth, event_id, Aggregate, CommandContext, DomainEvent, Metadata,
+};
 pub use consistency::DispatchOptions;
 pub use errors::{BuildError, CodecError, LoadError, Rejection};
 pub use orchestrator::{

@@ -136,7 +136,11 @@ impl<A: Aggregate> TryFrom<Executed<A>> for Dispatched {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Prepared =
     Box<dyn FnOnce(CommandContext) -> BoxFuture<Result<Dispatched, DispatchError>> + Send>;
-type CommandRoute = Arc<dyn Fn(Value) -> Result<(String, Prepared), DispatchError> + Send + Sync>;
+/// A command route: the parameters, and the id a `Target::New` takes when
+/// the caller chose the command's id (so sending it again targets the same
+/// aggregate); `None` makes a fresh one.
+type CommandRoute =
+    Arc<dyn Fn(Value, Option<Uuid>) -> Result<(String, Prepared), DispatchError> + Send + Sync>;
 type QueryRoute = Arc<
     dyn Fn(Value) -> Result<BoxFuture<Result<Value, DispatchError>>, DispatchError> + Send + Sync,
 >;
@@ -182,10 +186,10 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
         D: Fn(&mut Params) -> Option<(Target, A::Command)> + Send + Sync + 'static,
     {
         let repository = self.repository.clone();
-        let route: CommandRoute = Arc::new(move |params: Value| {
+        let route: CommandRoute = Arc::new(move |params: Value, new_id: Option<Uuid>| {
             let (target, command) = decode_params(params, &decode)?;
             let (id, new) = match target {
-                Target::New => (Uuid::now_v7().to_string(), true),
+                Target::New => (new_id.unwrap_or_else(Uuid::now_v7).to_string(), true),
                 Target::Existing(id) => (id, false),
             };
             let repository = repository.clone();
@@ -400,32 +404,52 @@ impl Orchestrator {
         self.queries.keys().map(String::as_str).collect()
     }
 
-    fn prepare(&self, name: &str, params: Value) -> Result<(String, Prepared), DispatchError> {
+    fn prepare(
+        &self,
+        name: &str,
+        params: Value,
+        new_id: Option<Uuid>,
+    ) -> Result<(String, Prepared), DispatchError> {
         let route = self
             .commands
             .get(name)
             .ok_or_else(|| DispatchError::UnknownCommand(name.to_owned()))?;
-        route(params)
+        route(params, new_id)
     }
 
     /// Decodes and validates `params` for the command `name`, runs it, and
     /// returns the aggregate's id, version and new state.
     pub async fn dispatch(&self, name: &str, params: Value) -> Result<Dispatched, DispatchError> {
-        let context = CommandContext::new();
+        self.dispatch_in(name, params, CommandContext::new(), None)
+            .await
+    }
+
+    /// Runs the command under `context`; `new_id` for a `Target::New`.
+    async fn dispatch_in(
+        &self,
+        name: &str,
+        params: Value,
+        context: CommandContext,
+        new_id: Option<Uuid>,
+    ) -> Result<Dispatched, DispatchError> {
         let span =
             tracing::info_span!("dispatch", command = name, command_id = %context.command_id);
         async {
-            let (_, prepared) = self.prepare(name, params)?;
+            let (_, prepared) = self.prepare(name, params, new_id)?;
             prepared(context).await
         }
         .instrument(span)
         .await
     }
 
-    /// [`Orchestrator::dispatch`] that waits as `options` say: with
-    /// [`DispatchOptions::strong`], only once the named read models hold the
-    /// command's events ([`DispatchError::Behind`] after the timeout, with
-    /// the outcome).
+    /// [`Orchestrator::dispatch`] as `options` say: under their
+    /// [`CommandContext`] (a command id the caller chose makes the dispatch
+    /// idempotent: sent again, it writes nothing and answers the first
+    /// outcome, and a `Target::New` takes the command id as the aggregate's
+    /// id; the context's metadata is stored with every event), and with
+    /// [`DispatchOptions::strong`], returning only once the named read models
+    /// hold the command's events ([`DispatchError::Behind`] after the
+    /// timeout, with the outcome).
     ///
     /// ```
     /// # async fn demo(app: disco::cqrs::Orchestrator) -> Result<(), disco::cqrs::DispatchError> {
@@ -444,7 +468,14 @@ impl Orchestrator {
         if let Some(unknown) = self.read_models.unknown(&options.read_models) {
             return Err(DispatchError::UnknownReadModel(unknown.clone()));
         }
-        let done = self.dispatch(name, params).await?;
+        let done = match &options.context {
+            Some(context) => {
+                let new_id = Some(context.command_id);
+                self.dispatch_in(name, params, context.clone(), new_id)
+                    .await?
+            }
+            None => self.dispatch(name, params).await?,
+        };
         match self
             .read_models
             .wait_for(&options.read_models, done.position, options.timeout)
@@ -484,7 +515,7 @@ impl Orchestrator {
     /// [`Pending`] handle (and the log).
     pub fn dispatch_async(&self, name: &str, params: Value) -> Result<Pending, DispatchError> {
         let context = CommandContext::new();
-        let (id, prepared) = self.prepare(name, params)?;
+        let (id, prepared) = self.prepare(name, params, None)?;
         let span = tracing::info_span!("dispatch", command = name, command_id = %context.command_id, id = %id, mode = "async");
         let command = name.to_owned();
         let task = tokio::spawn(
@@ -528,6 +559,22 @@ impl Orchestrator {
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
         let repository = self.registered::<A, A::Error>()?;
         let context = CommandContext::new();
+        let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
+        repository
+            .execute(id, command, &context)
+            .instrument(span)
+            .await
+    }
+
+    /// The typed path under `context` (a command id the caller chose makes
+    /// it idempotent; the context's metadata is stored with every event).
+    pub async fn execute_in<A: Aggregate + Clone>(
+        &self,
+        id: &str,
+        command: A::Command,
+        context: CommandContext,
+    ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        let repository = self.registered::<A, A::Error>()?;
         let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
         repository
             .execute(id, command, &context)

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::Instrument;
 
-use crate::aggregate::{decode, encode, Aggregate, CommandContext};
+use crate::aggregate::{decode, encode, encode_nth, event_id, Aggregate, CommandContext};
 use crate::errors::{CodecError, LoadError};
 use disco_core::{Error, EventStore, ExpectedVersion, ReadDirection, StreamId};
 
@@ -286,6 +286,17 @@ impl<A: Aggregate + Clone> Repository<A> {
             let events = match decided {
                 Ok(events) => events,
                 Err(refusal) if fresh => {
+                    // Refused on the stream as stored: unless this very
+                    // command already ran (sent again), and this is its
+                    // first outcome's aftermath.
+                    if context.idempotent {
+                        if let Some(first) =
+                            self.first_outcome(&stream, id, context, &state).await?
+                        {
+                            *loaded = Some((state, version));
+                            return Ok(first);
+                        }
+                    }
                     *loaded = Some((state, version));
                     return Err(ExecuteError::Rejected(refusal));
                 }
@@ -309,7 +320,14 @@ impl<A: Aggregate + Clone> Repository<A> {
             }
             let encoded = events
                 .iter()
-                .map(|e| encode(e, context))
+                .enumerate()
+                .map(|(i, e)| {
+                    if context.idempotent {
+                        encode_nth(e, context, i)
+                    } else {
+                        encode(e, context)
+                    }
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             let appended = self
                 .store
@@ -344,6 +362,15 @@ impl<A: Aggregate + Clone> Repository<A> {
                     }
                     tracing::debug!(%stream, attempts, "conflict; reloading");
                 }
+                Err(error @ Error::DuplicateEventId { .. }) if context.idempotent => {
+                    // The command's derived ids are stored: it ran before
+                    // (sent again with its id). Nothing was written now.
+                    *loaded = None;
+                    let (state, current) = self.load_fresh(&stream).await?;
+                    let first = self.first_outcome(&stream, id, context, &state).await?;
+                    *loaded = Some((state, current));
+                    return first.ok_or_else(|| error.into());
+                }
                 Err(error) => {
                     // The cached state may be stale in ways we cannot tell.
                     *loaded = None;
@@ -351,6 +378,46 @@ impl<A: Aggregate + Clone> Repository<A> {
                 }
             }
         }
+    }
+
+    /// The outcome of `context`'s command if it already ran on `stream`:
+    /// its events (found by their derived ids among the stream's last
+    /// [`PAGE`] events) give the version and position it reached; the state
+    /// is the aggregate's now.
+    async fn first_outcome(
+        &self,
+        stream: &StreamId,
+        id: &str,
+        context: &CommandContext,
+        state: &A,
+    ) -> Result<Option<Executed<A>>, LoadError> {
+        let recent = self
+            .store
+            .read_stream(stream, u64::MAX, ReadDirection::Backward, PAGE)
+            .await?;
+        let first_id = event_id(context.command_id, 0);
+        let Some(at) = recent.iter().position(|e| e.id == first_id) else {
+            return Ok(None);
+        };
+        // The run of the command's events: newest first, so the run ends
+        // at `at` and goes back towards the newer events.
+        let mut last = &recent[at];
+        let mut count = 1;
+        for newer in recent[..at].iter().rev() {
+            if newer.id != event_id(context.command_id, count) {
+                break;
+            }
+            last = newer;
+            count += 1;
+        }
+        tracing::info!(%stream, command_id = %context.command_id, "command sent again: answering its first outcome");
+        Ok(Some(Executed {
+            id: id.to_owned(),
+            version: last.version,
+            position: last.position,
+            state: state.clone(),
+            events: count,
+        }))
     }
 
     async fn maybe_snapshot(&self, stream: &StreamId, state: &A, before: u64, after: u64) {

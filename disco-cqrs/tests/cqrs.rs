@@ -13,8 +13,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use disco::cqrs::testing::given;
 use disco::cqrs::{
-    Aggregate, BuildError, CommandContext, DispatchError, DomainEvent, ExecuteError, Metadata,
-    Orchestrator, Repository, Target,
+    Aggregate, BuildError, CommandContext, DispatchError, DispatchOptions, DomainEvent,
+    ExecuteError, Metadata, Orchestrator, Repository, Target,
 };
 use disco::lease::Lease;
 use disco::memory::MemoryStore;
@@ -599,4 +599,99 @@ async fn a_query_fails_with_its_own_error_type() {
         ),
         "{broken:?}"
     );
+}
+
+/// A command id the caller chose makes a dispatch idempotent: sent again
+/// (an open, a deposit, a withdrawal that would now be refused), it writes
+/// nothing and answers the first outcome; the context's metadata is stored
+/// with every event, with the command as causation.
+#[tokio::test]
+async fn the_same_command_id_twice_writes_once_and_answers_the_first_outcome() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let request = |n: u128| {
+        DispatchOptions::default().context(
+            CommandContext::with_id(Uuid::from_u128(n))
+                .with_metadata("user_id", "u-7")
+                .with_metadata("request_id", format!("r-{n}")),
+        )
+    };
+    let open = json!({"user_id": USER, "balance": 100});
+    let opened = o
+        .dispatch_with("open_account", open.clone(), &request(1))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let again = o
+        .dispatch_with("open_account", open, &request(1))
+        .await
+        .unwrap_or_else(|e| panic!("the repeated open: {e}"));
+    assert_eq!(
+        (&again.id, again.version, again.position),
+        (&opened.id, opened.version, opened.position),
+        "a second account was opened"
+    );
+    let withdraw = json!({"account_id": opened.id, "amount": 60});
+    let first = o
+        .dispatch_with("withdraw", withdraw.clone(), &request(2))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Sent again, the withdrawal would now be an overdraft: its first
+    // outcome answers instead, and nothing is written.
+    let second = o
+        .dispatch_with("withdraw", withdraw, &request(2))
+        .await
+        .unwrap_or_else(|e| panic!("the repeated withdrawal: {e}"));
+    assert_eq!(
+        (second.version, second.position),
+        (first.version, first.position)
+    );
+    assert_eq!(second.state["balance"], 40);
+    // A fresh repository (another process, a restart) answers the same.
+    let other = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let deposit = json!({"account_id": opened.id, "amount": 5});
+    let once = other
+        .dispatch_with("deposit", deposit.clone(), &request(3))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let twice = o
+        .dispatch_with("deposit", deposit, &request(3))
+        .await
+        .unwrap_or_else(|e| panic!("the repeated deposit: {e}"));
+    assert_eq!(
+        (twice.version, twice.position),
+        (once.version, once.position)
+    );
+    assert_eq!(twice.state["balance"], 45);
+    assert_eq!(
+        store
+            .head_position()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        head + 1
+    );
+    let events = store
+        .read_all(0, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(events.len(), 3, "{events:?}");
+    for event in &events {
+        let meta: disco::cqrs::Metadata =
+            serde_json::from_slice(&event.metadata).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(meta.custom["user_id"], "u-7");
+        assert_eq!(event.id, disco::cqrs::event_id(meta.causation_id, 0));
+    }
+    // A new command id is a new command.
+    let third = o
+        .dispatch_with(
+            "deposit",
+            json!({"account_id": opened.id, "amount": 5}),
+            &request(4),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(third.state["balance"], 50);
 }
