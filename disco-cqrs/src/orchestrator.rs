@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::aggregate::{Aggregate, CommandContext};
 use crate::consistency::{DispatchOptions, ReadModels};
 use crate::errors::{BuildError, CodecError, LoadError, Rejection};
-use crate::params::{FieldErrors, Params};
+use crate::params::{aggregate_id_problem, FieldErrors, Params};
 use crate::repository::{ExecuteError, Executed, Repository};
 use disco_core::progress::{Behind, Progress};
 use disco_core::{Error, EventStore, Uuid};
@@ -153,6 +153,12 @@ fn decode_params<T>(
 ) -> Result<T, DispatchError> {
     let mut p = Params::new(params);
     let decoded = decode(&mut p);
+    finish_params(p, decoded)
+}
+
+/// Every message `p` recorded, or what `decode` gave (a general message if
+/// it gave up without recording any).
+fn finish_params<T>(p: Params, decoded: Option<T>) -> Result<T, DispatchError> {
     p.finish().map_err(DispatchError::Validation)?;
     decoded.ok_or_else(|| {
         let mut errors = FieldErrors::new();
@@ -187,7 +193,18 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
     {
         let repository = self.repository.clone();
         let route: CommandRoute = Arc::new(move |params: Value, new_id: Option<Uuid>| {
-            let (target, command) = decode_params(params, &decode)?;
+            let mut p = Params::new(params);
+            let decoded = decode(&mut p);
+            // Invariant: an id that makes no valid stream id is the caller's
+            // mistake, reported on its field (the one holding it) with every
+            // other message, never as a store error.
+            if let Some((Target::Existing(id), _)) = &decoded {
+                if let Some(problem) = aggregate_id_problem::<A>(id) {
+                    let field = p.field_holding(id).unwrap_or_else(|| "id".to_owned());
+                    p.invalid(&field, problem);
+                }
+            }
+            let (target, command) = finish_params(p, decoded)?;
             let (id, new) = match target {
                 Target::New => (new_id.unwrap_or_else(Uuid::now_v7).to_string(), true),
                 Target::Existing(id) => (id, false),

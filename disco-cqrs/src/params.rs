@@ -123,6 +123,28 @@ impl Params {
         }
     }
 
+    /// A required aggregate id of `A`: a string that makes a valid stream
+    /// id for it, else a message on `field` (the stream's name is internal
+    /// and never shown).
+    pub fn aggregate_id<A: crate::Aggregate>(&mut self, field: &str) -> Option<String> {
+        let id = self.string(field)?;
+        match aggregate_id_problem::<A>(&id) {
+            None => Some(id),
+            Some(problem) => {
+                self.invalid(field, problem);
+                None
+            }
+        }
+    }
+
+    /// The name of a field whose value is the string `value`, if one is.
+    pub(crate) fn field_holding(&self, value: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|(_, v)| v.as_str() == Some(value))
+            .map(|(k, _)| k.clone())
+    }
+
     /// A required non-empty string.
     pub fn string(&mut self, field: &str) -> Option<String> {
         let value = self.present(field)?;
@@ -163,5 +185,19 @@ impl Params {
         } else {
             Err(self.errors)
         }
+    }
+}
+
+/// Why `id` cannot be an id of aggregate `A`, in the caller's terms.
+pub(crate) fn aggregate_id_problem<A: crate::Aggregate>(id: &str) -> Option<String> {
+    let max = disco_core::MAX_STREAM_ID_LEN.saturating_sub(A::NAME.len() + 1);
+    if id.is_empty() {
+        Some("must not be empty".into())
+    } else if id.len() > max {
+        Some(format!("must be at most {max} bytes long"))
+    } else if id.chars().any(char::is_control) {
+        Some("must not hold control characters".into())
+    } else {
+        None
     }
 }

@@ -695,3 +695,47 @@ async fn the_same_command_id_twice_writes_once_and_answers_the_first_outcome() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(third.state["balance"], 50);
 }
+
+/// An aggregate id that makes no valid stream id is a validation message on
+/// the field that holds it, with every other message, and never shows the
+/// internal stream name; nothing is written.
+#[tokio::test]
+async fn a_bad_aggregate_id_is_a_validation_error_on_its_field() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let o = account::orchestrator(store.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let refused = o
+        .dispatch("deposit", json!({"account_id": "bad\nid", "amount": 0}))
+        .await;
+    let Err(DispatchError::Validation(errors)) = refused else {
+        panic!("not a validation error: {refused:?}");
+    };
+    assert_eq!(
+        errors["account_id"],
+        vec!["must not hold control characters"]
+    );
+    assert!(errors.contains_key("amount"), "{errors:?}");
+    let long = "x".repeat(300);
+    let refused = o
+        .dispatch("deposit", json!({"account_id": long, "amount": 5}))
+        .await;
+    let Err(DispatchError::Validation(errors)) = refused else {
+        panic!("not a validation error: {refused:?}");
+    };
+    let message = &errors["account_id"][0];
+    assert!(message.starts_with("must be at most"), "{message}");
+    assert!(
+        !format!("{errors:?}").contains("account-"),
+        "the stream name leaked: {errors:?}"
+    );
+    assert_eq!(
+        store
+            .head_position()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        0
+    );
+    // The getter for routes that want the check while decoding.
+    let mut p = disco::cqrs::Params::new(json!({"id": ""}));
+    assert_eq!(p.aggregate_id::<Account>("id"), None);
+    assert_eq!(p.finish().unwrap_err()["id"], vec!["must not be empty"]);
+}

@@ -320,7 +320,7 @@ pub fn orchestrator(
                     ))
                 })
                 .command("deposit", |p| {
-                    let wallet = p.string("wallet_id");
+                    let wallet = p.aggregate_id::<Wallet>("wallet_id");
                     let amount = amount(p, "amount");
                     Some((
                         Target::Existing(wallet?),
@@ -328,7 +328,7 @@ pub fn orchestrator(
                     ))
                 })
                 .command("withdraw", |p| {
-                    let wallet = p.string("wallet_id");
+                    let wallet = p.aggregate_id::<Wallet>("wallet_id");
                     let amount = amount(p, "amount");
                     Some((
                         Target::Existing(wallet?),

@@ -132,7 +132,7 @@ pub fn orchestrator(store: Arc<dyn EventStore>) -> Result<Orchestrator, BuildErr
                     ))
                 })
                 .command("deposit", |p| {
-                    let account = p.string("account_id");
+                    let account = p.aggregate_id::<Account>("account_id");
                     let amount = positive(p, "amount");
                     Some((
                         Target::Existing(account?),
@@ -140,7 +140,7 @@ pub fn orchestrator(store: Arc<dyn EventStore>) -> Result<Orchestrator, BuildErr
                     ))
                 })
                 .command("withdraw", |p| {
-                    let account = p.string("account_id");
+                    let account = p.aggregate_id::<Account>("account_id");
                     let amount = positive(p, "amount");
                     Some((
                         Target::Existing(account?),
