@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use disco_core::progress::{Behind, Progress, ProgressTracker};
 use disco_core::{EventStore, Uuid};
+use disco_runtime::consumer::head_or_announced;
 
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, ReadModel};
@@ -172,10 +173,7 @@ impl ProjectionHandle {
 
     /// The runner's status, with the lag against the store's head now.
     pub async fn status(&self) -> ProjectionStatus {
-        let head = match self.store.head_position().await {
-            Ok(head) => head,
-            Err(_) => self.store.notifications().head(),
-        };
+        let head = head_or_announced(&*self.store).await;
         let position = self.shared.progress.position();
         let status = self.shared.snapshot();
         ProjectionStatus {

@@ -121,7 +121,7 @@ pub trait ReadModel: Send + Sync + 'static {
     /// Empties `generation` (its tables dropped and made again) and sets its
     /// position to 0, in one transaction.
     async fn reset(&self, generation: u32, claim: &str) -> Result<(), ProjectionError>;
-    /// Every generation of the projection.
+    /// Every generation of the projection (a read: nothing is created).
     async fn generations(&self) -> Result<Vec<GenerationRow>, ProjectionError>;
     /// Starts a rebuild: a new building generation of this version (the one
     /// building already, if there is one).

@@ -208,9 +208,9 @@ impl<P: PgProjection> ReadModel for PgProjector<P> {
     }
 
     async fn generations(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
-        let mut tx = begin(self.models.pool()).await?;
-        let rows = txn::rows(&mut tx, P::NAME).await?;
-        tx.commit().await.map_err(db)?;
+        // A read (a standby polls it): no bookkeeping lock, nothing created.
+        let mut rows = self.models.list().await?;
+        rows.retain(|r| r.name == P::NAME);
         Ok(rows)
     }
 

@@ -237,15 +237,10 @@ impl<P: SqliteProjection> ReadModel for SqliteProjector<P> {
     }
 
     async fn generations(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
-        self.models
-            .blocking(|conn| {
-                let tx = begin(conn)?;
-                ensure(&tx)?;
-                let rows = txn::rows(&tx, P::NAME)?;
-                tx.commit().map_err(db)?;
-                Ok(rows)
-            })
-            .await
+        // A read (a standby polls it): no write lock, nothing created.
+        let mut rows = self.models.list().await?;
+        rows.retain(|r| r.name == P::NAME);
+        Ok(rows)
     }
 
     async fn request_rebuild(&self) -> Result<u32, ProjectionError> {

@@ -118,6 +118,15 @@ impl Shared {
     }
 }
 
+/// The store's head now, or the last head it announced if it cannot be
+/// read: what a runner's lag is measured against.
+pub async fn head_or_announced(store: &dyn EventStore) -> u64 {
+    match store.head_position().await {
+        Ok(head) => head,
+        Err(_) => store.notifications().head(),
+    }
+}
+
 /// The handle of a started consumer runner.
 ///
 /// Dropping it stops the runner gracefully in the background, as
@@ -149,10 +158,7 @@ impl ConsumerHandle {
     /// The runner's status, with the lag measured against the store's head
     /// now (or the last head the store announced, if it cannot be read).
     pub async fn status(&self) -> ConsumerStatus {
-        let head = match self.store.head_position().await {
-            Ok(head) => head,
-            Err(_) => self.store.notifications().head(),
-        };
+        let head = head_or_announced(&*self.store).await;
         let position = self.shared.position.load(Ordering::Acquire);
         let (state, last_error) = self.shared.lock().clone();
         ConsumerStatus {

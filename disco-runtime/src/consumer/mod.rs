@@ -59,7 +59,7 @@ use async_trait::async_trait;
 use disco_core::limits::check_checkpoint_name;
 use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 
-pub use handle::{ConsumerExit, ConsumerHandle, ConsumerState, ConsumerStatus};
+pub use handle::{head_or_announced, ConsumerExit, ConsumerHandle, ConsumerState, ConsumerStatus};
 
 /// What a handler fails with: any error, kept as its message.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
