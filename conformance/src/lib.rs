@@ -134,6 +134,11 @@ macro_rules! __with_cases {
             closed_store_refuses_calls,
             closed_store_ends_subscriptions,
             stream_subscription_from_a_version_catches_up_then_follows_live,
+            atomic_append_commits_every_part_in_part_order,
+            atomic_append_with_a_refused_part_writes_nothing,
+            atomic_append_checks_its_input_first,
+            atomic_append_retry_returns_the_original_results,
+            atomic_append_racing_a_writer_on_one_stream,
         }
     };
 }

@@ -112,6 +112,9 @@ impl EventStore for Faulty {
         }
     }
 
+    async fn append_atomic(&self, parts: Vec<disco_core::AppendMany>) -> Result<Vec<AppendResult>> {
+        self.inner.append_atomic(parts).await
+    }
     async fn read_stream(
         &self,
         stream: &StreamId,

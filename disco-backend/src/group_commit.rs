@@ -202,6 +202,34 @@ pub fn answer_batch(batch: Vec<AppendRequest>, outcome: BatchOutcome, notifier: 
     }
 }
 
+/// How a store's batch write treats an append it refuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchMode {
+    /// Each append succeeds or fails alone (group commit, `append_many`).
+    Independent,
+    /// The first refused append fails the whole batch, which writes nothing
+    /// (`append_atomic`).
+    AllOrNothing,
+}
+
+/// The parts of an atomic append as one batch of requests. Nobody awaits
+/// their replies: the caller gets the batch's outcome through
+/// [`answer_atomic`].
+pub fn atomic_batch(parts: Vec<AppendMany>) -> Vec<AppendRequest> {
+    parts
+        .into_iter()
+        .map(|(stream, expected, events)| AppendRequest::new(stream, expected, events).0)
+        .collect()
+}
+
+/// The answer to an atomic append, from the outcome of its batch written
+/// with [`BatchMode::AllOrNothing`]: announces the new head once committed.
+pub fn answer_atomic(outcome: BatchOutcome, notifier: &Notifier) -> Result<Vec<AppendResult>> {
+    let (results, head) = outcome?;
+    notifier.notify(head);
+    results.into_iter().collect()
+}
+
 type Job<S> = Box<dyn FnOnce(&mut S) + Send>;
 
 enum Command<S> {

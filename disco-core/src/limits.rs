@@ -77,6 +77,55 @@ impl Limits {
     }
 }
 
+impl Limits {
+    /// Checks the parts of an atomic append
+    /// ([`EventStore::append_atomic`](crate::EventStore::append_atomic)):
+    /// at least one part, each part as [`check_append`](Limits::check_append)
+    /// checks an append, no stream twice, and no event id twice across parts.
+    ///
+    /// ```
+    /// use disco::{ExpectedVersion, Limits, NewEvent, StreamId};
+    /// let (a, b) = (StreamId::new("a").unwrap(), StreamId::new("b").unwrap());
+    /// let e = NewEvent::new("E", vec![]);
+    /// let limits = Limits::default();
+    /// assert!(limits.check_atomic(&[(a.clone(), ExpectedVersion::Any, vec![e.clone()])]).is_ok());
+    /// // the same id in two parts is a duplicate
+    /// assert!(limits
+    ///     .check_atomic(&[
+    ///         (a, ExpectedVersion::Any, vec![e.clone()]),
+    ///         (b, ExpectedVersion::Any, vec![e]),
+    ///     ])
+    ///     .is_err());
+    /// assert!(limits.check_atomic(&[]).is_err());
+    /// ```
+    pub fn check_atomic(&self, parts: &[crate::AppendMany]) -> Result<(), Error> {
+        if parts.is_empty() {
+            return Err(Error::InvalidInput(
+                "an atomic append needs at least one part".into(),
+            ));
+        }
+        for (_, _, events) in parts {
+            self.check_append(events)?;
+        }
+        let mut streams = HashSet::new();
+        let mut ids = HashSet::new();
+        for (stream, _, events) in parts {
+            // Invariant: one atomic append names each stream once, so every part is decided against the state before the append.
+            if !streams.insert(stream.as_str()) {
+                return Err(Error::InvalidInput(format!(
+                    "stream {stream} appears in two parts of one atomic append; put its events in one part"
+                )));
+            }
+            for event in events {
+                if !ids.insert(event.id) {
+                    return Err(Error::DuplicateEventId { id: event.id });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Checks an event type name: 1 to [`MAX_EVENT_TYPE_LEN`] bytes, no control
 /// characters.
 pub fn check_event_type(event_type: &str) -> Result<(), Error> {

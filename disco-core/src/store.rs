@@ -220,6 +220,24 @@ pub trait EventStore: Send + Sync {
         results
     }
 
+    /// Appends every part or none: one transaction across streams.
+    ///
+    /// Each part is decided as [`append`](EventStore::append) decides an
+    /// append (rules 2, 3, 6 and 8, with the same precedence), against the
+    /// store as it was before this call; if any part is refused, nothing is
+    /// written and the error of the first refused part is returned (it names
+    /// its stream). Otherwise every part commits together: positions follow
+    /// the parts' order, contiguous, and each part's result comes back in
+    /// that order. A part whose events were already written (rule 6) answers
+    /// its original result and writes nothing, so re-sending the whole call
+    /// after a lost answer is safe. Input checks
+    /// ([`Limits::check_atomic`](crate::Limits::check_atomic)) come first:
+    /// at least one part, no empty part, no stream in two parts, no id twice.
+    ///
+    /// [`append_many`](EventStore::append_many) stays what it was: each of its
+    /// appends succeeds or fails alone.
+    async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>>;
+
     /// Up to `limit` events of `stream`, starting at version `from` and going in
     /// `direction`. An absent stream reads empty; a deleted one is refused.
     async fn read_stream(

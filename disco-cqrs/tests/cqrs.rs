@@ -286,6 +286,12 @@ impl EventStore for Watched {
         }
         self.inner.append(stream, expected, events).await
     }
+    async fn append_atomic(
+        &self,
+        parts: Vec<disco::AppendMany>,
+    ) -> disco::Result<Vec<AppendResult>> {
+        self.inner.append_atomic(parts).await
+    }
     async fn read_stream(
         &self,
         s: &StreamId,

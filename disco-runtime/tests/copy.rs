@@ -165,6 +165,9 @@ impl EventStore for Faulty {
         }
         self.inner.append_many(appends).await
     }
+    async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        self.inner.append_atomic(parts).await
+    }
     async fn read_stream(
         &self,
         s: &StreamId,

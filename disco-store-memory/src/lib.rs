@@ -36,8 +36,9 @@ use disco_backend::LocalLeases;
 use disco_backend::Notifier;
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
-    NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
+    AppendMany, AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion,
+    Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
+    StreamInfo,
 };
 
 use state::State;
@@ -132,6 +133,17 @@ impl EventStore for MemoryStore {
         };
         self.shared.notifier.notify(head);
         Ok(result)
+    }
+
+    async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        self.shared.limits.check_atomic(&parts)?;
+        let (results, head) = {
+            let mut state = self.write()?;
+            let results = state.append_atomic(parts)?;
+            (results, state.head())
+        };
+        self.shared.notifier.notify(head);
+        Ok(results)
     }
 
     async fn read_stream(

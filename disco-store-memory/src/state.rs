@@ -18,8 +18,9 @@ use disco_backend::append_check::{
 };
 use disco_backend::EventLocation;
 use disco_core::{
-    AppendResult, DeleteMode, Error, EventFilter, ExpectedVersion, NewEvent, ReadDirection,
-    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp, Uuid,
+    AppendMany, AppendResult, DeleteMode, Error, EventFilter, ExpectedVersion, NewEvent,
+    ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp,
+    Uuid,
 };
 
 #[derive(Default)]
@@ -170,6 +171,20 @@ impl State {
             first_position,
             last_position: first_position + count - 1,
         })
+    }
+
+    /// Appends every part or none (parts already checked by
+    /// `Limits::check_atomic`). Every part is decided before any is written:
+    /// the parts name distinct streams and distinct ids, so writing one part
+    /// cannot change another's decision.
+    pub(crate) fn append_atomic(&mut self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        for (stream, expected, events) in &parts {
+            decide_append(self, stream, *expected, events)?;
+        }
+        parts
+            .into_iter()
+            .map(|(stream, expected, events)| self.append(&stream, expected, events))
+            .collect()
     }
 
     pub(crate) fn read_stream(

@@ -85,6 +85,8 @@ struct Inner {
     pool: PgPool,
     statements: Arc<Statements>,
     writer: mpsc::UnboundedSender<AppendRequest>,
+    /// What the writer writes with, for atomic appends, which run beside it.
+    context: writer::WriterContext,
     notifier: Arc<Notifier>,
     options: PgOptions,
     connect: PgConnectOptions,
@@ -162,21 +164,18 @@ impl PostgresStore {
         let write_lock = lock_key(&schema, "write");
         let (stop, stopped) = watch::channel(false);
         let (writer, requests) = mpsc::unbounded_channel();
-        tokio::spawn(writer::run(
-            writer::WriterContext {
-                pool: pool.clone(),
-                statements: statements.clone(),
-                write_lock,
-                channel: channel(&schema),
-                notifier: notifier.clone(),
-                batching: disco_backend::group_commit::Batching {
-                    max_batch: options.max_batch,
-                    delay: options.group_commit_delay,
-                },
+        let context = writer::WriterContext {
+            pool: pool.clone(),
+            statements: statements.clone(),
+            write_lock,
+            channel: channel(&schema),
+            notifier: notifier.clone(),
+            batching: disco_backend::group_commit::Batching {
+                max_batch: options.max_batch,
+                delay: options.group_commit_delay,
             },
-            requests,
-            stopped.clone(),
-        ));
+        };
+        tokio::spawn(writer::run(context.clone(), requests, stopped.clone()));
         listener::spawn(
             pool.clone(),
             statements.clone(),
@@ -190,6 +189,7 @@ impl PostgresStore {
                 pool,
                 statements,
                 writer,
+                context,
                 notifier,
                 options,
                 connect,
@@ -324,6 +324,12 @@ impl EventStore for PostgresStore {
             || self.writer_gone(),
         )
         .await
+    }
+
+    async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.options.limits.check_atomic(&parts)?;
+        writer::append_atomic(&self.inner.context, parts).await
     }
 
     async fn read_stream(

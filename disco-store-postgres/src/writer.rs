@@ -39,10 +39,11 @@ use std::sync::Arc;
 
 use disco_backend::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
 use disco_backend::group_commit::{
-    answer_batch, AdaptiveBatch, AppendRequest, BatchOutcome, Batching,
+    answer_atomic, answer_batch, atomic_batch, AdaptiveBatch, AppendRequest, BatchMode,
+    BatchOutcome, Batching,
 };
 use disco_backend::{EventLocation, Notifier};
-use disco_core::{AppendResult, Result, StreamId, StreamState};
+use disco_core::{AppendMany, AppendResult, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
 use tokio::sync::{mpsc, watch};
@@ -53,6 +54,7 @@ use crate::event_row::{bind_event_columns, Columns};
 use crate::reads;
 use crate::sql::Statements;
 
+#[derive(Clone)]
 pub(crate) struct WriterContext {
     pub pool: PgPool,
     pub statements: Arc<Statements>,
@@ -409,8 +411,37 @@ async fn attempt(
 ) -> Attempt {
     match conn.begin().await {
         Err(e) => Attempt::BeginFailed(e),
-        Ok(tx) => Attempt::Done(write_batch(context, tx, known, batch).await),
+        Ok(tx) => {
+            Attempt::Done(write_batch(context, tx, known, batch, BatchMode::Independent).await)
+        }
     }
+}
+
+/// `append_atomic`: the careful path on a connection of its own, with
+/// every part decided under the schema's write lock and the first refused
+/// part rolling the transaction back.
+pub(crate) async fn append_atomic(
+    context: &WriterContext,
+    parts: Vec<AppendMany>,
+) -> Result<Vec<AppendResult>> {
+    let batch = atomic_batch(parts);
+    let mut conn = context.pool.acquire().await.map_err(db_error)?;
+    let tx = conn.begin().await.map_err(db_error)?;
+    let mut known = KnownStreams::default();
+    let outcome = write_batch(context, tx, &mut known, &batch, BatchMode::AllOrNothing).await;
+    let refused = |e: &disco_core::Error| {
+        matches!(
+            e,
+            disco_core::Error::WrongExpectedVersion { .. }
+                | disco_core::Error::StreamDeleted { .. }
+                | disco_core::Error::DuplicateEventId { .. }
+        )
+    };
+    if matches!(&outcome, Err(e) if !refused(e)) {
+        // The connection may be broken or mid-transaction: never reuse it.
+        conn.close_on_drop();
+    }
+    answer_atomic(outcome, &context.notifier)
 }
 
 async fn write_batch(
@@ -418,6 +449,7 @@ async fn write_batch(
     mut tx: sqlx::Transaction<'_, Postgres>,
     known: &mut KnownStreams,
     batch: &[AppendRequest],
+    mode: BatchMode,
 ) -> BatchOutcome {
     let st = &context.statements;
     let names: Vec<String> = batch.iter().map(|r| r.stream.as_str().to_owned()).collect();
@@ -475,6 +507,13 @@ async fn write_batch(
         head,
         ..
     } = decide_batch(&mut view, batch, start_head);
+    if mode == BatchMode::AllOrNothing {
+        if let Some(Err(refused)) = results.iter().find(|r| r.is_err()) {
+            let refused = refused.clone();
+            tx.rollback().await.map_err(db_error)?;
+            return Err(refused);
+        }
+    }
 
     if head > start_head {
         let (names, versions) = &finals;

@@ -196,6 +196,16 @@ impl EventStore for RedbStore {
             .await
     }
 
+    async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.limits.check_atomic(&parts)?;
+        let notifier = self.inner.notifier.clone();
+        self.inner
+            .writer
+            .run(move |state| writes::commit_atomic(state, parts, &notifier))
+            .await
+    }
+
     async fn read_stream(
         &self,
         stream: &StreamId,

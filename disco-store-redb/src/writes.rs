@@ -12,10 +12,13 @@ use std::sync::Arc;
 use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
 };
-use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_backend::group_commit::{
+    answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
+};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
-    AppendResult, DeleteMode, ExpectedVersion, Result, StreamId, StreamState, Timestamp, Uuid,
+    AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId, StreamState,
+    Timestamp, Uuid,
 };
 use redb::{Database, ReadableTable, Table, WriteTransaction};
 
@@ -38,11 +41,25 @@ pub(crate) fn commit_batch(
     batch: Vec<AppendRequest>,
     notifier: &Notifier,
 ) {
-    let outcome = write_batch(state, &batch);
+    let outcome = write_batch(state, &batch, BatchMode::Independent);
     if let Ok((_, head)) = &outcome {
         state.head = *head;
     }
     answer_batch(batch, outcome, notifier);
+}
+
+/// `append_atomic`: every part in one write transaction, or none.
+pub(crate) fn commit_atomic(
+    state: &mut WriterState,
+    parts: Vec<AppendMany>,
+    notifier: &Notifier,
+) -> Result<Vec<AppendResult>> {
+    let batch = atomic_batch(parts);
+    let outcome = write_batch(state, &batch, BatchMode::AllOrNothing);
+    if let Ok((_, head)) = &outcome {
+        state.head = *head;
+    }
+    answer_atomic(outcome, notifier)
 }
 
 struct TableView<'a, 't> {
@@ -69,7 +86,9 @@ impl AppendView for TableView<'_, '_> {
     }
 }
 
-fn write_batch(state: &WriterState, batch: &[AppendRequest]) -> BatchOutcome {
+/// Writes the batch in one transaction. In [`BatchMode::AllOrNothing`] the
+/// first refused append drops the transaction, which aborts it.
+fn write_batch(state: &WriterState, batch: &[AppendRequest], mode: BatchMode) -> BatchOutcome {
     let txn = state.db.begin_write().map_err(db_error)?;
     let mut head = state.head;
     let mut results = Vec::with_capacity(batch.len());
@@ -91,6 +110,7 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest]) -> BatchOutcome {
                 &request.events,
             );
             let first_version = match decision {
+                Err(e) if mode == BatchMode::AllOrNothing => return Err(e),
                 Err(e) => {
                     results.push(Err(e));
                     continue;

@@ -239,6 +239,14 @@ impl EventStore for SqliteStore {
             .await
     }
 
+    async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.limits.check_atomic(&parts)?;
+        let notifier = self.inner.notifier.clone();
+        self.write(move |conn| writer::commit_atomic(conn, parts, &notifier))
+            .await
+    }
+
     async fn read_stream(
         &self,
         stream: &StreamId,

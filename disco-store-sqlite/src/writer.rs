@@ -18,11 +18,13 @@ use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, optimistic_first_version, AppendDecision,
     AppendView, StreamStatus,
 };
-use disco_backend::group_commit::{answer_batch, AppendRequest, BatchOutcome};
+use disco_backend::group_commit::{
+    answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
+};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
-    AppendResult, DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState, Timestamp,
-    Uuid,
+    AppendMany, AppendResult, DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState,
+    Timestamp, Uuid,
 };
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
@@ -45,13 +47,24 @@ const ROLLBACK_TO: &str = "ROLLBACK TO disco_append";
 
 /// Writes one batch and answers each of its appends.
 pub(crate) fn commit_batch(conn: &mut Connection, batch: Vec<AppendRequest>, notifier: &Notifier) {
-    let outcome = write_batch(conn, &batch);
+    let outcome = write_batch(conn, &batch, BatchMode::Independent);
     answer_batch(batch, outcome, notifier);
 }
 
+/// `append_atomic`: every part in one transaction, or none.
+pub(crate) fn commit_atomic(
+    conn: &mut Connection,
+    parts: Vec<AppendMany>,
+    notifier: &Notifier,
+) -> Result<Vec<AppendResult>> {
+    let batch = atomic_batch(parts);
+    answer_atomic(write_batch(conn, &batch, BatchMode::AllOrNothing), notifier)
+}
+
 /// Writes the batch in one transaction; returns each append's result and the
-/// new head.
-fn write_batch(conn: &mut Connection, batch: &[AppendRequest]) -> BatchOutcome {
+/// new head. In [`BatchMode::AllOrNothing`] the first refused append drops
+/// the transaction, which rolls everything back.
+fn write_batch(conn: &mut Connection, batch: &[AppendRequest], mode: BatchMode) -> BatchOutcome {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
@@ -66,6 +79,7 @@ fn write_batch(conn: &mut Connection, batch: &[AppendRequest]) -> BatchOutcome {
                 head = new_head;
                 results.push(Ok(result));
             }
+            Err(error) if mode == BatchMode::AllOrNothing => return Err(error),
             Err(error) => {
                 execute(&tx, ROLLBACK_TO)?;
                 execute(&tx, RELEASE)?;

@@ -1,6 +1,7 @@
 //! The example-based cases, one async function each, grouped by contract rule.
 //! Each takes a fresh, empty store and panics if the store breaks a rule.
 
+mod atomic;
 mod concurrency;
 mod consumers;
 mod deletion;
@@ -16,6 +17,7 @@ mod reads;
 mod snapshots_checkpoints;
 mod subscriptions;
 
+pub use atomic::*;
 pub use concurrency::*;
 pub use consumers::*;
 pub use deletion::*;

@@ -100,6 +100,7 @@ pub async fn run_sequence(store: &dyn EventStore, ops: &[Op]) -> Result<(), Stri
         next_id: 1,
         used_ids: Vec::new(),
         history: Vec::new(),
+        atomic_history: Vec::new(),
     };
     for (i, op) in ops.iter().enumerate() {
         harness
@@ -121,6 +122,7 @@ struct Harness<'a> {
     next_id: u128,
     used_ids: Vec<Uuid>,
     history: Vec<(u8, Vec<NewEvent>)>,
+    atomic_history: Vec<Vec<(u8, ExpectedVersion, Vec<NewEvent>)>>,
 }
 
 fn stream_id(index: u8) -> Result<StreamId, String> {
@@ -298,8 +300,97 @@ impl Harness<'_> {
         same(want, got)
     }
 
+    /// Runs one atomic append on the model and the store and compares
+    /// every part's result, learning the positions of the parts written.
+    async fn append_atomic(
+        &mut self,
+        parts: Vec<(u8, ExpectedVersion, Vec<NewEvent>)>,
+    ) -> Result<(), String> {
+        let mut model_parts = Vec::with_capacity(parts.len());
+        let mut store_parts = Vec::with_capacity(parts.len());
+        for (index, expected, events) in parts {
+            let stream = stream_id(index)?;
+            model_parts.push((
+                stream.as_str().to_owned(),
+                expected,
+                events
+                    .iter()
+                    .map(|e| ModelNewEvent {
+                        id: e.id,
+                        event_type: e.event_type.clone(),
+                        data: e.data.clone(),
+                        metadata: e.metadata.clone(),
+                    })
+                    .collect::<Vec<_>>(),
+            ));
+            store_parts.push((stream, expected, events));
+        }
+        let head_before = self.model.head();
+        let want = self.model.append_atomic(&model_parts);
+        let counts: Vec<(StreamId, usize)> = store_parts
+            .iter()
+            .map(|(s, _, events)| (s.clone(), events.len()))
+            .collect();
+        let got = match self.store.append_atomic(store_parts).await {
+            Err(e) => Outcome::Failed(failure_of(e)),
+            Ok(results) => {
+                let Outcome::AppendedAtomic(parts) = &want else {
+                    return Err(format!(
+                        "the store appended ({results:?}) where the model says {want:?}"
+                    ));
+                };
+                if results.len() != parts.len() {
+                    return Err(format!(
+                        "{} results for {} parts",
+                        results.len(),
+                        parts.len()
+                    ));
+                }
+                let mut outcomes = Vec::with_capacity(results.len());
+                for ((result, part), (stream, count)) in results.iter().zip(parts).zip(&counts) {
+                    if let Outcome::Appended { first_position, .. } = part {
+                        if *first_position > head_before {
+                            self.learn_positions(stream, result, *first_position, *count)
+                                .await?;
+                        }
+                    }
+                    outcomes.push(Outcome::Appended {
+                        first_version: result.first_version,
+                        last_version: result.last_version,
+                        first_position: self.model_position(result.first_position)?,
+                        last_position: self.model_position(result.last_position)?,
+                    });
+                }
+                Outcome::AppendedAtomic(outcomes)
+            }
+        };
+        same(want, got)
+    }
+
     async fn step(&mut self, op: &Op) -> Result<(), String> {
         match op {
+            Op::AppendAtomic { parts } => {
+                let mut resolved = Vec::with_capacity(parts.len());
+                for (index, expect, specs) in parts {
+                    let stream = stream_id(*index)?;
+                    let expected = self.resolve(*expect, stream.as_str());
+                    let events = self.make_events(specs);
+                    if !events.is_empty() {
+                        self.history.push((*index, events.clone()));
+                    }
+                    resolved.push((*index, expected, events));
+                }
+                self.atomic_history.push(resolved.clone());
+                self.append_atomic(resolved).await
+            }
+            Op::RetryAtomic { back } => {
+                if self.atomic_history.is_empty() {
+                    return Ok(());
+                }
+                let n = self.atomic_history.len();
+                let pick = n - 1 - (*back as usize % n);
+                self.append_atomic(self.atomic_history[pick].clone()).await
+            }
             Op::Append {
                 stream,
                 expected,

@@ -66,6 +66,16 @@ pub enum Op {
         /// The events.
         events: Vec<EventSpec>,
     },
+    /// `append_atomic` of one to three parts.
+    AppendAtomic {
+        /// Each part: stream index, expected version, events.
+        parts: Vec<(u8, Expect, Vec<EventSpec>)>,
+    },
+    /// Re-send an earlier atomic append of this sequence as it was sent.
+    RetryAtomic {
+        /// How many atomic appends back (modulo their count).
+        back: u8,
+    },
     /// Re-send an earlier append of this sequence (same stream and ids).
     Retry {
         /// How many appends back (modulo their count).
@@ -197,6 +207,9 @@ pub fn op() -> impl Strategy<Value = Op> {
         12 => (stream(), expect(), vec(event_spec(), 0..5))
             .prop_map(|(stream, expected, events)| Op::Append { stream, expected, events }),
         3 => (any::<u8>(), expect()).prop_map(|(back, expected)| Op::Retry { back, expected }),
+        4 => vec((stream(), expect(), vec(event_spec(), 0..4)), 1..4)
+            .prop_map(|parts| Op::AppendAtomic { parts }),
+        1 => any::<u8>().prop_map(|back| Op::RetryAtomic { back }),
         3 => (stream(), prop_oneof![0u8..8, Just(255u8)], any::<bool>(), limit())
             .prop_map(|(stream, from, backward, limit)| Op::ReadStream { stream, from, backward, limit }),
         3 => (0u8..40, limit(), proptest::option::of(0u8..3), proptest::option::of(0u8..4))

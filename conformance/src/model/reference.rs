@@ -73,6 +73,8 @@ pub enum Outcome {
         /// Last position.
         last_position: u64,
     },
+    /// Each part's result of an atomic append.
+    AppendedAtomic(Vec<Outcome>),
     /// Events of a read.
     Events(Vec<ModelEvent>),
     /// A stream version or a head position.
@@ -197,6 +199,52 @@ impl ReferenceModel {
             first_position,
             last_position: first_position + n - 1,
         }
+    }
+
+    /// Appends every part or none: the input checks of every part, then
+    /// each part as [`append`](ReferenceModel::append) decides it, on a copy
+    /// kept only if every part passed.
+    pub fn append_atomic(
+        &mut self,
+        parts: &[(String, ExpectedVersion, Vec<ModelNewEvent>)],
+    ) -> Outcome {
+        if parts.is_empty() {
+            return Outcome::Failed(Failure::InvalidInput);
+        }
+        for (_, _, events) in parts {
+            if events.is_empty() {
+                return Outcome::Failed(Failure::InvalidInput);
+            }
+            for (i, e) in events.iter().enumerate() {
+                if events[..i].iter().any(|earlier| earlier.id == e.id) {
+                    return Outcome::Failed(Failure::DuplicateEventId);
+                }
+            }
+        }
+        let mut streams: Vec<&str> = Vec::new();
+        let mut ids = Vec::new();
+        for (stream, _, events) in parts {
+            if streams.contains(&stream.as_str()) {
+                return Outcome::Failed(Failure::InvalidInput);
+            }
+            streams.push(stream);
+            for e in events {
+                if ids.contains(&e.id) {
+                    return Outcome::Failed(Failure::DuplicateEventId);
+                }
+                ids.push(e.id);
+            }
+        }
+        let mut copy = self.clone();
+        let mut results = Vec::with_capacity(parts.len());
+        for (stream, expected, events) in parts {
+            match copy.append(stream, *expected, events) {
+                failed @ Outcome::Failed(_) => return failed,
+                appended => results.push(appended),
+            }
+        }
+        *self = copy;
+        Outcome::AppendedAtomic(results)
     }
 
     fn retry_result(
