@@ -94,8 +94,14 @@ pub struct Metadata {
     pub schema_version: u32,
     /// The id shared by everything one request caused.
     pub correlation_id: Uuid,
-    /// The id of the command that caused the event.
+    /// What caused the event: the command's own cause (the event a process
+    /// manager reacted to, or the command that caused it), or the command's
+    /// id when nothing did (a command from outside).
     pub causation_id: Uuid,
+    /// The id of the command that wrote the event (absent in events written
+    /// before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<Uuid>,
     /// The application's own metadata (a user id, a request id), as the
     /// command's [`CommandContext::metadata`] carried it.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -247,7 +253,8 @@ pub fn encode<E: DomainEvent>(event: &E, context: &CommandContext) -> Result<New
     let metadata = Metadata {
         schema_version: E::SCHEMA_VERSION,
         correlation_id: context.correlation_id,
-        causation_id: context.command_id,
+        causation_id: context.causation_id.unwrap_or(context.command_id),
+        command_id: Some(context.command_id),
         custom: context.metadata.clone(),
     };
     let metadata = serde_json::to_vec(&metadata)

@@ -16,21 +16,26 @@
 
 mod aggregate;
 mod consistency;
+mod decode_fields;
 #[doc(hidden)]
 pub mod doc_fixture;
 mod errors;
 mod orchestrator;
 mod params;
+pub mod process;
 mod repository;
+mod routes;
 pub mod testing;
 
 pub use aggregate::{
     decode, encode, encode_nth, event_id, Aggregate, CommandContext, DomainEvent, Metadata,
 };
 pub use consistency::DispatchOptions;
+pub use decode_fields::{decode_fields, UNKNOWN_FIELD};
 pub use errors::{BuildError, CodecError, LoadError, Rejection};
 pub use orchestrator::{
-    AggregateRoutes, DispatchError, Dispatched, Orchestrator, OrchestratorBuilder, Pending, Target,
+    DispatchError, Dispatched, Orchestrator, OrchestratorBuilder, Pending, Target,
 };
 pub use params::{FieldErrors, Params};
 pub use repository::{ExecuteError, Executed, Repository};
+pub use routes::{AggregateRoutes, Lookup};

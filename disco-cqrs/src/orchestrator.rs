@@ -15,8 +15,9 @@ use tracing::Instrument;
 use crate::aggregate::{Aggregate, CommandContext};
 use crate::consistency::{DispatchOptions, ReadModels};
 use crate::errors::{BuildError, CodecError, LoadError, Rejection};
-use crate::params::{aggregate_id_problem, FieldErrors, Params};
+use crate::params::{FieldErrors, Params};
 use crate::repository::{ExecuteError, Executed, Repository};
+use crate::routes::AggregateRoutes;
 use disco_core::progress::{Behind, Progress};
 use disco_core::{Error, EventStore, Uuid};
 
@@ -133,13 +134,13 @@ impl<A: Aggregate> TryFrom<Executed<A>> for Dispatched {
     }
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type Prepared =
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+pub(crate) type Prepared =
     Box<dyn FnOnce(CommandContext) -> BoxFuture<Result<Dispatched, DispatchError>> + Send>;
 /// A command route: the parameters, and the id a `Target::New` takes when
 /// the caller chose the command's id (so sending it again targets the same
 /// aggregate); `None` makes a fresh one.
-type CommandRoute =
+pub(crate) type CommandRoute =
     Arc<dyn Fn(Value, Option<Uuid>) -> Result<(String, Prepared), DispatchError> + Send + Sync>;
 type QueryRoute = Arc<
     dyn Fn(Value) -> Result<BoxFuture<Result<Value, DispatchError>>, DispatchError> + Send + Sync,
@@ -158,7 +159,7 @@ fn decode_params<T>(
 
 /// Every message `p` recorded, or what `decode` gave (a general message if
 /// it gave up without recording any).
-fn finish_params<T>(p: Params, decoded: Option<T>) -> Result<T, DispatchError> {
+pub(crate) fn finish_params<T>(p: Params, decoded: Option<T>) -> Result<T, DispatchError> {
     p.finish().map_err(DispatchError::Validation)?;
     decoded.ok_or_else(|| {
         let mut errors = FieldErrors::new();
@@ -174,58 +175,6 @@ fn query_failed<E: std::error::Error + Send + Sync + 'static>(error: E) -> Dispa
     match boxed.downcast::<Error>() {
         Ok(store) => DispatchError::Store(*store),
         Err(other) => DispatchError::Query(Rejection::from_boxed(other)),
-    }
-}
-
-/// The routes of one aggregate, given to [`OrchestratorBuilder::aggregate`].
-pub struct AggregateRoutes<A: Aggregate + Clone> {
-    repository: Arc<Repository<A>>,
-    commands: Vec<(String, CommandRoute)>,
-}
-
-impl<A: Aggregate + Clone> AggregateRoutes<A> {
-    /// Registers the command `name`: `decode` reads its parameters (every
-    /// problem recorded in the [`Params`]) into where it goes and the
-    /// aggregate's command.
-    pub fn command<D>(mut self, name: &str, decode: D) -> Self
-    where
-        D: Fn(&mut Params) -> Option<(Target, A::Command)> + Send + Sync + 'static,
-    {
-        let repository = self.repository.clone();
-        let route: CommandRoute = Arc::new(move |params: Value, new_id: Option<Uuid>| {
-            let mut p = Params::new(params);
-            let decoded = decode(&mut p);
-            // Invariant: an id that makes no valid stream id is the caller's
-            // mistake, reported on its field (the one holding it) with every
-            // other message, never as a store error.
-            if let Some((Target::Existing(id), _)) = &decoded {
-                if let Some(problem) = aggregate_id_problem::<A>(id) {
-                    let field = p.field_holding(id).unwrap_or_else(|| "id".to_owned());
-                    p.invalid(&field, problem);
-                }
-            }
-            let (target, command) = finish_params(p, decoded)?;
-            let (id, new) = match target {
-                Target::New => (new_id.unwrap_or_else(Uuid::now_v7).to_string(), true),
-                Target::Existing(id) => (id, false),
-            };
-            let repository = repository.clone();
-            let run_id = id.clone();
-            let prepared: Prepared = Box::new(move |context| {
-                Box::pin(async move {
-                    // A new id was made just now: nothing to read.
-                    let done = if new {
-                        repository.execute_new(&run_id, command, &context).await?
-                    } else {
-                        repository.execute(&run_id, command, &context).await?
-                    };
-                    Dispatched::try_from(done)
-                })
-            });
-            Ok((id, prepared))
-        });
-        self.commands.push((name.to_owned(), route));
-        self
     }
 }
 
