@@ -272,6 +272,9 @@ impl Backend {
             (_, Case::ConsumeNoop) => Some(Goal::MinRatio(0.5)),
             (Sqlite(_) | Postgres(_), Case::Latency) => Some(Goal::MaxP99Ms(10.0)),
             (_, Case::DispatchGrowth) => Some(Goal::Flat(2.0)),
+            // A transfer (three commands through the process manager) costs
+            // at most 4x one command.
+            (Postgres(_), Case::TransferProcess) => Some(Goal::MinRatio(0.25)),
             (Postgres(_), Case::CopyFromSqlite) => Some(Goal::MinRate(20_000.0)),
             (Postgres(_), Case::ProjectionRebuild) => Some(Goal::MinRatio(0.5)),
             (Sqlite(_) | Postgres(_), Case::ProjectionLatency) => Some(Goal::MaxP99Ms(10.0)),

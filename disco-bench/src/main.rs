@@ -10,6 +10,7 @@ mod peer_workload;
 mod projection_cases;
 mod report;
 mod target;
+mod transfer_case;
 mod workloads;
 
 use std::process::ExitCode;

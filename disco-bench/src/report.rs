@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::backend::{Backend, Goal};
 use crate::memory_usage;
 use crate::projection_cases;
+use crate::transfer_case;
 use crate::workloads::{self, Case, Sizes};
 
 /// One case's result.
@@ -27,6 +28,8 @@ pub struct Row {
     pub raw_peak_mib: Option<f64>,
     /// Store and raw (p50, p99) latencies, for the latency case.
     pub latency: Option<[(Duration, Duration); 2]>,
+    /// For the transfer case: the (p50, p99) of four commands in a row.
+    pub floor: Option<(Duration, Duration)>,
     /// The goal, if one is set.
     pub goal: Option<Goal>,
     /// Whether the goal was met.
@@ -56,6 +59,26 @@ impl Row {
     }
 
     fn latency_text(&self) -> String {
+        if self.case == "transfer-process" {
+            if let Some([(p50, p99), (raw50, raw99)]) = self.latency {
+                let floor = self.floor.map_or(String::new(), |(f50, f99)| {
+                    format!(
+                        "; four commands in a row (the floor) p50 {:.2} p99 {:.2} ms, transfer/floor {:.2}x",
+                        ms(f50),
+                        ms(f99),
+                        ms(p50) / ms(f50).max(1e-9)
+                    )
+                });
+                return format!(
+                    "per transfer p50 {:.2} p99 {:.2} ms; per command p50 {:.2} p99 {:.2} ms; transfer/command {:.2}x{floor}",
+                    ms(p50),
+                    ms(p99),
+                    ms(raw50),
+                    ms(raw99),
+                    1.0 / self.ratio().max(1e-9)
+                );
+            }
+        }
         if self.case == "dispatch-growth" {
             if let Some([(short, long), (raw_short, raw_long)]) = self.latency {
                 return format!(
@@ -80,7 +103,15 @@ impl Row {
     }
 
     fn latency_json(&self) -> String {
-        match self.latency {
+        let floor = self.floor.map_or(String::new(), |(f50, f99)| {
+            format!(
+                ",\"floor_p50_ms\":{:.3},\"floor_p99_ms\":{:.3}",
+                ms(f50),
+                ms(f99)
+            )
+        });
+        floor
+            + &match self.latency {
             Some([(p50, p99), (raw50, raw99)]) => format!(
                 ",\"store_p50_ms\":{:.3},\"store_p99_ms\":{:.3},\"raw_p50_ms\":{:.3},\"raw_p99_ms\":{:.3}",
                 ms(p50),
@@ -123,7 +154,16 @@ fn mib(bytes: Option<u64>) -> Option<f64> {
 /// Runs `case` on a fresh store, then on a fresh raw baseline, and reports.
 pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core::Result<Row> {
     let can_reset = memory_usage::reset_peak();
-    let (on_store, on_raw, store_peak, raw_peak) = if projection_cases::is_projection_case(case) {
+    let mut floor = None;
+    let (on_store, on_raw, store_peak, raw_peak) = if case == Case::TransferProcess {
+        // One store serves both sides: transfers, then single commands.
+        let store = backend.fresh_store(case).await?;
+        let measured = transfer_case::run(store.store(), sizes).await;
+        store.finish().await;
+        let (on_store, on_raw, four) = measured?;
+        floor = four.latency;
+        (on_store, on_raw, None, None)
+    } else if projection_cases::is_projection_case(case) {
         // One store serves both sides; the read models differ.
         let store = backend.fresh_store(case).await?;
         let events = store.store();
@@ -158,6 +198,7 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
         store_peak_mib: store_peak,
         raw_peak_mib: raw_peak,
         latency: on_store.latency.zip(on_raw.latency).map(|(s, r)| [s, r]),
+        floor,
         goal,
         met: None,
     };

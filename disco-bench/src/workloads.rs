@@ -67,11 +67,17 @@ pub enum Case {
     /// projection's row is committed; raw: the append, then the upsert by
     /// hand. Reported as p50 and p99.
     ProjectionLatency,
+    /// One transfer at a time through a process manager (its start, then
+    /// three commands the process manager sends: debit, credit, complete),
+    /// timed until it is completed; raw: one command at a time on the same
+    /// store. Reported as transfers (store) and commands (raw) per second,
+    /// with p50 and p99.
+    TransferProcess,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 16] = [
+    pub const ALL: [Case; 17] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -88,6 +94,7 @@ impl Case {
         Case::CopyFromSqlite,
         Case::ProjectionRebuild,
         Case::ProjectionLatency,
+        Case::TransferProcess,
     ];
 
     /// The case's name on the command line and in reports.
@@ -109,6 +116,7 @@ impl Case {
             Case::CopyFromSqlite => "copy-from-sqlite",
             Case::ProjectionRebuild => "projection-rebuild",
             Case::ProjectionLatency => "projection-latency",
+            Case::TransferProcess => "transfer-process",
         }
     }
 
@@ -143,6 +151,8 @@ pub struct Sizes {
     pub copy_events: usize,
     /// Events the projection rebuild case projects.
     pub projection_events: usize,
+    /// Transfers (and single commands) of the transfer case.
+    pub transfers: usize,
     /// Whether these are the full sizes (scale >= 1): only then are goals
     /// judged, as a tiny run measures start-up more than throughput.
     pub full: bool,
@@ -164,6 +174,7 @@ impl Sizes {
             growth_length: s(10_000.0).max(20) as u64,
             copy_events: s(100_000.0).max(1000),
             projection_events: s(1_000_000.0).max(1000),
+            transfers: s(300.0).max(10),
             full: scale >= 1.0,
         }
     }
@@ -371,9 +382,12 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                 .await?;
             Ok(Measurement::with_latencies(took, start))
         }
-        Case::ProjectionRebuild | Case::ProjectionLatency => Err(disco_core::Error::InvalidInput(
-            format!("{} runs through projection_cases", case.name()),
-        )),
+        Case::ProjectionRebuild | Case::ProjectionLatency | Case::TransferProcess => {
+            Err(disco_core::Error::InvalidInput(format!(
+                "{} runs on one store for both sides (report::measure)",
+                case.name()
+            )))
+        }
         Case::DispatchNew8 | Case::DispatchHot8 => {
             let start = Instant::now();
             let commands = target

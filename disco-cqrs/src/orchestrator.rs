@@ -548,6 +548,23 @@ impl Orchestrator {
             .await
     }
 
+    /// [`Orchestrator::execute_in`] with `along` appended atomically with
+    /// the command's events; the flag says whether `along` was written.
+    pub(crate) async fn execute_along<A: Aggregate + Clone>(
+        &self,
+        id: &str,
+        command: A::Command,
+        context: CommandContext,
+        along: Option<disco_core::AppendMany>,
+    ) -> Result<(Executed<A>, bool), ExecuteError<A::Error>> {
+        let repository = self.registered::<A, A::Error>()?;
+        let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
+        repository
+            .execute_along(id, command, &context, along)
+            .instrument(span)
+            .await
+    }
+
     /// The typed path for an aggregate the caller has just made up the id
     /// of (a fresh UUID): the command runs on the empty state without
     /// reading the store, and its events are appended at `Exact(0)`. Nothing

@@ -264,6 +264,23 @@ impl<A: Aggregate + Clone> Repository<A> {
         command: A::Command,
         context: &CommandContext,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
+        self.execute_along(id, command, context, None)
+            .await
+            .map(|(done, _)| done)
+    }
+
+    /// [`Repository::execute`], appending `along` (another stream's part)
+    /// in one atomic append with the command's events
+    /// ([`EventStore::append_atomic`]); the flag says whether `along` was
+    /// written (not when the command wrote nothing, ran before, or was
+    /// refused). A refused `along` fails the call with its store error.
+    pub(crate) async fn execute_along(
+        &self,
+        id: &str,
+        command: A::Command,
+        context: &CommandContext,
+        along: Option<disco_core::AppendMany>,
+    ) -> Result<(Executed<A>, bool), ExecuteError<A::Error>> {
         let stream = Self::stream_of(id)?;
         let entry = self.entry(id);
         let mut loaded = entry.loaded.lock().await;
@@ -294,7 +311,7 @@ impl<A: Aggregate + Clone> Repository<A> {
                             self.first_outcome(&stream, id, context, &state).await?
                         {
                             *loaded = Some((state, version));
-                            return Ok(first);
+                            return Ok((first, false));
                         }
                     }
                     *loaded = Some((state, version));
@@ -310,13 +327,14 @@ impl<A: Aggregate + Clone> Repository<A> {
             };
             if events.is_empty() {
                 *loaded = Some((state.clone(), version));
-                return Ok(Executed {
+                let done = Executed {
                     id: id.to_owned(),
                     version,
                     position: 0,
                     state,
                     events: 0,
-                });
+                };
+                return Ok((done, false));
             }
             let encoded = events
                 .iter()
@@ -329,11 +347,30 @@ impl<A: Aggregate + Clone> Repository<A> {
                     }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let appended = self
-                .store
-                .append(&stream, ExpectedVersion::Exact(version), encoded)
-                .instrument(tracing::debug_span!("append", stream = %stream, events = events.len()))
-                .await;
+            let span = tracing::debug_span!("append", stream = %stream, events = events.len());
+            let appended = match &along {
+                None => {
+                    self.store
+                        .append(&stream, ExpectedVersion::Exact(version), encoded)
+                        .instrument(span)
+                        .await
+                }
+                Some(part) => {
+                    let parts = vec![
+                        (stream.clone(), ExpectedVersion::Exact(version), encoded),
+                        part.clone(),
+                    ];
+                    self.store
+                        .append_atomic(parts)
+                        .instrument(span)
+                        .await
+                        .and_then(|results| {
+                            results.into_iter().next().ok_or_else(|| {
+                                Error::Backend("an atomic append answered no result".into())
+                            })
+                        })
+                }
+            };
             match appended {
                 Ok(result) => {
                     let mut state = state;
@@ -343,15 +380,18 @@ impl<A: Aggregate + Clone> Repository<A> {
                     self.maybe_snapshot(&stream, &state, version, result.last_version)
                         .await;
                     *loaded = Some((state.clone(), result.last_version));
-                    return Ok(Executed {
+                    let done = Executed {
                         id: id.to_owned(),
                         version: result.last_version,
                         position: result.last_position,
                         state,
                         events: events.len(),
-                    });
+                    };
+                    return Ok((done, along.is_some()));
                 }
-                Err(Error::WrongExpectedVersion { .. }) => {
+                Err(Error::WrongExpectedVersion {
+                    stream: conflicted, ..
+                }) if conflicted == stream => {
                     *loaded = Some((state, version));
                     fresh = true;
                     if attempts >= self.max_attempts {
@@ -369,7 +409,7 @@ impl<A: Aggregate + Clone> Repository<A> {
                     let (state, current) = self.load_fresh(&stream).await?;
                     let first = self.first_outcome(&stream, id, context, &state).await?;
                     *loaded = Some((state, current));
-                    return first.ok_or_else(|| error.into());
+                    return first.map(|done| (done, false)).ok_or_else(|| error.into());
                 }
                 Err(error) => {
                     // The cached state may be stale in ways we cannot tell.

@@ -220,6 +220,22 @@ async fn instances_start_continue_and_stop() {
     assert_eq!(value(&app, "dst-c").await, 12);
     let steps = events(&*store, "copier-c").await;
     assert_eq!(steps.len(), 3);
+    // Delivered again, the events do as they did: the first 7, ignored
+    // then, stays ignored although the instance exists now.
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    handle.reset(0).await.unwrap_or_else(|e| panic!("{e}"));
+    settle(&handle, &*store).await;
+    assert_eq!(
+        store
+            .head_position()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        head
+    );
+    assert_eq!(value(&app, "dst-c").await, 12);
     handle.stop().await;
 }
 
@@ -275,4 +291,47 @@ fn given_when_then_for_process_managers() {
             "too big",
             [Command::to::<Counter>("overflow", 1)],
         );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_written_by_someone_else_is_read_again_not_overwritten() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let app = app(store.clone());
+    app.execute::<Counter>("src-e", 1)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let handle = ProcessManagerConsumer::<Copier>::new()
+        .start(app.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    settle(&handle, &*store).await;
+    // Another runner (one that took over for a while) stopped the
+    // instance; this runner still remembers it running.
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stopped = serde_json::json!({
+        "trigger": disco::Uuid::now_v7(), "position": head, "done": true, "state": {"copied": 1}
+    });
+    store
+        .append(
+            &stream("copier-e"),
+            disco::ExpectedVersion::Any,
+            vec![disco::NewEvent::new(
+                "ProcessStep",
+                stopped.to_string().into_bytes(),
+            )],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    app.execute::<Counter>("src-e", 2)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    settle(&handle, &*store).await;
+    // The store refused the step the stale memory led to, with the command
+    // that went with it; read again, the instance is done.
+    assert_eq!(value(&app, "dst-e").await, 1);
+    assert_eq!(events(&*store, "copier-e").await.len(), 2);
+    assert_eq!(handle.status().await.last_error, None);
+    handle.stop().await;
 }

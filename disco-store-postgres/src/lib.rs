@@ -54,7 +54,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use disco_backend::group_commit::{append_in_order, AppendRequest};
+use disco_backend::group_commit::{append_in_order, atomic_batch, AppendRequest};
 use disco_backend::{check_checkpoint_name, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
@@ -84,9 +84,7 @@ pub struct PostgresStore {
 struct Inner {
     pool: PgPool,
     statements: Arc<Statements>,
-    writer: mpsc::UnboundedSender<AppendRequest>,
-    /// What the writer writes with, for atomic appends, which run beside it.
-    context: writer::WriterContext,
+    writer: mpsc::UnboundedSender<writer::Job>,
     notifier: Arc<Notifier>,
     options: PgOptions,
     connect: PgConnectOptions,
@@ -175,7 +173,7 @@ impl PostgresStore {
                 delay: options.group_commit_delay,
             },
         };
-        tokio::spawn(writer::run(context.clone(), requests, stopped.clone()));
+        tokio::spawn(writer::run(context, requests, stopped.clone()));
         listener::spawn(
             pool.clone(),
             statements.clone(),
@@ -189,7 +187,6 @@ impl PostgresStore {
                 pool,
                 statements,
                 writer,
-                context,
                 notifier,
                 options,
                 connect,
@@ -302,7 +299,7 @@ impl EventStore for PostgresStore {
         let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
         self.inner
             .writer
-            .send(request)
+            .send(writer::Job::Append(request))
             .map_err(|_| self.writer_gone())?;
         answer.await.map_err(|_| self.writer_gone())?
     }
@@ -318,7 +315,7 @@ impl EventStore for PostgresStore {
             |request| {
                 self.inner
                     .writer
-                    .send(request)
+                    .send(writer::Job::Append(request))
                     .map_err(|_| self.writer_gone())
             },
             || self.writer_gone(),
@@ -329,7 +326,12 @@ impl EventStore for PostgresStore {
     async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
         self.live()?;
         self.inner.options.limits.check_atomic(&parts)?;
-        writer::append_atomic(&self.inner.context, parts).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner
+            .writer
+            .send(writer::Job::Atomic(atomic_batch(parts), reply))
+            .map_err(|_| self.writer_gone())?;
+        answer.await.map_err(|_| self.writer_gone())?
     }
 
     async fn read_stream(

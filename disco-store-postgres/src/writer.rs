@@ -39,14 +39,13 @@ use std::sync::Arc;
 
 use disco_backend::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
 use disco_backend::group_commit::{
-    answer_atomic, answer_batch, atomic_batch, AdaptiveBatch, AppendRequest, BatchMode,
-    BatchOutcome, Batching,
+    answer_atomic, answer_batch, AdaptiveBatch, AppendRequest, BatchMode, BatchOutcome, Batching,
 };
 use disco_backend::{EventLocation, Notifier};
-use disco_core::{AppendMany, AppendResult, Result, StreamId, StreamState};
+use disco_core::{AppendResult, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use crate::errors::{db_error, sql_int, stored_u64};
@@ -54,7 +53,6 @@ use crate::event_row::{bind_event_columns, Columns};
 use crate::reads;
 use crate::sql::Statements;
 
-#[derive(Clone)]
 pub(crate) struct WriterContext {
     pub pool: PgPool,
     pub statements: Arc<Statements>,
@@ -64,29 +62,52 @@ pub(crate) struct WriterContext {
     pub batching: Batching,
 }
 
+/// What the writer is asked to do.
+pub(crate) enum Job {
+    /// One append, committed with whatever else is waiting.
+    Append(AppendRequest),
+    /// An atomic append: its parts commit alone, all or none.
+    Atomic(
+        Vec<AppendRequest>,
+        oneshot::Sender<Result<Vec<AppendResult>>>,
+    ),
+}
+
 /// The writer loop; returns when every sender is gone or `stop` is set (the
 /// store was closed), releasing its connection.
 pub(crate) async fn run(
     context: WriterContext,
-    mut requests: mpsc::UnboundedReceiver<AppendRequest>,
+    mut requests: mpsc::UnboundedReceiver<Job>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut adaptive = AdaptiveBatch::new(context.batching);
     let mut connection: Option<PoolConnection<Postgres>> = None;
     let mut known = KnownStreams::default();
+    let mut pending: Option<Job> = None;
     loop {
-        let first = tokio::select! {
-            request = requests.recv() => match request {
-                Some(request) => request,
-                None => return,
+        let job = match pending.take() {
+            Some(job) => job,
+            None => tokio::select! {
+                job = requests.recv() => match job {
+                    Some(job) => job,
+                    None => return,
+                },
+                _ = stop.changed() => return,
             },
-            _ = stop.changed() => return,
+        };
+        let first = match job {
+            Job::Atomic(parts, reply) => {
+                let outcome = commit_atomic(&context, &mut connection, &mut known, &parts).await;
+                let _ = reply.send(outcome);
+                continue;
+            }
+            Job::Append(request) => request,
         };
         let plan = adaptive.start();
         let mut batch = vec![first];
         while batch.len() < plan.max {
-            match requests.try_recv() {
-                Ok(request) => batch.push(request),
+            let next = match requests.try_recv() {
+                Ok(job) => job,
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     if !plan.should_wait(batch.len()) {
@@ -94,9 +115,17 @@ pub(crate) async fn run(
                     }
                     let deadline = tokio::time::Instant::from_std(plan.deadline);
                     match tokio::time::timeout_at(deadline, requests.recv()).await {
-                        Ok(Some(request)) => batch.push(request),
+                        Ok(Some(job)) => job,
                         _ => break,
                     }
+                }
+            };
+            match next {
+                Job::Append(request) => batch.push(request),
+                atomic => {
+                    // Kept for the next round: atomic appends commit alone.
+                    pending = Some(atomic);
+                    break;
                 }
             }
         }
@@ -129,7 +158,34 @@ async fn commit_batch(
     known: &mut KnownStreams,
     batch: Vec<AppendRequest>,
 ) {
-    let outcome = match plan_fast(known, &batch) {
+    let outcome = write(context, connection, known, &batch, BatchMode::Independent).await;
+    answer_batch(batch, outcome, &context.notifier);
+}
+
+/// An atomic append: the fast path when every part would be written (the
+/// one `append_fast` call writes all or nothing), else the careful path
+/// with the first refused part rolling everything back.
+async fn commit_atomic(
+    context: &WriterContext,
+    connection: &mut Option<PoolConnection<Postgres>>,
+    known: &mut KnownStreams,
+    parts: &[AppendRequest],
+) -> Result<Vec<AppendResult>> {
+    let outcome = write(context, connection, known, parts, BatchMode::AllOrNothing).await;
+    answer_atomic(outcome, &context.notifier)
+}
+
+/// Writes a batch: the fast path when the remembered versions say every
+/// append will be written, the careful path otherwise (or when the fast
+/// one found a stream moved or failed outright).
+async fn write(
+    context: &WriterContext,
+    connection: &mut Option<PoolConnection<Postgres>>,
+    known: &mut KnownStreams,
+    batch: &[AppendRequest],
+    mode: BatchMode,
+) -> BatchOutcome {
+    match plan_fast(known, batch) {
         Some(plan) => match write_fast(context, connection, &plan).await {
             Ok(Some(head)) => {
                 for (name, version) in plan.finals.0.iter().zip(&plan.finals.1) {
@@ -145,17 +201,16 @@ async fn commit_batch(
                 for name in &plan.checks.0 {
                     known.streams.remove(name);
                 }
-                write_on_a_connection(context, connection, known, &batch).await
+                write_on_a_connection(context, connection, known, batch, mode).await
             }
             Err(error) => {
                 tracing::debug!(%error, "fast append failed; taking the careful path");
                 known.streams.clear();
-                write_on_a_connection(context, connection, known, &batch).await
+                write_on_a_connection(context, connection, known, batch, mode).await
             }
         },
-        None => write_on_a_connection(context, connection, known, &batch).await,
-    };
-    answer_batch(batch, outcome, &context.notifier);
+        None => write_on_a_connection(context, connection, known, batch, mode).await,
+    }
 }
 
 /// A batch decided on the remembered versions, ready for `append_fast`.
@@ -264,6 +319,7 @@ async fn write_on_a_connection(
     connection: &mut Option<PoolConnection<Postgres>>,
     known: &mut KnownStreams,
     batch: &[AppendRequest],
+    mode: BatchMode,
 ) -> BatchOutcome {
     let mut kept = connection.take();
     loop {
@@ -272,7 +328,7 @@ async fn write_on_a_connection(
             Some(conn) => conn,
             None => context.pool.acquire().await.map_err(db_error)?,
         };
-        let result = match attempt(context, &mut conn, known, batch).await {
+        let result = match attempt(context, &mut conn, known, batch, mode).await {
             Attempt::BeginFailed(e) => {
                 conn.close_on_drop();
                 if reused {
@@ -408,40 +464,12 @@ async fn attempt(
     conn: &mut PoolConnection<Postgres>,
     known: &mut KnownStreams,
     batch: &[AppendRequest],
+    mode: BatchMode,
 ) -> Attempt {
     match conn.begin().await {
         Err(e) => Attempt::BeginFailed(e),
-        Ok(tx) => {
-            Attempt::Done(write_batch(context, tx, known, batch, BatchMode::Independent).await)
-        }
+        Ok(tx) => Attempt::Done(write_batch(context, tx, known, batch, mode).await),
     }
-}
-
-/// `append_atomic`: the careful path on a connection of its own, with
-/// every part decided under the schema's write lock and the first refused
-/// part rolling the transaction back.
-pub(crate) async fn append_atomic(
-    context: &WriterContext,
-    parts: Vec<AppendMany>,
-) -> Result<Vec<AppendResult>> {
-    let batch = atomic_batch(parts);
-    let mut conn = context.pool.acquire().await.map_err(db_error)?;
-    let tx = conn.begin().await.map_err(db_error)?;
-    let mut known = KnownStreams::default();
-    let outcome = write_batch(context, tx, &mut known, &batch, BatchMode::AllOrNothing).await;
-    let refused = |e: &disco_core::Error| {
-        matches!(
-            e,
-            disco_core::Error::WrongExpectedVersion { .. }
-                | disco_core::Error::StreamDeleted { .. }
-                | disco_core::Error::DuplicateEventId { .. }
-        )
-    };
-    if matches!(&outcome, Err(e) if !refused(e)) {
-        // The connection may be broken or mid-transaction: never reuse it.
-        conn.close_on_drop();
-    }
-    answer_atomic(outcome, &context.notifier)
 }
 
 async fn write_batch(

@@ -6,6 +6,8 @@ use std::any::Any;
 use std::fmt::Debug;
 use std::sync::Arc;
 
+use disco_core::AppendMany;
+
 use crate::aggregate::{Aggregate, CommandContext};
 use crate::errors::Rejection;
 use crate::orchestrator::{BoxFuture, DispatchError, Orchestrator};
@@ -20,8 +22,13 @@ pub(crate) enum Ran {
 }
 
 type Payload = Arc<dyn Any + Send + Sync>;
-type RunFn =
-    fn(Arc<Orchestrator>, String, Payload, CommandContext) -> BoxFuture<Result<Ran, DispatchError>>;
+type RunFn = fn(
+    Arc<Orchestrator>,
+    String,
+    Payload,
+    CommandContext,
+    Option<AppendMany>,
+) -> BoxFuture<Result<(Ran, bool), DispatchError>>;
 
 /// A command for aggregate `A` with id `id`, as a process manager decides
 /// it ([`Command::to`]).
@@ -79,13 +86,22 @@ impl Command {
         self.payload.downcast_ref::<A::Command>()
     }
 
-    /// Runs it through `orchestrator` under `context`.
+    /// Runs it through `orchestrator` under `context`, with `along`
+    /// appended atomically with its events; the flag says whether `along`
+    /// was written.
     pub(crate) fn run(
         &self,
         orchestrator: Arc<Orchestrator>,
         context: CommandContext,
-    ) -> BoxFuture<Result<Ran, DispatchError>> {
-        (self.run)(orchestrator, self.id.clone(), self.payload.clone(), context)
+        along: Option<AppendMany>,
+    ) -> BoxFuture<Result<(Ran, bool), DispatchError>> {
+        (self.run)(
+            orchestrator,
+            self.id.clone(),
+            self.payload.clone(),
+            context,
+            along,
+        )
     }
 }
 
@@ -104,7 +120,8 @@ fn run_command<A: Aggregate + Clone>(
     id: String,
     payload: Payload,
     context: CommandContext,
-) -> BoxFuture<Result<Ran, DispatchError>> {
+    along: Option<AppendMany>,
+) -> BoxFuture<Result<(Ran, bool), DispatchError>> {
     Box::pin(async move {
         let command = payload
             .downcast_ref::<A::Command>()
@@ -112,9 +129,12 @@ fn run_command<A: Aggregate + Clone>(
             .ok_or_else(|| {
                 DispatchError::Lost(format!("a command for {} holds another type", A::NAME))
             })?;
-        match orchestrator.execute_in::<A>(&id, command, context).await {
-            Ok(_) => Ok(Ran::Done),
-            Err(ExecuteError::Rejected(error)) => Ok(Ran::Refused(Rejection::new(error))),
+        match orchestrator
+            .execute_along::<A>(&id, command, context, along)
+            .await
+        {
+            Ok((_, written)) => Ok((Ran::Done, written)),
+            Err(ExecuteError::Rejected(error)) => Ok((Ran::Refused(Rejection::new(error)), false)),
             Err(other) => Err(other.into()),
         }
     })

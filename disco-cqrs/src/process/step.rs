@@ -24,6 +24,9 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Serialize, Deserialize)]
 struct StepRecord<S> {
     trigger: Uuid,
+    /// The trigger's position: events reach a process manager in position
+    /// order, so an event past its instance's last trigger is new to it.
+    position: u64,
     done: bool,
     state: S,
 }
@@ -36,13 +39,14 @@ struct RefusedRecord {
 }
 
 /// An instance as its last step left it.
+#[derive(Clone)]
 pub(crate) struct Instance<P> {
     /// Its state (the default before its first step).
     pub state: P,
     /// Its stream's version.
     pub version: u64,
-    /// The event of its last step.
-    pub last_trigger: Option<Uuid>,
+    /// The position of its last step's event (0 before its first step).
+    pub last_position: u64,
     /// Whether its last step stopped it.
     pub done: bool,
 }
@@ -56,61 +60,71 @@ fn step_of<P: DeserializeOwned>(event: &RecordedEvent) -> Result<StepRecord<P>, 
     })
 }
 
-/// The instance in `stream`: its last step, found reading backward.
+/// The instance in `stream`: its last step, found reading backward (one
+/// read when the last step is among the stream's last events).
 pub(crate) async fn load<P: DeserializeOwned + Default>(
     store: &dyn EventStore,
     stream: &StreamId,
 ) -> Result<Instance<P>, Failure> {
-    let version = store.stream_version(stream).await?;
-    let mut from = version;
+    let mut version = None;
+    let mut from = u64::MAX;
     while from > 0 {
         let page = store
             .read_stream(stream, from, ReadDirection::Backward, PAGE)
             .await?;
+        let version = *version.get_or_insert(page.first().map_or(0, |e| e.version));
         if let Some(last) = page.iter().find(|e| e.event_type == STEP) {
             let step = step_of::<P>(last)?;
             return Ok(Instance {
                 state: step.state,
                 version,
-                last_trigger: Some(step.trigger),
+                last_position: step.position,
                 done: step.done,
             });
         }
-        from = page.last().map_or(0, |e| e.version.saturating_sub(1));
+        from = match page.last() {
+            Some(e) if page.len() == PAGE => e.version.saturating_sub(1),
+            _ => 0,
+        };
     }
     Ok(Instance {
         state: P::default(),
-        version,
-        last_trigger: None,
+        version: version.unwrap_or(0),
+        last_position: 0,
         done: false,
     })
 }
 
-/// The state before the step at `version` (the previous step's, or the
-/// default) and the state it holds.
-pub(crate) async fn around<P: DeserializeOwned + Default>(
+/// The step `trigger` (at `position`) made, if it made one: its version,
+/// the state before it (the previous step's, or the default) and the state
+/// it holds. Reads backward until the steps are older than the trigger.
+pub(crate) async fn find<P: DeserializeOwned + Default>(
     store: &dyn EventStore,
     stream: &StreamId,
-    version: u64,
-) -> Result<(P, P), Failure> {
-    let mut after = None;
-    let mut from = version;
+    trigger: Uuid,
+    position: u64,
+) -> Result<Option<(u64, P, P)>, Failure> {
+    let mut found: Option<(u64, P)> = None;
+    let mut from = u64::MAX;
     while from > 0 {
         let page = store
             .read_stream(stream, from, ReadDirection::Backward, PAGE)
             .await?;
         for event in page.iter().filter(|e| e.event_type == STEP) {
             let step = step_of::<P>(event)?;
-            match after {
-                None => after = Some(step.state),
-                Some(after) => return Ok((step.state, after)),
+            match found {
+                Some((version, after)) => return Ok(Some((version, step.state, after))),
+                None if step.trigger == trigger => found = Some((event.version, step.state)),
+                None if step.position < position => return Ok(None),
+                None => {}
             }
         }
-        from = page.last().map_or(0, |e| e.version.saturating_sub(1));
+        from = match page.last() {
+            Some(e) if page.len() == PAGE => e.version.saturating_sub(1),
+            _ => 0,
+        };
     }
-    let after =
-        after.ok_or_else(|| CodecError(format!("no step at version {version} of {stream}")))?;
-    Ok((P::default(), after))
+    Ok(found.map(|(version, after)| (version, P::default(), after)))
 }
 
 /// The commands of `trigger`'s step (at `version`) recorded as refused:
@@ -159,16 +173,18 @@ fn metadata(context: &CommandContext) -> Result<Vec<u8>, CodecError> {
     .map_err(|e| CodecError(format!("the metadata does not serialize: {e}")))
 }
 
-/// The step `trigger` makes an instance take, with id `id`.
+/// The step `trigger` (at `position`) makes an instance take, with id `id`.
 pub(crate) fn step_event<P: Serialize>(
     id: Uuid,
     trigger: Uuid,
+    position: u64,
     state: &P,
     done: bool,
     context: &CommandContext,
 ) -> Result<NewEvent, CodecError> {
     let data = serde_json::to_vec(&StepRecord {
         trigger,
+        position,
         done,
         state,
     })
