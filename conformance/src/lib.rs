@@ -165,6 +165,11 @@ macro_rules! __with_stores_cases {
             filtered_consumer_sees_past_what_it_skips,
             stale_lease_token_is_fenced_off,
             consumer_ends_when_its_store_is_closed,
+            partitioned_consumer_keeps_each_key_in_order,
+            partitioned_consumers_rebalance_as_members_join_and_leave,
+            killed_partition_member_loses_nothing,
+            poison_event_parks_its_stream_and_the_others_go_on,
+            parked_stream_survives_a_restart_and_skip_passes_its_event,
         }
     };
 }

@@ -42,6 +42,8 @@ pub struct ConsumerStatus {
     pub handled: u64,
     /// The last handler or store error, if any happened.
     pub last_error: Option<String>,
+    /// Streams held back by [`AfterRetries::Park`](super::AfterRetries::Park).
+    pub parked: u64,
 }
 
 /// How a runner ended.
@@ -78,6 +80,7 @@ pub(crate) struct Shared {
     tracker: ProgressTracker,
     progress: Progress,
     pub(crate) handled: AtomicU64,
+    parked: AtomicU64,
     state: Mutex<(ConsumerState, Option<String>)>,
 }
 
@@ -89,6 +92,7 @@ impl Shared {
             tracker,
             progress,
             handled: AtomicU64::new(0),
+            parked: AtomicU64::new(0),
             state: Mutex::new((ConsumerState::Standby, None)),
         }
     }
@@ -111,6 +115,10 @@ impl Shared {
 
     pub(crate) fn set_state(&self, state: ConsumerState) {
         self.lock().0 = state;
+    }
+
+    pub(crate) fn set_parked(&self, streams: usize) {
+        self.parked.store(streams as u64, Ordering::Release);
     }
 
     pub(crate) fn set_error(&self, error: impl Into<String>) {
@@ -169,6 +177,7 @@ impl ConsumerHandle {
             lag: head.saturating_sub(position),
             handled: self.shared.handled.load(Ordering::Acquire),
             last_error,
+            parked: self.shared.parked.load(Ordering::Acquire),
         }
     }
 

@@ -48,6 +48,9 @@
 //! ```
 
 mod handle;
+pub mod parking;
+mod partition;
+mod partitioned;
 mod runner;
 
 use std::future::Future;
@@ -60,6 +63,10 @@ use disco_core::limits::check_checkpoint_name;
 use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 
 pub use handle::{head_or_announced, ConsumerExit, ConsumerHandle, ConsumerState, ConsumerStatus};
+pub use partition::{KeyFn, Partition};
+pub use partitioned::{
+    member_name, partition_name, PartitionStatus, PartitionedConsumer, PartitionedHandle,
+};
 
 /// What a handler fails with: any error, kept as its message.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -133,6 +140,10 @@ pub enum AfterRetries {
     Stop,
     /// Log the event's id and position as a warning and go on past it.
     Skip,
+    /// Park the event's stream: record it (with the event and the error),
+    /// hold back the stream's later events in order, and go on with every
+    /// other stream; see [`parking`].
+    Park,
 }
 
 /// How a consumer treats a handler that fails (returns an error or panics).
@@ -189,6 +200,12 @@ impl ErrorPolicy {
         self
     }
 
+    /// Park the event's stream after the last retry.
+    pub fn then_park(mut self) -> Self {
+        self.after_retries = AfterRetries::Park;
+        self
+    }
+
     /// Stop the runner after the last retry (the default).
     pub fn then_stop(mut self) -> Self {
         self.after_retries = AfterRetries::Stop;
@@ -221,6 +238,9 @@ pub struct ConsumerOptions {
     /// The longest wait for a store notification before reading again.
     /// Default 1 s.
     pub poll_interval: Duration,
+    /// Only this partition's events (set by [`PartitionedConsumer`] for
+    /// each of its partitions); `None`: every event.
+    pub partition: Option<Partition>,
 }
 
 impl Default for ConsumerOptions {
@@ -236,6 +256,7 @@ impl Default for ConsumerOptions {
             page_size: 512,
             buffer_pages: 4,
             poll_interval: Duration::from_secs(1),
+            partition: None,
         }
     }
 }

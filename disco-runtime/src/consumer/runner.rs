@@ -26,11 +26,12 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::time::{sleep_until, Instant};
 
 use super::handle::{Control, Shared};
+use super::parking::{self, ParkedStream, Release};
 use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
 use crate::catch_panic::CatchPanic;
 use crate::{Progressed, Subscription, SubscriptionOptions};
 use disco_core::lease::Lease;
-use disco_core::{EventStore, RecordedEvent, Uuid};
+use disco_core::{EventStore, ExpectedVersion, ReadDirection, RecordedEvent, StreamId, Uuid};
 
 /// How many buffered events may pass between two looks at the clock (for
 /// the lease's renewal and the timed checkpoint).
@@ -82,6 +83,13 @@ struct Session {
     since_save: u64,
     save_due: Instant,
     renew_due: Instant,
+    /// The stream recording what this consumer parked.
+    records: StreamId,
+    /// How far `records` was read.
+    records_read: u64,
+    /// The streams this runner holds back, and a release not yet carried
+    /// out.
+    parked: parking::Fold,
 }
 
 /// Why an active stretch ended with the runner going back to standby.
@@ -103,8 +111,20 @@ enum Saved {
 enum Delivery {
     Handled,
     Skipped,
+    /// Failed after its retries under `AfterRetries::Park`.
+    Park(String),
     GaveUp(String),
     Command(Control),
+    LeaseLost,
+}
+
+/// Why a helper ends the active stretch.
+enum Halt {
+    /// Told to stop.
+    Stop,
+    /// A failure that ends the runner (with the event, if one failed).
+    Failed(String, Option<Uuid>),
+    /// The lease is gone.
     LeaseLost,
 }
 
@@ -232,6 +252,14 @@ impl Runner {
         };
         let position = saved.unwrap_or(self.options.start_after);
         self.shared.restart_at(position);
+        let records = match parking::records_stream(&self.name) {
+            Ok(records) => records,
+            Err(error) => {
+                return Ok(self
+                    .end_failed(lease, position, None, error.to_string())
+                    .await)
+            }
+        };
         let now = Instant::now();
         let mut s = Session {
             lease,
@@ -241,7 +269,13 @@ impl Runner {
             since_save: 0,
             save_due: now + self.options.checkpoint_every,
             renew_due: now + self.renew_every(),
+            records,
+            records_read: 0,
+            parked: parking::Fold::new(),
         };
+        if let Err(halt) = self.follow_records(&mut s).await {
+            return self.halted(s, halt).await;
+        }
         // Events since the clock was last read: reading it for every event
         // costs more than the rest of a no-op delivery.
         let mut unclocked = 0u32;
@@ -265,6 +299,9 @@ impl Runner {
                     return Err(StandBy::LeaseLost);
                 }
                 if now >= s.save_due || count_due {
+                    if let Err(halt) = self.follow_records(&mut s).await {
+                        return self.halted(s, halt).await;
+                    }
                     match self.checkpoint(&mut s).await {
                         Ok(()) => {}
                         Err(Saved::Fenced) => return Err(StandBy::LeaseLost),
@@ -317,11 +354,33 @@ impl Runner {
                     }
                 }
             };
+            // Not this runner's to handle: its own records, another
+            // partition's events, a parked stream's (held back, read again
+            // from the store on release).
+            let held = event.stream_id == s.records
+                || self
+                    .options
+                    .partition
+                    .as_ref()
+                    .is_some_and(|p| !p.owns(&event))
+                || s.parked.contains_key(&event.stream_id);
+            if held {
+                s.position = event.position.max(s.feed.seen());
+                self.shared.advance(s.position);
+                continue;
+            }
             // Invariant: the handler is never called once the lease is known lost.
             if !s.lease.is_held() {
                 return Err(StandBy::LeaseLost);
             }
-            match self.deliver(&event, &mut s).await {
+            let delivered = match self.deliver(&event, &mut s).await {
+                Delivery::Park(error) => match self.park(&event, error, &mut s).await {
+                    Ok(()) => Delivery::Skipped,
+                    Err(error) => Delivery::GaveUp(error),
+                },
+                other => other,
+            };
+            match delivered {
                 Delivery::Handled | Delivery::Skipped => {
                     // What the feed has seen once this event is delivered:
                     // beyond it when the rest of its page was filtered out.
@@ -330,7 +389,7 @@ impl Runner {
                     self.shared.advance(s.position);
                     self.shared.handled.fetch_add(1, Ordering::Relaxed);
                 }
-                Delivery::GaveUp(error) => {
+                Delivery::GaveUp(error) | Delivery::Park(error) => {
                     let position = s.position;
                     self.save_final(&mut s).await;
                     return Ok(self
@@ -372,6 +431,10 @@ impl Runner {
                         tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retries = failures, "event failed after its retries; skipping it");
                         Delivery::Skipped
                     }
+                    AfterRetries::Park => {
+                        tracing::error!(consumer = %self.name, event_id = %event.id, position = event.position, stream = %event.stream_id, %error, retries = failures, "event failed after its retries; parking its stream");
+                        Delivery::Park(error)
+                    }
                 };
             }
             failures += 1;
@@ -395,6 +458,130 @@ impl Runner {
             }
             backoff = (backoff * 2).min(policy.max_backoff);
         }
+    }
+
+    /// Ends an active stretch for a reason a helper met.
+    async fn halted(&self, s: Session, halt: Halt) -> Result<ConsumerExit, StandBy> {
+        match halt {
+            Halt::Stop => Ok(self.end_stopped(s).await),
+            Halt::Failed(error, event) => {
+                let position = s.position;
+                Ok(self.end_failed(s.lease, position, event, error).await)
+            }
+            Halt::LeaseLost => Err(StandBy::LeaseLost),
+        }
+    }
+
+    /// Records that `event`'s stream is parked, then holds it back.
+    async fn park(
+        &self,
+        event: &RecordedEvent,
+        error: String,
+        s: &mut Session,
+    ) -> Result<(), String> {
+        let parked = ParkedStream {
+            stream: event.stream_id.clone(),
+            event_id: event.id,
+            position: event.position,
+            version: event.version,
+            partition: self.options.partition.as_ref().map_or(0, |p| p.index),
+            error,
+        };
+        // Invariant: a stream is held back only once its parking is stored, so a restart holds it back too.
+        self.store
+            .append(&s.records, ExpectedVersion::Any, vec![parked.to_event()])
+            .await
+            .map_err(|e| format!("cannot park stream {}: {e}", event.stream_id))?;
+        s.parked.insert(event.stream_id.clone(), (parked, None));
+        self.shared.set_parked(s.parked.len());
+        Ok(())
+    }
+
+    /// Reads the parking records written since the last look and carries
+    /// out the releases of this runner's streams. A store that cannot be
+    /// read now is tried again at the next look.
+    async fn follow_records(&mut self, s: &mut Session) -> Result<(), Halt> {
+        let (records, read) =
+            match parking::read_records(&*self.store, &s.records, s.records_read).await {
+                Ok(read) => read,
+                Err(error) if error.is_retryable() => {
+                    self.shared.set_error(error.to_string());
+                    return Ok(());
+                }
+                Err(error) => return Err(Halt::Failed(error.to_string(), None)),
+            };
+        s.records_read = read;
+        let own = self.options.partition.as_ref().map_or(0, |p| p.index);
+        parking::fold(&mut s.parked, records);
+        s.parked.retain(|_, (parked, _)| parked.partition == own);
+        let released: Vec<(StreamId, Release)> = s
+            .parked
+            .iter()
+            .filter_map(|(stream, (_, how))| how.map(|how| (stream.clone(), how)))
+            .collect();
+        for (stream, how) in released {
+            self.resume(s, &stream, how).await?;
+        }
+        self.shared.set_parked(s.parked.len());
+        Ok(())
+    }
+
+    /// Delivers a released stream's held events (those at or below the
+    /// position reached) in order, the failed one first unless skipped,
+    /// then records the stream resumed. Failing again parks it again.
+    async fn resume(
+        &mut self,
+        s: &mut Session,
+        stream: &StreamId,
+        how: Release,
+    ) -> Result<(), Halt> {
+        let Some((parked, _)) = s.parked.remove(stream) else {
+            return Ok(());
+        };
+        let from = match how {
+            Release::Retry => parked.version,
+            Release::Skip => {
+                tracing::warn!(consumer = %self.name, %stream, event_id = %parked.event_id, position = parked.position, "parked event skipped by an operator");
+                parked.version + 1
+            }
+        };
+        tracing::info!(consumer = %self.name, %stream, "resuming a parked stream");
+        let held = self
+            .store
+            .read_stream(stream, from, ReadDirection::Forward, usize::MAX)
+            .await
+            .map_err(|e| Halt::Failed(e.to_string(), None))?;
+        let reached = s.position;
+        for event in held.iter().filter(|e| e.position <= reached) {
+            if !s.lease.is_held() {
+                return Err(Halt::LeaseLost);
+            }
+            match self.deliver(event, s).await {
+                Delivery::Handled | Delivery::Skipped => {}
+                Delivery::Park(error) => {
+                    return self
+                        .park(event, error, s)
+                        .await
+                        .map_err(|e| Halt::Failed(e, Some(event.id)));
+                }
+                Delivery::GaveUp(error) => return Err(Halt::Failed(error, Some(event.id))),
+                Delivery::Command(command) => {
+                    if self.obey(command, s).await {
+                        return Err(Halt::Stop);
+                    }
+                }
+                Delivery::LeaseLost => return Err(Halt::LeaseLost),
+            }
+        }
+        self.store
+            .append(
+                &s.records,
+                ExpectedVersion::Any,
+                vec![parking::resumed_event(stream)],
+            )
+            .await
+            .map_err(|e| Halt::Failed(format!("cannot record {stream} resumed: {e}"), None))?;
+        Ok(())
     }
 
     /// Obeys a command from the handle; `true` for a stop, which the caller
