@@ -175,17 +175,48 @@ pub async fn checkpoints(url: &str, format: Format) -> Result<(), Failure> {
     let (copies, consumers): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|c| c.name == disco::copy::PROGRESS_CHECKPOINT);
+    // A partitioned consumer's partitions and members sit under its name.
+    let mut group: Option<String> = None;
     for checkpoint in &consumers {
         let lag = head.saturating_sub(checkpoint.position);
+        let (consumer, part) = split_partitioned(&checkpoint.name);
+        let kind = match part {
+            Some(p) if p.starts_with("member-") => "member",
+            Some(_) => "partition",
+            None => "consumer",
+        };
         match format {
-            Format::Human => println!(
-                "{:<32} position {:<10} lag {lag}",
-                show::escape(&checkpoint.name),
-                checkpoint.position
-            ),
+            Format::Human => {
+                if part.is_some() && group.as_deref() != Some(consumer) {
+                    println!("{} (partitioned)", show::escape(consumer));
+                }
+                group = part.map(|_| consumer.to_owned());
+                match (kind, part) {
+                    ("member", Some(p)) => println!(
+                        "  {:<30} heartbeat {}{}",
+                        show::escape(p),
+                        checkpoint.position,
+                        if checkpoint.position == 0 {
+                            " (left)"
+                        } else {
+                            ""
+                        }
+                    ),
+                    (_, Some(p)) => println!(
+                        "  {:<30} position {:<10} lag {lag}",
+                        show::escape(p),
+                        checkpoint.position
+                    ),
+                    _ => println!(
+                        "{:<32} position {:<10} lag {lag}",
+                        show::escape(&checkpoint.name),
+                        checkpoint.position
+                    ),
+                }
+            }
             Format::Json => println!(
                 "{}",
-                json!({"name": checkpoint.name, "kind": "consumer", "position": checkpoint.position, "head": head, "lag": lag})
+                json!({"name": checkpoint.name, "consumer": consumer, "kind": kind, "position": checkpoint.position, "head": head, "lag": lag})
             ),
         }
     }
@@ -206,6 +237,20 @@ pub async fn checkpoints(url: &str, format: Format) -> Result<(), Failure> {
     }
     opened.close().await;
     Ok(())
+}
+
+/// A partitioned consumer's checkpoint name split into the consumer and
+/// the part (`partition-I-of-N`, `member-S`); other names are whole.
+fn split_partitioned(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once('/') {
+        Some((consumer, part))
+            if part.starts_with("member-")
+                || (part.starts_with("partition-") && part.contains("-of-")) =>
+        {
+            (consumer, Some(part))
+        }
+        _ => (name, None),
+    }
 }
 
 /// `disco checkpoints reset NAME --to P [--create] [--force]`.

@@ -10,6 +10,7 @@ mod admin;
 mod browse;
 mod copy;
 mod failure;
+mod parked;
 mod projections;
 mod show;
 mod stores;
@@ -124,6 +125,14 @@ enum Command {
         #[command(subcommand)]
         action: Option<CheckpointAction>,
     },
+    /// The streams a consumer parked (the failed event and the error);
+    /// `retry STREAM` and `skip STREAM` let one go.
+    Parked {
+        /// The consumer's name.
+        name: String,
+        #[command(subcommand)]
+        action: Option<ParkedAction>,
+    },
     /// Projections (read models) with version, position, lag and state;
     /// `rebuild` starts a blue-green rebuild, `drop-retired` drops replaced
     /// generations.
@@ -134,6 +143,21 @@ enum Command {
         read_models: Option<String>,
         #[command(subcommand)]
         action: Option<ProjectionAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ParkedAction {
+    /// Delivers the failed event again, then the stream's held events.
+    Retry {
+        /// The parked stream.
+        stream: String,
+    },
+    /// Passes over the failed event (logged with its id), then delivers the
+    /// stream's held events.
+    Skip {
+        /// The parked stream.
+        stream: String,
     },
 }
 
@@ -233,6 +257,29 @@ async fn run(args: Args) -> Result<(), Failure> {
                             force,
                         }),
                 } => browse::reset(&url, name, *to, *create, *force, format).await,
+                Command::Parked { name, action } => match action {
+                    None => parked::list(&url, name, format).await,
+                    Some(ParkedAction::Retry { stream }) => {
+                        parked::release(
+                            &url,
+                            name,
+                            stream,
+                            disco::consumer::parking::Release::Retry,
+                            format,
+                        )
+                        .await
+                    }
+                    Some(ParkedAction::Skip { stream }) => {
+                        parked::release(
+                            &url,
+                            name,
+                            stream,
+                            disco::consumer::parking::Release::Skip,
+                            format,
+                        )
+                        .await
+                    }
+                },
                 Command::Projections {
                     read_models,
                     action,

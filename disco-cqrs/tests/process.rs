@@ -335,3 +335,37 @@ async fn an_instance_written_by_someone_else_is_read_again_not_overwritten() {
     assert_eq!(handle.status().await.last_error, None);
     handle.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitioned_process_manager_runs_instances_in_parallel_with_the_same_outcome() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let app = app(store.clone());
+    for k in 0..12 {
+        for n in [3, 4] {
+            app.execute::<Counter>(&format!("src-p{k}"), n)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let options = disco::consumer::ConsumerOptions {
+        takeover_poll: Duration::from_millis(20),
+        ..disco::consumer::ConsumerOptions::default()
+    };
+    let handle = ProcessManagerConsumer::<Copier>::new()
+        .options(options)
+        .start_partitioned(app.clone(), 3)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    for k in 0..12 {
+        while value(&app, &format!("dst-p{k}")).await != 7 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "instance p{k} did not finish"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(events(&*store, &format!("copier-p{k}")).await.len(), 2);
+    }
+    assert_eq!(handle.local_partitions().await, vec![0, 1, 2]);
+    handle.stop().await;
+}

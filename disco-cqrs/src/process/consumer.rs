@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use disco_core::{ExpectedVersion, RecordedEvent, StreamId};
 use disco_runtime::consumer::{
     Consumer, ConsumerHandle, ConsumerOptions, ErrorPolicy, Handler, HandlerError,
+    PartitionedConsumer, PartitionedHandle,
 };
 
 use super::command::{Command, Ran};
@@ -74,6 +75,30 @@ impl<P: ProcessManager> ProcessManagerConsumer<P> {
     pub fn options(mut self, options: ConsumerOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// Starts this process's member of the process manager split into
+    /// `partitions` by instance: events of one instance are handled in
+    /// order by one runner at a time, instances of different partitions at
+    /// once, the partitions shared among the processes that run it (see
+    /// [`PartitionedConsumer`]).
+    pub fn start_partitioned(
+        self,
+        orchestrator: Arc<Orchestrator>,
+        partitions: u32,
+    ) -> disco_core::Result<PartitionedHandle> {
+        let store = orchestrator.store().clone();
+        PartitionedConsumer::new(
+            P::NAME,
+            partitions,
+            ProcessHandler::<P> {
+                orchestrator,
+                instances: Instances::new(),
+            },
+        )
+        .keyed_by(instance_key::<P>)
+        .options(self.options)
+        .start(store)
     }
 
     /// Starts the runner (a standby while another process holds the lease).
@@ -148,6 +173,18 @@ impl<P: ProcessManager> Handler for ProcessHandler<P> {
                 Err(error)
             }
         }
+    }
+}
+
+/// The partition key of an event for `P`: the instance it routes to (its
+/// stream for an event `P` does not read).
+fn instance_key<P: ProcessManager>(event: &RecordedEvent) -> String {
+    match P::decode(event) {
+        Some(Ok(decoded)) => match P::route(&decoded) {
+            Route::Start(id) | Route::Continue(id) | Route::Stop(id) => id,
+            Route::Ignore => event.stream_id.to_string(),
+        },
+        _ => event.stream_id.to_string(),
     }
 }
 
