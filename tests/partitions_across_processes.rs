@@ -85,8 +85,11 @@ fn spawn(url: &str, log: &std::path::Path) -> Child {
         .expect("spawn a member")
 }
 
-/// (pid, stream, version, start, end) per logged handling.
-fn read_log(path: &std::path::Path) -> Vec<(u32, String, u64, u128, u128)> {
+/// One logged handling: (pid, stream, version, start, end).
+type Entry = (u32, String, u64, u128, u128);
+
+/// Every logged handling.
+fn read_log(path: &std::path::Path) -> Vec<Entry> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter_map(|line| {
@@ -118,7 +121,7 @@ async fn fill(store: &dyn EventStore, tag: &str) {
     }
 }
 
-fn distinct(log: &[(u32, String, u64, u128, u128)]) -> usize {
+fn distinct(log: &[Entry]) -> usize {
     let mut pairs: Vec<(&str, u64)> = log.iter().map(|l| (l.1.as_str(), l.2)).collect();
     pairs.sort_unstable();
     pairs.dedup();
@@ -165,7 +168,7 @@ async fn across_processes(url: &str) {
     }
 
     let entries = read_log(&log);
-    let mut by_stream: BTreeMap<&str, Vec<&(u32, String, u64, u128, u128)>> = BTreeMap::new();
+    let mut by_stream: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
     for entry in &entries {
         by_stream.entry(entry.1.as_str()).or_default().push(entry);
     }
