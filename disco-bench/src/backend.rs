@@ -100,12 +100,16 @@ fn remove_database(files: &[PathBuf]) {
     }
 }
 
-fn side_file(base: &Path, case: Case, side: &str) -> PathBuf {
+fn side_path(base: &Path, case: Case, side: &str) -> PathBuf {
     let name = base.file_name().map_or_else(
         || "disco-bench".into(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let file = base.with_file_name(format!("{name}-{}-{side}.db", case.name()));
+    base.with_file_name(format!("{name}-{}-{side}.db", case.name()))
+}
+
+fn side_file(base: &Path, case: Case, side: &str) -> PathBuf {
+    let file = side_path(base, case, side);
     remove_database(std::slice::from_ref(&file));
     file
 }
@@ -259,6 +263,22 @@ impl Backend {
         })
     }
 
+    /// How another process opens the store side of `case` (made by
+    /// [`Backend::fresh_store`]), for stores several processes share.
+    pub fn shared_url(&self, case: Case) -> Option<String> {
+        match self {
+            Backend::Sqlite(base) => Some(format!(
+                "sqlite:{}",
+                side_path(base, case, "store").display()
+            )),
+            Backend::Postgres(url) => {
+                let (base, _) = disco_store_postgres::split_schema(url);
+                Some(format!("{base}?schema={}", side_schema(case, "store")))
+            }
+            Backend::Memory | Backend::Redb(_) => None,
+        }
+    }
+
     /// The goal of `case` on this backend, if the project set one.
     pub fn goal(&self, case: Case) -> Option<Goal> {
         use Backend::*;
@@ -272,6 +292,11 @@ impl Backend {
             (_, Case::ConsumeNoop) => Some(Goal::MinRatio(0.5)),
             (Sqlite(_) | Postgres(_), Case::Latency) => Some(Goal::MaxP99Ms(10.0)),
             (_, Case::DispatchGrowth) => Some(Goal::Flat(2.0)),
+            // Four partitions over two members against one consumer, with a
+            // handler that waits 2 ms: at least 3.5x; with a no-op handler
+            // partitioning costs at most 20%.
+            (_, Case::PartitionedIo) => Some(Goal::MinRatio(3.5)),
+            (_, Case::PartitionedNoop) => Some(Goal::MinRatio(0.8)),
             // A transfer (three commands through the process manager) costs
             // at most 4x one command.
             (Postgres(_), Case::TransferProcess) => Some(Goal::MinRatio(0.25)),

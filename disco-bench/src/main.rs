@@ -6,6 +6,7 @@ mod backend;
 mod baseline;
 mod commands;
 mod memory_usage;
+mod partition_case;
 mod peer_workload;
 mod projection_cases;
 mod report;
@@ -45,6 +46,13 @@ struct Args {
     /// PostgreSQL store of `--store`.
     #[arg(long = "peer-workload", value_name = "CASE")]
     peer_cases: Vec<String>,
+    /// Internal: run one member of the partitioned-io case's consumer on
+    /// the store at this location until killed.
+    #[arg(long, value_name = "STORE", hide = true)]
+    partition_member: Option<String>,
+    /// Internal: the member's handler's wait per event, in ms.
+    #[arg(long, default_value_t = 2, hide = true)]
+    handler_ms: u64,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,19 @@ fn main() -> ExitCode {
     }
     if !args.peer_cases.is_empty() {
         return peer_main(&args);
+    }
+    if let Some(location) = &args.partition_member {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        let pause = std::time::Duration::from_millis(args.handler_ms);
+        return match runtime.block_on(partition_case::run_member(location, pause)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: the partition member failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let backend = match Backend::parse(&args.store) {
         Ok(b) => b,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::backend::{Backend, Goal};
 use crate::memory_usage;
+use crate::partition_case;
 use crate::projection_cases;
 use crate::transfer_case;
 use crate::workloads::{self, Case, Sizes};
@@ -155,38 +156,51 @@ fn mib(bytes: Option<u64>) -> Option<f64> {
 pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core::Result<Row> {
     let can_reset = memory_usage::reset_peak();
     let mut floor = None;
-    let (on_store, on_raw, store_peak, raw_peak) = if case == Case::TransferProcess {
-        // One store serves both sides: transfers, then single commands.
-        let store = backend.fresh_store(case).await?;
-        let measured = transfer_case::run(store.store(), sizes).await;
-        store.finish().await;
-        let (on_store, on_raw, four) = measured?;
-        floor = four.latency;
-        (on_store, on_raw, None, None)
-    } else if projection_cases::is_projection_case(case) {
-        // One store serves both sides; the read models differ.
-        let store = backend.fresh_store(case).await?;
-        let events = store.store();
-        let measured = match case {
-            Case::ProjectionRebuild => projection_cases::rebuild(backend, events, sizes).await,
-            _ => projection_cases::latency(backend, events, sizes).await,
-        };
-        store.finish().await;
-        let (on_store, on_raw) = measured?;
-        (on_store, on_raw, None, None)
-    } else {
-        let store = backend.fresh_store(case).await?;
-        let on_store = workloads::run(case, store.target.clone(), sizes).await?;
-        let store_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
-        store.finish().await;
+    let (on_store, on_raw, store_peak, raw_peak) =
+        if matches!(case, Case::PartitionedIo | Case::PartitionedNoop) {
+            // One store for both sides: partitioned (store), lone (raw).
+            let store = backend.fresh_store(case).await?;
+            let measured = match case {
+                Case::PartitionedIo => {
+                    partition_case::io(store.store(), backend.shared_url(case), sizes).await
+                }
+                _ => partition_case::noop(store.store(), sizes).await,
+            };
+            store.finish().await;
+            let (on_store, on_raw) = measured?;
+            (on_store, on_raw, None, None)
+        } else if case == Case::TransferProcess {
+            // One store serves both sides: transfers, then single commands.
+            let store = backend.fresh_store(case).await?;
+            let measured = transfer_case::run(store.store(), sizes).await;
+            store.finish().await;
+            let (on_store, on_raw, four) = measured?;
+            floor = four.latency;
+            (on_store, on_raw, None, None)
+        } else if projection_cases::is_projection_case(case) {
+            // One store serves both sides; the read models differ.
+            let store = backend.fresh_store(case).await?;
+            let events = store.store();
+            let measured = match case {
+                Case::ProjectionRebuild => projection_cases::rebuild(backend, events, sizes).await,
+                _ => projection_cases::latency(backend, events, sizes).await,
+            };
+            store.finish().await;
+            let (on_store, on_raw) = measured?;
+            (on_store, on_raw, None, None)
+        } else {
+            let store = backend.fresh_store(case).await?;
+            let on_store = workloads::run(case, store.target.clone(), sizes).await?;
+            let store_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
+            store.finish().await;
 
-        memory_usage::reset_peak();
-        let raw = backend.fresh_raw(case).await?;
-        let on_raw = workloads::run(case, raw.target.clone(), sizes).await?;
-        let raw_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
-        raw.finish().await;
-        (on_store, on_raw, store_peak, raw_peak)
-    };
+            memory_usage::reset_peak();
+            let raw = backend.fresh_raw(case).await?;
+            let on_raw = workloads::run(case, raw.target.clone(), sizes).await?;
+            let raw_peak = mib(memory_usage::peak_bytes().filter(|_| can_reset));
+            raw.finish().await;
+            (on_store, on_raw, store_peak, raw_peak)
+        };
 
     let goal = backend.goal(case);
     let mut row = Row {

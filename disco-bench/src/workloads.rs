@@ -73,11 +73,18 @@ pub enum Case {
     /// store. Reported as transfers (store) and commands (raw) per second,
     /// with p50 and p99.
     TransferProcess,
+    /// A handler that waits 2 ms per event, 10,000 events over 1,000
+    /// streams: a consumer split four ways over two members (two processes
+    /// where the store is shared) against one consumer; events/s of each.
+    PartitionedIo,
+    /// A no-op handler, 100,000 events: four partitions in one process
+    /// against one consumer (what partitioning costs).
+    PartitionedNoop,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 17] = [
+    pub const ALL: [Case; 19] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -95,6 +102,8 @@ impl Case {
         Case::ProjectionRebuild,
         Case::ProjectionLatency,
         Case::TransferProcess,
+        Case::PartitionedIo,
+        Case::PartitionedNoop,
     ];
 
     /// The case's name on the command line and in reports.
@@ -117,6 +126,8 @@ impl Case {
             Case::ProjectionRebuild => "projection-rebuild",
             Case::ProjectionLatency => "projection-latency",
             Case::TransferProcess => "transfer-process",
+            Case::PartitionedIo => "partitioned-io",
+            Case::PartitionedNoop => "partitioned-noop",
         }
     }
 
@@ -153,6 +164,8 @@ pub struct Sizes {
     pub projection_events: usize,
     /// Transfers (and single commands) of the transfer case.
     pub transfers: usize,
+    /// Events of the partitioned-io case (ten times as many for no-op).
+    pub partition_events: usize,
     /// Whether these are the full sizes (scale >= 1): only then are goals
     /// judged, as a tiny run measures start-up more than throughput.
     pub full: bool,
@@ -175,6 +188,7 @@ impl Sizes {
             copy_events: s(100_000.0).max(1000),
             projection_events: s(1_000_000.0).max(1000),
             transfers: s(300.0).max(10),
+            partition_events: s(10_000.0).max(100),
             full: scale >= 1.0,
         }
     }
@@ -382,12 +396,14 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
                 .await?;
             Ok(Measurement::with_latencies(took, start))
         }
-        Case::ProjectionRebuild | Case::ProjectionLatency | Case::TransferProcess => {
-            Err(disco_core::Error::InvalidInput(format!(
-                "{} runs on one store for both sides (report::measure)",
-                case.name()
-            )))
-        }
+        Case::ProjectionRebuild
+        | Case::ProjectionLatency
+        | Case::TransferProcess
+        | Case::PartitionedIo
+        | Case::PartitionedNoop => Err(disco_core::Error::InvalidInput(format!(
+            "{} runs on one store for both sides (report::measure)",
+            case.name()
+        ))),
         Case::DispatchNew8 | Case::DispatchHot8 => {
             let start = Instant::now();
             let commands = target

@@ -37,6 +37,11 @@ use disco_core::{EventStore, ExpectedVersion, ReadDirection, RecordedEvent, Stre
 /// the lease's renewal and the timed checkpoint).
 const CLOCK_EVERY: u32 = 32;
 
+/// How many passed-over events (another partition's, a parked stream's)
+/// may go by before the position is announced; it is announced at once
+/// when the feed runs dry.
+const ANNOUNCE_EVERY: u32 = 64;
+
 pub(crate) fn spawn(
     name: String,
     handler: Arc<dyn Handler>,
@@ -279,6 +284,8 @@ impl Runner {
         // Events since the clock was last read: reading it for every event
         // costs more than the rest of a no-op delivery.
         let mut unclocked = 0u32;
+        // Events passed over since the position was last announced.
+        let mut unannounced = 0u32;
         loop {
             match self.commands.try_recv() {
                 Ok(command) => {
@@ -315,6 +322,10 @@ impl Runner {
             let event = match s.feed.try_next() {
                 Some(event) => event,
                 None => {
+                    if unannounced > 0 {
+                        unannounced = 0;
+                        self.shared.advance(s.position);
+                    }
                     unclocked = CLOCK_EVERY;
                     let deadline = s.renew_due.min(s.save_due);
                     let woke = tokio::select! {
@@ -366,9 +377,16 @@ impl Runner {
                 || s.parked.contains_key(&event.stream_id);
             if held {
                 s.position = event.position.max(s.feed.seen());
-                self.shared.advance(s.position);
+                // Announced in steps: waking the position's watchers for
+                // every passed-over event costs more than passing it over.
+                unannounced += 1;
+                if unannounced >= ANNOUNCE_EVERY {
+                    unannounced = 0;
+                    self.shared.advance(s.position);
+                }
                 continue;
             }
+            unannounced = 0;
             // Invariant: the handler is never called once the lease is known lost.
             if !s.lease.is_held() {
                 return Err(StandBy::LeaseLost);
