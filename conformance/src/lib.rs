@@ -139,6 +139,7 @@ macro_rules! __with_cases {
             atomic_append_checks_its_input_first,
             atomic_append_retry_returns_the_original_results,
             atomic_append_racing_a_writer_on_one_stream,
+            read_all_filters_by_stream_partition,
         }
     };
 }

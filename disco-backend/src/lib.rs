@@ -18,7 +18,9 @@
 //!   `i64`s databases store;
 //! - [`Notifier`]: the sending side of [`disco_core::Notifications`];
 //! - [`registry`]: the entry by which a backend declares its URL schemes;
-//! - [`migrations`]: a `build.rs` helper that embeds `migrations/*.sql`.
+//! - [`migrations`]: a `build.rs` helper that embeds `migrations/*.sql`;
+//! - [`partition_reads`]: a stream-partition filter for stores whose query
+//!   cannot hash stream ids.
 //!
 //! How to add a backend is written down in the repository's
 //! `docs/writing-a-backend.md`.
@@ -29,6 +31,7 @@ pub mod checksum;
 pub mod group_commit;
 mod local_leases;
 pub mod migrations;
+pub mod partition_reads;
 pub mod registry;
 pub mod stored_int;
 pub mod stream_state;

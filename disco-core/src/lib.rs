@@ -30,7 +30,7 @@ pub use limits::{Limits, DEFAULT_MAX_EVENT_SIZE, MAX_CHECKPOINT_NAME_LEN, MAX_EV
 pub use notifications::Notifications;
 pub use store::{
     AppendMany, Checkpoint, DeleteMode, EventFilter, EventStore, ReadDirection, Snapshot,
-    StreamInfo, StreamLoad, StreamState,
+    StreamInfo, StreamLoad, StreamPartition, StreamState,
 };
 pub use stream_id::{StreamId, MAX_STREAM_ID_LEN};
 pub use uuid::Uuid;

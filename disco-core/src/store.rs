@@ -98,6 +98,52 @@ pub struct EventFilter {
     pub event_types: Vec<String>,
     /// Only events of streams whose id starts with this.
     pub stream_prefix: Option<String>,
+    /// Only events of streams in this partition (a partitioned consumer's
+    /// share, read without the others' events).
+    pub partition: Option<StreamPartition>,
+}
+
+/// The streams whose id hashes to `index` among `count` partitions: FNV-1a
+/// of the id's bytes, the same in every process and every release.
+///
+/// ```
+/// use disco::StreamPartition;
+/// let p = StreamPartition::new(1, 4);
+/// let of = StreamPartition::index_of("wallet-7", 4);
+/// assert!(of < 4);
+/// assert_eq!(p.contains("wallet-7"), of == 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StreamPartition {
+    /// This partition, `0..count`.
+    pub index: u32,
+    /// How many partitions there are (at least 1).
+    pub count: u32,
+}
+
+impl StreamPartition {
+    /// Partition `index` of `count` (a count of 0 counts as 1).
+    pub fn new(index: u32, count: u32) -> Self {
+        StreamPartition {
+            index,
+            count: count.max(1),
+        }
+    }
+
+    /// The partition of `key` among `count`.
+    pub fn index_of(key: &str, count: u32) -> u32 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in key.as_bytes() {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        (hash % u64::from(count.max(1))) as u32
+    }
+
+    /// Whether the stream `stream` is in this partition.
+    pub fn contains(&self, stream: &str) -> bool {
+        Self::index_of(stream, self.count) == self.index
+    }
 }
 
 impl EventFilter {
@@ -117,9 +163,24 @@ impl EventFilter {
         self
     }
 
+    /// Only events of streams in `partition`.
+    pub fn with_partition(mut self, partition: StreamPartition) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
     /// Whether this filter lets nothing out (every event matches).
     pub fn is_empty(&self) -> bool {
-        self.event_types.is_empty() && self.stream_prefix.is_none()
+        self.event_types.is_empty() && self.stream_prefix.is_none() && self.partition.is_none()
+    }
+
+    /// This filter without its partition (what a store's query applies when
+    /// the partition is checked on the rows it returns).
+    pub fn without_partition(&self) -> EventFilter {
+        EventFilter {
+            partition: None,
+            ..self.clone()
+        }
     }
 
     /// Whether an event of `event_type` in `stream` passes the filter.
@@ -129,6 +190,7 @@ impl EventFilter {
                 .stream_prefix
                 .as_deref()
                 .is_none_or(|p| stream.starts_with(p))
+            && self.partition.is_none_or(|p| p.contains(stream))
     }
 }
 

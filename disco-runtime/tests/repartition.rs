@@ -21,7 +21,11 @@ async fn put(store: &dyn EventStore, n: usize, tag: &str) {
     for i in 0..n {
         let stream = StreamId::new(format!("{tag}-{}", i % 7)).unwrap_or_else(|e| panic!("{e}"));
         store
-            .append(&stream, ExpectedVersion::Any, vec![NewEvent::new("E", Vec::new())])
+            .append(
+                &stream,
+                ExpectedVersion::Any,
+                vec![NewEvent::new("E", Vec::new())],
+            )
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
@@ -34,7 +38,9 @@ fn recording(seen: &Seen) -> impl disco::consumer::Handler {
     handler_fn(move |event| {
         let (seen, position) = (seen.clone(), event.position);
         async move {
-            seen.lock().unwrap_or_else(|p| p.into_inner()).push(position);
+            seen.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(position);
             Ok(())
         }
     })
@@ -45,7 +51,10 @@ async fn run_partitioned(store: &Arc<dyn EventStore>, n: u32, seen: &Seen) {
         .options(options())
         .start(store.clone())
         .unwrap_or_else(|e| panic!("{e}"));
-    let head = store.head_position().await.unwrap_or_else(|e| panic!("{e}"));
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(handle.wait_for(head, Duration::from_secs(10)).await);
     handle.stop().await;
 }
@@ -63,7 +72,11 @@ async fn a_new_count_starts_where_the_slowest_old_partition_was() {
     run_partitioned(&store, 3, &seen).await;
     let mut handled = seen.lock().unwrap_or_else(|p| p.into_inner()).clone();
     handled.sort_unstable();
-    assert_eq!(handled, (21..=30).collect::<Vec<u64>>(), "only what came after the old partitions");
+    assert_eq!(
+        handled,
+        (21..=30).collect::<Vec<u64>>(),
+        "only what came after the old partitions"
+    );
     let names: Vec<String> = store
         .list_checkpoints()
         .await
@@ -72,7 +85,10 @@ async fn a_new_count_starts_where_the_slowest_old_partition_was() {
         .map(|c| c.name)
         .collect();
     for p in 0..3 {
-        assert!(names.contains(&format!("resized/partition-{p}-of-3")), "{names:?}");
+        assert!(
+            names.contains(&format!("resized/partition-{p}-of-3")),
+            "{names:?}"
+        );
     }
 }
 

@@ -192,6 +192,15 @@ pub(crate) async fn read_all(
     if limit == 0 {
         return Ok(Vec::new());
     }
+    if filter.partition.is_some() {
+        let mut pages = disco_backend::partition_reads::PartitionPages::new(after, limit, filter);
+        while let Some((after, limit)) = pages.next() {
+            let rest = pages.rest().clone();
+            let rows = Box::pin(read_all(pool, st, after, limit, &rest)).await?;
+            pages.take(rows);
+        }
+        return Ok(pages.finish());
+    }
     // PostgreSQL text cannot hold NUL, and no stream id or event type has
     // one (they refuse control characters): a filter naming one matches
     // nothing, as on every other store, instead of failing in the server.
@@ -212,6 +221,7 @@ pub(crate) async fn read_all(
         owned = EventFilter {
             event_types: types,
             stream_prefix: filter.stream_prefix.clone(),
+            partition: None,
         };
         &owned
     } else {

@@ -105,6 +105,11 @@ pub(crate) fn read_all(
     if limit == 0 {
         return Ok(Vec::new());
     }
+    if filter.partition.is_some() {
+        return disco_backend::partition_reads::read_partition(after, limit, filter, |a, l, f| {
+            read_all(conn, a, l, f)
+        });
+    }
     if filter.is_empty() {
         let mut st = conn.prepare_cached(READ_ALL).map_err(db_error)?;
         let columns = EventColumns::of(&st).map_err(db_error)?;

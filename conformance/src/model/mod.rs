@@ -440,7 +440,10 @@ impl Harness<'_> {
                 limit,
                 event_type,
                 prefix,
+                partition,
             } => {
+                let partition =
+                    partition.map(|i| disco_core::StreamPartition::new(u32::from(i), 3));
                 let limit = LIMITS[*limit as usize % LIMITS.len()];
                 let types: Vec<String> = event_type
                     .iter()
@@ -449,10 +452,13 @@ impl Harness<'_> {
                 let prefix = prefix.map(|p| PREFIXES[p as usize % PREFIXES.len()]);
                 let want = self
                     .model
-                    .read_all(u64::from(*after), limit, &types, prefix);
+                    .read_all(u64::from(*after), limit, &types, prefix, partition);
                 let mut filter = EventFilter::default().with_event_types(types);
                 if let Some(p) = prefix {
                     filter = filter.with_stream_prefix(p);
+                }
+                if let Some(p) = partition {
+                    filter = filter.with_partition(p);
                 }
                 let store_after = self.store_after(u64::from(*after));
                 let got = match self
@@ -601,7 +607,7 @@ impl Harness<'_> {
     }
 
     async fn compare_whole_state(&mut self) -> Result<(), String> {
-        let want = self.model.read_all(0, usize::MAX, &[], None);
+        let want = self.model.read_all(0, usize::MAX, &[], None, None);
         let got = match self.store.read_all(0, usize::MAX).await {
             Ok(events) => self.events(events)?,
             Err(e) => Outcome::Failed(failure_of(e)),

@@ -104,6 +104,8 @@ pub enum Op {
         event_type: Option<u8>,
         /// Filter by a prefix (index into [`PREFIXES`]).
         prefix: Option<u8>,
+        /// Filter by a stream partition: this index of 3.
+        partition: Option<u8>,
     },
     /// `read_all_backward`.
     ReadAllBackward {
@@ -212,8 +214,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(|back| Op::RetryAtomic { back }),
         3 => (stream(), prop_oneof![0u8..8, Just(255u8)], any::<bool>(), limit())
             .prop_map(|(stream, from, backward, limit)| Op::ReadStream { stream, from, backward, limit }),
-        3 => (0u8..40, limit(), proptest::option::of(0u8..3), proptest::option::of(0u8..4))
-            .prop_map(|(after, limit, event_type, prefix)| Op::ReadAll { after, limit, event_type, prefix }),
+        3 => (0u8..40, limit(), proptest::option::of(0u8..3), proptest::option::of(0u8..4), proptest::option::of(0u8..3))
+            .prop_map(|(after, limit, event_type, prefix, partition)| Op::ReadAll { after, limit, event_type, prefix, partition }),
         2 => (prop_oneof![0u8..40, Just(255u8)], limit())
             .prop_map(|(from, limit)| Op::ReadAllBackward { from, limit }),
         1 => stream().prop_map(|stream| Op::StreamVersion { stream }),

@@ -311,12 +311,14 @@ impl ReferenceModel {
         limit: usize,
         types: &[String],
         prefix: Option<&str>,
+        partition: Option<disco_core::StreamPartition>,
     ) -> Outcome {
         Outcome::Events(
             self.live()
                 .filter(|e| e.position > after)
                 .filter(|e| types.is_empty() || types.contains(&e.event_type))
                 .filter(|e| prefix.is_none_or(|p| e.stream.starts_with(p)))
+                .filter(|e| partition.is_none_or(|p| p.contains(&e.stream)))
                 .take(limit)
                 .cloned()
                 .collect(),

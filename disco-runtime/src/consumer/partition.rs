@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use disco_core::RecordedEvent;
+use disco_core::{RecordedEvent, StreamPartition};
 
 /// What an event's partition is chosen by: the stream id by default.
 pub type KeyFn = Arc<dyn Fn(&RecordedEvent) -> String + Send + Sync>;
@@ -59,14 +59,18 @@ impl Partition {
     }
 
     /// The partition of `key` among `count`: FNV-1a of its bytes, so every
-    /// process and every release agrees.
+    /// process and every release agrees (the stores' partition filter,
+    /// [`StreamPartition`], hashes stream ids the same way).
     pub fn of_key(key: &str, count: u32) -> u32 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in key.as_bytes() {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        (hash % u64::from(count.max(1))) as u32
+        StreamPartition::index_of(key, count)
+    }
+
+    /// What a store can filter by itself: the partition of stream ids,
+    /// unless a key function decides.
+    pub fn by_stream(&self) -> Option<StreamPartition> {
+        self.key
+            .is_none()
+            .then(|| StreamPartition::new(self.index, self.count))
     }
 
     /// The key of `event`.

@@ -223,9 +223,15 @@ impl Runner {
     }
 
     fn subscribe(&self, after: u64) -> Subscription {
+        let mut filter = self.options.filter.clone();
+        // A partition of stream ids is read by the store alone; a custom
+        // key is checked here, event by event.
+        if let Some(partition) = self.options.partition.as_ref().and_then(|p| p.by_stream()) {
+            filter = filter.with_partition(partition);
+        }
         let options = SubscriptionOptions {
             after,
-            filter: self.options.filter.clone(),
+            filter,
             page_size: self.options.page_size,
             buffer_pages: self.options.buffer_pages,
             poll_interval: self.options.poll_interval,
