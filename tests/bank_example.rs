@@ -16,6 +16,9 @@ mod domain;
 #[path = "../examples/bank/flow.rs"]
 #[allow(dead_code)]
 mod flow;
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+mod pg;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
@@ -102,47 +105,9 @@ async fn on_redb() {
 }
 
 #[cfg(feature = "postgres")]
-fn pg_base() -> String {
-    std::env::var("DISCO_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh schema on the test server, dropped (with the read models the
-/// bank kept in it) when the test ends.
-#[cfg(feature = "postgres")]
-struct PgSchema(String);
-
-#[cfg(feature = "postgres")]
-impl PgSchema {
-    async fn new() -> (PgSchema, String) {
-        let schema = format!("t_{}", Uuid::new_v4().simple());
-        let url = format!("{}?schema={schema}", pg_base());
-        if let Err(e) = disco::connect(&url).await {
-            panic!(
-                "cannot use PostgreSQL at {}: {e}\nStart the local server with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (bash .ci/run installs and starts it), or point DISCO_TEST_DATABASE_URL at another database.",
-                pg_base()
-            );
-        }
-        (PgSchema(schema), url)
-    }
-
-    async fn drop(self) {
-        let models = disco::projections::postgres::PgReadModels::connect(&pg_base(), None)
-            .await
-            .unwrap_or_else(|e| panic!("reconnect for cleanup: {e}"));
-        let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0);
-        use disco::projections::postgres::sqlx;
-        sqlx::query(sqlx::AssertSqlSafe(drop))
-            .execute(models.pool())
-            .await
-            .unwrap_or_else(|e| panic!("drop {}: {e}", self.0));
-    }
-}
-
-#[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres() {
-    let (schema, url) = PgSchema::new().await;
+    let (schema, url) = pg::Schema::new().await;
     check(&session(&url).await);
     schema.drop().await;
 }
@@ -379,7 +344,7 @@ async fn sqlite_transfers_complete_exactly_once_across_kill_9() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_transfers_complete_exactly_once_across_kill_9() {
-    let (schema, url) = PgSchema::new().await;
+    let (schema, url) = pg::Schema::new().await;
     kill_in_the_middle(&url).await;
     schema.drop().await;
 }

@@ -13,6 +13,10 @@ use disco::consumer::{handler_fn, ConsumerOptions, PartitionedConsumer};
 use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
 use disco_conformance::helpers::TempDir;
 
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+mod pg;
+
 const URL: &str = "DISCO_PARTITION_URL";
 const LOG: &str = "DISCO_PARTITION_LOG";
 const NAME: &str = "shared-across-processes";
@@ -208,24 +212,7 @@ async fn sqlite_members_in_three_processes_share_and_survive_a_kill() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_members_in_three_processes_share_and_survive_a_kill() {
-    let base = std::env::var("DISCO_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let url = format!("{base}?schema={schema}");
-    if let Err(e) = disco::connect(&url).await {
-        panic!(
-            "cannot use PostgreSQL at {base}: {e}\nStart the local server with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (bash .ci/run installs and starts it), or point DISCO_TEST_DATABASE_URL at another database."
-        );
-    }
+    let (schema, url) = pg::Schema::new().await;
     across_processes(&url).await;
-    let store = disco::postgres::PostgresStore::connect(
-        &base,
-        disco::postgres::PgOptions::default().schema(schema.clone()),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("reconnect for cleanup: {e}"));
-    if let Err(e) = store.drop_schema().await {
-        eprintln!("could not drop {schema}: {e}");
-    }
-    store.close().await;
+    schema.drop().await;
 }

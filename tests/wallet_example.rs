@@ -9,6 +9,10 @@ mod app;
 
 use disco_conformance::helpers::TempDir;
 
+#[cfg(feature = "postgres")]
+#[path = "support/pg.rs"]
+mod pg;
+
 async fn session(url: &str) -> (app::Session, String) {
     // A redb file is free again once the previous session's writer thread
     // has ended, just after its last handle dropped: wait for that a while.
@@ -111,36 +115,8 @@ async fn on_memory_one_run_works() {
 #[cfg(feature = "postgres")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_a_second_run_sees_the_first() {
-    let base = std::env::var("DISCO_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let url = format!("{base}?schema={schema}");
-    if let Err(e) = disco::connect(&url).await {
-        panic!(
-            "cannot use PostgreSQL at {base}: {e}\nStart the local server with `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (bash .ci/run installs and starts it), or point DISCO_TEST_DATABASE_URL at another database."
-        );
-    }
+    // The read models the example keeps in the schema go with it.
+    let (schema, url) = pg::Schema::new().await;
     twice(&url).await;
-    let store = disco::postgres::PostgresStore::connect(
-        &base,
-        disco::postgres::PgOptions::default().schema(schema.clone()),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("reconnect for cleanup: {e}"));
-    if let Err(e) = store.drop_schema().await {
-        eprintln!("could not drop {schema}: {e}");
-    }
-    store.close().await;
-    // The read models the example kept in the schema are the test's to
-    // remove (disco's drop leaves what is not the store's).
-    let models = disco::projections::postgres::PgReadModels::connect(&base, None)
-        .await
-        .unwrap_or_else(|e| panic!("reconnect for cleanup: {e}"));
-    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
-    disco::projections::postgres::sqlx::query(disco::projections::postgres::sqlx::AssertSqlSafe(
-        drop,
-    ))
-    .execute(models.pool())
-    .await
-    .unwrap_or_else(|e| panic!("drop {schema}: {e}"));
+    schema.drop().await;
 }

@@ -189,6 +189,16 @@ struct Members {
     runners: AsyncMutex<BTreeMap<u32, ConsumerHandle>>,
 }
 
+impl Members {
+    /// The live members' slots as last seen.
+    fn live(&self) -> Vec<u32> {
+        self.live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// One partition as the status shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionStatus {
@@ -252,12 +262,7 @@ impl PartitionedHandle {
     /// Every partition: its owner, position and lag (positions of
     /// partitions other processes run come from their checkpoints).
     pub async fn status(&self) -> Vec<PartitionStatus> {
-        let live = self
-            .shared
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let live = self.shared.live();
         let head = head_or_announced(&*self.store).await;
         let stored: HashMap<String, u64> = self
             .store
@@ -474,12 +479,7 @@ impl Coordinator {
 
     /// Starts the runners of this member's partitions and stops the others.
     async fn rebalance(&mut self, own: u32) {
-        let live = self
-            .shared
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let live = self.shared.live();
         let count = self.consumer.count;
         let mine: Vec<u32> = (0..count)
             .filter(|p| owner_of(&live, *p) == Some(own))
