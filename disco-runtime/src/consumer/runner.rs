@@ -92,6 +92,8 @@ struct Session {
     records: StreamId,
     /// How far `records` was read.
     records_read: u64,
+    /// Whether `records` was read at least once in this stretch.
+    records_checked: bool,
     /// The streams this runner holds back, and a release not yet carried
     /// out.
     parked: parking::Fold,
@@ -282,6 +284,7 @@ impl Runner {
             renew_due: now + self.renew_every(),
             records,
             records_read: 0,
+            records_checked: false,
             parked: parking::Fold::new(),
         };
         if let Err(halt) = self.follow_records(&mut s).await {
@@ -525,6 +528,12 @@ impl Runner {
     /// out the releases of this runner's streams. A store that cannot be
     /// read now is tried again at the next look.
     async fn follow_records(&mut self, s: &mut Session) -> Result<(), Halt> {
+        // A runner that does not park, with nothing parked when it started,
+        // has nothing a release could concern.
+        let parks = self.options.error_policy.after_retries == AfterRetries::Park;
+        if s.records_checked && !parks && s.parked.is_empty() {
+            return Ok(());
+        }
         let (records, read) =
             match parking::read_records(&*self.store, &s.records, s.records_read).await {
                 Ok(read) => read,
@@ -535,6 +544,7 @@ impl Runner {
                 Err(error) => return Err(Halt::Failed(error.to_string(), None)),
             };
         s.records_read = read;
+        s.records_checked = true;
         let own = self.options.partition.as_ref().map_or(0, |p| p.index);
         parking::fold(&mut s.parked, records);
         s.parked.retain(|_, (parked, _)| parked.partition == own);
