@@ -287,7 +287,9 @@ impl Runner {
             records_checked: false,
             parked: parking::Fold::new(),
         };
-        if let Err(halt) = self.follow_records(&mut s).await {
+        // Boxed: the records' future is rarely run and would otherwise
+        // widen this loop's state.
+        if let Err(halt) = Box::pin(self.follow_records(&mut s)).await {
             return self.halted(s, halt).await;
         }
         // Events since the clock was last read: reading it for every event
@@ -315,7 +317,7 @@ impl Runner {
                     return Err(StandBy::LeaseLost);
                 }
                 if now >= s.save_due || count_due {
-                    if let Err(halt) = self.follow_records(&mut s).await {
+                    if let Err(halt) = Box::pin(self.follow_records(&mut s)).await {
                         return self.halted(s, halt).await;
                     }
                     match self.checkpoint(&mut s).await {
@@ -377,13 +379,13 @@ impl Runner {
             // Not this runner's to handle: its own records, another
             // partition's events, a parked stream's (held back, read again
             // from the store on release).
-            let held = event.stream_id == s.records
-                || self
-                    .options
-                    .partition
-                    .as_ref()
-                    .is_some_and(|p| !p.owns(&event))
-                || s.parked.contains_key(&event.stream_id);
+            let held = self
+                .options
+                .partition
+                .as_ref()
+                .is_some_and(|p| !p.owns(&event))
+                || (!s.parked.is_empty() && s.parked.contains_key(&event.stream_id))
+                || event.stream_id == s.records;
             if held {
                 s.position = event.position.max(s.feed.seen());
                 // Announced in steps: waking the position's watchers for
@@ -401,7 +403,7 @@ impl Runner {
                 return Err(StandBy::LeaseLost);
             }
             let delivered = match self.deliver(&event, &mut s).await {
-                Delivery::Park(error) => match self.park(&event, error, &mut s).await {
+                Delivery::Park(error) => match Box::pin(self.park(&event, error, &mut s)).await {
                     Ok(()) => Delivery::Skipped,
                     Err(error) => Delivery::GaveUp(error),
                 },
