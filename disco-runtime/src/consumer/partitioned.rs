@@ -425,7 +425,7 @@ impl Coordinator {
                 .await
             {
                 Ok(Some(lease)) => {
-                    tracing::info!(consumer = %self.consumer.name, slot, "joined as a member");
+                    tracing::info!(consumer = %self.consumer.name, slot, pid = std::process::id(), "joined as a member");
                     return Some((slot, lease));
                 }
                 Ok(None) => {}
