@@ -10,7 +10,7 @@ pub use disco_runtime::{
     consumer, copy, Progressed, StreamSubscription, Subscription, SubscriptionOptions,
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-pub use read_models::{open_read_models, ReadModelDb};
+pub use read_models::{open_read_models, read_models_beside, ReadModelDb};
 pub use registry::{backends, connect, drop_url, open_url};
 
 /// The attribute that implements disco's async traits (handlers,

@@ -14,6 +14,22 @@ pub enum ReadModelDb {
     Postgres(disco_projections::postgres::PgReadModels),
 }
 
+/// Where an application keeps its read models when they live with the
+/// store: the store's own SQLite file or PostgreSQL database (`memory:`:
+/// a private in-memory one), and for a redb store a SQLite file beside it
+/// (`PATH.read-models.db`), since redb holds no SQL tables.
+///
+/// ```
+/// assert_eq!(disco::read_models_beside("redb:app.redb"), "sqlite:app.redb.read-models.db");
+/// assert_eq!(disco::read_models_beside("sqlite:app.db"), "sqlite:app.db");
+/// ```
+pub fn read_models_beside(store_url: &str) -> String {
+    match store_url.strip_prefix("redb:") {
+        Some(path) => format!("sqlite:{path}.read-models.db"),
+        None => store_url.to_owned(),
+    }
+}
+
 /// Opens the read-model database at `url`:
 ///
 /// - `sqlite:PATH`: the SQLite file (with `existing_only`, only if it

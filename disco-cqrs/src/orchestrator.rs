@@ -523,12 +523,7 @@ impl Orchestrator {
         id: &str,
         command: A::Command,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let repository = self.registered::<A, A::Error>()?;
-        let context = CommandContext::new();
-        let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
-        repository
-            .execute(id, command, &context)
-            .instrument(span)
+        self.execute_in::<A>(id, command, CommandContext::new())
             .await
     }
 
@@ -540,12 +535,9 @@ impl Orchestrator {
         command: A::Command,
         context: CommandContext,
     ) -> Result<Executed<A>, ExecuteError<A::Error>> {
-        let repository = self.registered::<A, A::Error>()?;
-        let span = tracing::info_span!("execute", aggregate = A::NAME, id, command_id = %context.command_id);
-        repository
-            .execute(id, command, &context)
-            .instrument(span)
+        self.execute_along::<A>(id, command, context, None)
             .await
+            .map(|(done, _)| done)
     }
 
     /// [`Orchestrator::execute_in`] with `along` appended atomically with

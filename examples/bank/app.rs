@@ -142,7 +142,7 @@ impl Bank {
     /// the projection.
     pub async fn start(url: &str) -> Result<Bank, Failure> {
         let store = disco::connect(url).await?;
-        let models = disco::open_read_models(&balances::read_models_url(url), false).await?;
+        let models = disco::open_read_models(&disco::read_models_beside(url), false).await?;
         let balances = balances::start(&models, store.clone())?;
         let app = Arc::new(orchestrator(store.clone(), models, balances.progress())?);
         let flow = ProcessManagerConsumer::<TransferFlow>::new()

@@ -95,15 +95,6 @@ impl disco::projections::postgres::PgProjection for Balances {
     }
 }
 
-/// Where the read models live for a store URL: the store's own SQLite file
-/// or PostgreSQL database; beside a redb file; in memory for `memory:`.
-pub fn read_models_url(store_url: &str) -> String {
-    match store_url.strip_prefix("redb:") {
-        Some(path) => format!("sqlite:{path}.read-models.db"),
-        None => store_url.to_owned(),
-    }
-}
-
 /// Starts the projection that keeps the balances.
 pub fn start(
     models: &ReadModelDb,

@@ -231,15 +231,6 @@ impl disco::projections::postgres::PgProjection for WalletDirectory {
     }
 }
 
-/// Where the read models live for a store URL: the store's own SQLite file
-/// or PostgreSQL database; beside a redb file; in memory for `memory:`.
-pub fn read_models_url(store_url: &str) -> String {
-    match store_url.strip_prefix("redb:") {
-        Some(path) => format!("sqlite:{path}.read-models.db"),
-        None => store_url.to_owned(),
-    }
-}
-
 /// Starts the projection that keeps the directory.
 pub fn start_directory(
     models: &ReadModelDb,
@@ -376,7 +367,7 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// The seed library's console session as a program, written to `out`.
 pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let store = disco::connect(url).await?;
-    let models = disco::open_read_models(&read_models_url(url), false).await?;
+    let models = disco::open_read_models(&disco::read_models_beside(url), false).await?;
     let directory = start_directory(&models, store.clone())?;
     let app = orchestrator(store.clone(), models, directory.progress())?;
     let user: Uuid = DEMO_USER.parse()?;
