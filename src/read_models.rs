@@ -1,7 +1,7 @@
 //! [`ReadModelDb`]: a read-model database named by a URL, as the examples
 //! and `disco projections` open it.
 
-use disco_projections::{GenerationRow, ProjectionError};
+use disco_projections::{GenerationRow, PartitionRow, ProjectionError};
 
 /// A database holding projections' read models.
 #[derive(Clone, Debug)]
@@ -95,6 +95,16 @@ impl ReadModelDb {
             ReadModelDb::Sqlite(models) => models.list().await,
             #[cfg(feature = "postgres")]
             ReadModelDb::Postgres(models) => models.list().await,
+        }
+    }
+
+    /// The partitions of every partitioned projection here.
+    pub async fn partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => models.list_partitions().await,
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => models.list_partitions().await,
         }
     }
 

@@ -1,5 +1,6 @@
 //! `disco projections`: the projections kept in a read-model database, with
-//! their lag behind the store; `rebuild` and `drop-retired`.
+//! their lag behind the store (a partitioned one's partitions under each
+//! generation); `rebuild` and `drop-retired`.
 
 use serde_json::json;
 
@@ -28,10 +29,17 @@ pub async fn list(url: &str, read_models_url: Option<&str>, format: Format) -> R
     let store = Store::open(url, Mode::Existing).await?;
     let head = store.store().head_position().await?;
     let rows = models.list().await?;
+    let partitions = models.partitions().await?;
     for row in &rows {
         let lag = head.saturating_sub(row.position);
+        // A partitioned generation's position is its lowest partition's.
+        let parts: Vec<_> = partitions
+            .iter()
+            .filter(|p| p.name == row.name && p.generation == row.generation)
+            .collect();
         match format {
-            Format::Human => println!(
+            Format::Human => {
+                println!(
                 "{:<24} generation {:<3} v{:<3} {:<9} position {:<10} lag {:<8} tables {} (updated {})",
                 show::escape(&row.name),
                 row.generation,
@@ -41,7 +49,18 @@ pub async fn list(url: &str, read_models_url: Option<&str>, format: Format) -> R
                 lag,
                 row.tables.join(","),
                 show::rfc3339(row.updated_at)
-            ),
+                );
+                for part in &parts {
+                    println!(
+                        "  partition {}-of-{:<6} position {:<10} lag {:<8} (updated {})",
+                        part.slot.index,
+                        part.slot.count,
+                        part.position,
+                        head.saturating_sub(part.position),
+                        show::rfc3339(part.updated_at)
+                    );
+                }
+            }
             Format::Json => println!(
                 "{}",
                 json!({
@@ -55,6 +74,13 @@ pub async fn list(url: &str, read_models_url: Option<&str>, format: Format) -> R
                     "tables": row.tables,
                     "token": row.token,
                     "updated_at": show::rfc3339(row.updated_at),
+                    "partitions": parts.iter().map(|p| json!({
+                        "partition": p.slot.index,
+                        "of": p.slot.count,
+                        "position": p.position,
+                        "lag": head.saturating_sub(p.position),
+                        "updated_at": show::rfc3339(p.updated_at),
+                    })).collect::<Vec<_>>(),
                 })
             ),
         }

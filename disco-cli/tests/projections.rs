@@ -272,3 +272,85 @@ async fn nothing_is_created_where_no_projection_ran() {
     assert!(!out.status.success(), "{}", text(&out));
     assert!(!missing.exists(), "a missing read-model file was created");
 }
+
+/// A partitioned projection: `disco projections` lists its partitions under
+/// the generation (the generation's position is the lowest of theirs), and
+/// a rebuild from the CLI switches all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_partitioned_projection_lists_its_partitions() {
+    let dir = TempDir::new("cli-projections-partitioned");
+    let path = dir.file("app.db");
+    let url = format!("sqlite:{}", path.display());
+    let store = disco::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    let models = SqliteReadModels::open(&path).unwrap_or_else(|e| panic!("{e}"));
+    let handle = Projector::new(models.projection(Counts))
+        .options(options())
+        .partitioned(3)
+        .start(store.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..12 {
+        append_one(&*store, &format!("c-{i}"), "Unit").await;
+    }
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    handle
+        .wait_for(head, Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        let rows = json(&["--store", &url, "--json", "projections"]);
+        if rows.first().is_some_and(|r| r["lag"] == 0) || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["position"], head, "{rows:?}");
+    let parts = rows[0]["partitions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let listed: Vec<(u64, u64)> = parts
+        .iter()
+        .map(|p| {
+            (
+                p["partition"].as_u64().unwrap_or(9),
+                p["of"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(listed, vec![(0, 3), (1, 3), (2, 3)], "{rows:?}");
+    assert!(parts.iter().all(|p| p["position"] == head && p["lag"] == 0));
+    let human = text(&disco(&["--store", &url, "projections"]));
+    assert!(human.contains("partition 2-of-3"), "{human}");
+
+    let rebuilt = json(&[
+        "--store",
+        &url,
+        "--json",
+        "projections",
+        "rebuild",
+        "counts",
+    ]);
+    assert_eq!(rebuilt[0]["generation"], 2);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = json(&["--store", &url, "--json", "projections"]);
+        if states(&rows) == vec![(1, "retired".to_owned()), (2, "live".to_owned())] {
+            assert_eq!(rows[1]["partitions"].as_array().map(Vec::len), Some(3));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no switch: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total: i64 = models
+        .with_connection(|c| c.query_row("SELECT sum(n) FROM counts", [], |r| r.get(0)))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(total, 12, "generation 2 counts every event once");
+    handle.stop().await;
+    store.close().await.unwrap_or_else(|e| panic!("{e}"));
+}

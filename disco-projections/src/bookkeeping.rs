@@ -2,7 +2,11 @@
 //! makes the same way, as pure functions: the adapters read the rows in a
 //! transaction, ask, and write what the answer says.
 
-use crate::read_model::{GenerationRow, GenerationState, Plan};
+use disco_core::Timestamp;
+
+use crate::read_model::{
+    GenerationRow, GenerationState, Inherited, PartitionRow, PartitionSlot, Plan,
+};
 
 /// A row to insert: (generation, state).
 pub type NewRow = (u32, GenerationState);
@@ -107,6 +111,85 @@ pub fn view_is_ours(rows: &[GenerationRow], logical: &str) -> bool {
         .any(|r| r.ready && r.tables.iter().any(|t| t == logical))
 }
 
+/// Whether every partition of the building generation has reached its
+/// counterpart in the live one (`live` and `building` are their current
+/// rows). Compared partition by partition, not by their lowest: a query of
+/// the new generation then finds every event any partition of the old one
+/// had applied, whatever its progress announced.
+pub fn partitions_caught_up(live: &[PartitionRow], building: &[PartitionRow]) -> bool {
+    live.iter().all(|old| {
+        building
+            .iter()
+            .any(|new| new.slot == old.slot && new.position >= old.position)
+    })
+}
+
+/// What a partition's claim does to its generation's partition rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// The count is current: claim the partition's row.
+    Claim,
+    /// Make the rows of the count, at `start`, replacing the current count
+    /// `previous` (0: there is none) and deleting rows of every other.
+    Make {
+        /// Where every new partition starts.
+        start: u64,
+        /// The count replaced.
+        previous: u32,
+    },
+}
+
+/// How a runner of `slot`, started at `started`, finds the partition rows of
+/// its generation (whose own position is `generation_position`): the count
+/// in place is claimed; none is made; another is replaced only by a runner
+/// started after it was made (else `Err(that count)`: the newer layout
+/// wins).
+pub fn layout(
+    rows: &[PartitionRow],
+    generation_position: u64,
+    slot: PartitionSlot,
+    started: Timestamp,
+) -> Result<Layout, u32> {
+    let current: Vec<&PartitionRow> = rows.iter().filter(|r| r.current).collect();
+    let Some(first) = current.first() else {
+        return Ok(Layout::Make {
+            start: generation_position,
+            previous: 0,
+        });
+    };
+    if first.slot.count == slot.count {
+        return Ok(Layout::Claim);
+    }
+    if started <= first.created_at {
+        return Err(first.slot.count);
+    }
+    Ok(Layout::Make {
+        start: current.iter().map(|r| r.position).min().unwrap_or(0),
+        previous: first.slot.count,
+    })
+}
+
+/// The positions `own`'s rows inherit: those of the count they replaced,
+/// frozen since (every old partition's row must be there).
+pub fn inherited(rows: &[PartitionRow], own: &PartitionRow) -> Option<Inherited> {
+    if own.previous == 0 {
+        return None;
+    }
+    let mut positions = vec![None; own.previous as usize];
+    for row in rows.iter().filter(|r| r.slot.count == own.previous) {
+        if let Some(slot) = positions.get_mut(row.slot.index as usize) {
+            *slot = Some(row.position);
+        }
+    }
+    // A missing old row inherits nothing for its keys: position 0 covers
+    // no event, so they are applied (the rows are made together, so this
+    // does not happen unless someone deleted one).
+    Some(Inherited {
+        count: own.previous,
+        positions: positions.into_iter().map(|p| p.unwrap_or(0)).collect(),
+    })
+}
+
 fn next_generation(rows: &[GenerationRow]) -> u32 {
     rows.iter().map(|r| r.generation).max().unwrap_or(0) + 1
 }
@@ -163,6 +246,74 @@ mod tests {
         ];
         assert_eq!(switch(&rows, 2), Ok(Some(1)));
         assert!(switch(&rows, 1).is_err());
+    }
+
+    fn part(count: u32, index: u32, position: u64, current: bool, made: i64) -> PartitionRow {
+        PartitionRow {
+            name: "p".into(),
+            generation: 1,
+            slot: PartitionSlot { index, count },
+            position,
+            current,
+            previous: 0,
+            created_at: Timestamp::from_micros(made),
+            updated_at: Timestamp::from_micros(made),
+        }
+    }
+
+    #[test]
+    fn the_first_partition_makes_the_rows_at_the_generation_position() {
+        let slot = PartitionSlot { index: 0, count: 4 };
+        let started = Timestamp::from_micros(5);
+        assert_eq!(
+            layout(&[], 17, slot, started),
+            Ok(Layout::Make {
+                start: 17,
+                previous: 0
+            })
+        );
+        let rows = [part(4, 0, 9, true, 1), part(4, 1, 3, true, 1)];
+        assert_eq!(layout(&rows, 3, slot, started), Ok(Layout::Claim));
+    }
+
+    #[test]
+    fn a_newer_runner_replaces_another_count_and_an_older_one_is_refused() {
+        let rows = [part(2, 0, 9, true, 10), part(2, 1, 4, true, 10)];
+        let slot = PartitionSlot { index: 1, count: 3 };
+        assert_eq!(
+            layout(&rows, 4, slot, Timestamp::from_micros(11)),
+            Ok(Layout::Make {
+                start: 4,
+                previous: 2
+            })
+        );
+        assert_eq!(layout(&rows, 4, slot, Timestamp::from_micros(10)), Err(2));
+        let mut own = part(3, 1, 4, true, 11);
+        own.previous = 2;
+        let mut old = rows.to_vec();
+        for row in &mut old {
+            row.current = false;
+        }
+        old.push(own.clone());
+        let inherited = inherited(&old, &own).expect("inherits");
+        assert_eq!(inherited.positions, vec![9, 4]);
+        assert!(inherited.covers(0, 9) && !inherited.covers(0, 10) && !inherited.covers(1, 5));
+    }
+
+    #[test]
+    fn a_partitioned_switch_compares_partition_by_partition() {
+        let live = [part(2, 0, 50, true, 1), part(2, 1, 10, true, 1)];
+        let behind = [part(2, 0, 40, true, 1), part(2, 1, 60, true, 1)];
+        assert!(
+            !partitions_caught_up(&live, &behind),
+            "the lowest is ahead, partition 0 is not"
+        );
+        let ahead = [part(2, 0, 50, true, 1), part(2, 1, 10, true, 1)];
+        assert!(partitions_caught_up(&live, &ahead));
+        assert!(
+            !partitions_caught_up(&live, &ahead[..1]),
+            "a missing partition has not caught up"
+        );
     }
 
     #[test]

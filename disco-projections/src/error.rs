@@ -65,6 +65,18 @@ pub enum ProjectionError {
         /// The version that is live.
         live_version: u32,
     },
+    /// The generation runs in `partitions` partitions, set after this
+    /// runner started (or the runner is unpartitioned): the newer layout
+    /// wins and this runner stops.
+    #[error("projection {name} generation {generation} runs in {partitions} partitions, not as this runner asks")]
+    Repartitioned {
+        /// The projection.
+        name: String,
+        /// The generation.
+        generation: u32,
+        /// The count it runs in (0: unpartitioned).
+        partitions: u32,
+    },
     /// A name the projection declares cannot be used.
     #[error("invalid projection definition: {0}")]
     Invalid(String),

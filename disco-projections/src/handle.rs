@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 use disco_core::progress::{Behind, Progress, ProgressTracker};
@@ -88,9 +88,12 @@ pub(crate) enum Control {
 /// What the runner shares with its handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) tracker: ProgressTracker,
+    tracker: ProgressTracker,
     pub(crate) progress: Progress,
     status: Mutex<Status>,
+    /// Told whenever the progress moves (a partitioned projection's
+    /// handle combines its partitions' progress).
+    moved: Option<Arc<Notify>>,
 }
 
 #[derive(Clone, Debug)]
@@ -103,11 +106,12 @@ pub(crate) struct Status {
 }
 
 impl Shared {
-    pub(crate) fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str, moved: Option<Arc<Notify>>) -> Self {
         let (tracker, progress) = Progress::channel(name, 0);
         Shared {
             tracker,
             progress,
+            moved,
             status: Mutex::new(Status {
                 state: ProjectionState::Standby,
                 generation: None,
@@ -115,6 +119,23 @@ impl Shared {
                 applied: 0,
                 last_error: None,
             }),
+        }
+    }
+
+    /// Announces that the live generation holds everything up to
+    /// `position`.
+    pub(crate) fn advance(&self, position: u64) {
+        self.tracker.advance(position);
+        if let Some(moved) = &self.moved {
+            moved.notify_one();
+        }
+    }
+
+    /// Sets the announced position, also backwards (a reset, a switch).
+    pub(crate) fn reset(&self, position: u64) {
+        self.tracker.reset(position);
+        if let Some(moved) = &self.moved {
+            moved.notify_one();
         }
     }
 

@@ -22,7 +22,10 @@
 //! - **blue-green rebuilds**: queries read views named as the tables; a
 //!   new version (or [`ProjectionHandle::rebuild`], or `disco projections
 //!   rebuild`) builds a new generation into its own tables, then the views
-//!   switch in one transaction.
+//!   switch in one transaction;
+//! - **partitioned**: [`Projector::partitioned`] splits a projection by a
+//!   key over processes, each partition exactly once with its own position
+//!   ([`partitioned`]).
 //!
 //! The adapters: `sqlite` (the handler gets a `rusqlite::Transaction`) and
 //! `postgres` (a `sqlx::Transaction`), each behind the Cargo feature of that
@@ -36,6 +39,7 @@ mod error;
 mod handle;
 mod interest;
 mod options;
+pub mod partitioned;
 pub mod read_model;
 mod runner;
 
@@ -50,7 +54,13 @@ pub use error::ProjectionError;
 pub use handle::{ProjectionExit, ProjectionHandle, ProjectionState, ProjectionStatus};
 pub use interest::Interest;
 pub use options::ProjectionOptions;
-pub use read_model::{GenerationRow, GenerationState, Plan, ReadModel};
+pub use partitioned::{
+    PartitionedProjectionHandle, PartitionedProjector, ProjectionPartitionStatus,
+};
+pub use read_model::{
+    GenerationRow, GenerationState, Inherited, PartitionClaim, PartitionRow, PartitionSlot, Plan,
+    ReadModel,
+};
 pub use runner::Projector;
 
 /// What a projection's handler fails with: any error, kept as its message.

@@ -66,6 +66,69 @@ pub struct GenerationRow {
     pub updated_at: Timestamp,
 }
 
+/// One partition of a partitioned projection: the events whose key hashes
+/// to `index` among `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PartitionSlot {
+    /// The partition, `0..count`.
+    pub index: u32,
+    /// How many partitions the projection runs in.
+    pub count: u32,
+}
+
+/// One partition's bookkeeping row (in `disco_projection_partitions`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRow {
+    /// The projection.
+    pub name: String,
+    /// The generation.
+    pub generation: u32,
+    /// The partition.
+    pub slot: PartitionSlot,
+    /// Every event of this partition at or below this position is in the
+    /// generation's tables.
+    pub position: u64,
+    /// Whether this count is the generation's current one (the rows of an
+    /// earlier count are kept, frozen, for the count that replaced it).
+    pub current: bool,
+    /// The count whose rows this one's were made from (0: none).
+    pub previous: u32,
+    /// When this count's rows were made.
+    pub created_at: Timestamp,
+    /// When the row last changed.
+    pub updated_at: Timestamp,
+}
+
+/// What a partition's runner gets from its claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionClaim {
+    /// The partition's position.
+    pub position: u64,
+    /// The frozen positions of the count this one replaced, if it did:
+    /// an event whose partition under that count had reached its position
+    /// is in the tables already, and is not applied again.
+    pub inherited: Option<Inherited>,
+}
+
+/// The positions a replaced partition count had reached, by partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inherited {
+    /// The old count.
+    pub count: u32,
+    /// The position of each old partition, by index.
+    pub positions: Vec<u64>,
+}
+
+impl Inherited {
+    /// Whether the event at `position` whose key hashes to `old_index`
+    /// among the old count was applied already.
+    pub fn covers(&self, old_index: u32, position: u64) -> bool {
+        self.positions
+            .get(old_index as usize)
+            .is_some_and(|reached| position <= *reached)
+    }
+}
+
 /// Which generations a runner of one version runs.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Plan {
@@ -128,4 +191,63 @@ pub trait ReadModel: Send + Sync + 'static {
     async fn request_rebuild(&self) -> Result<u32, ProjectionError>;
     /// Drops the tables and rows of retired generations; their numbers.
     async fn drop_retired(&self) -> Result<Vec<u32>, ProjectionError>;
+
+    /// Claims partition `slot` of `generation` for a runner (started at
+    /// `started`), as [`ReadModel::claim`] does for a whole generation.
+    /// The first partition claimed makes the rows of all `slot.count`, at
+    /// the generation's position, and fences off an unpartitioned runner.
+    /// When the generation runs in another count, a runner started after
+    /// that count was made replaces it (the new rows start at the lowest
+    /// old position and inherit the old positions, see
+    /// [`PartitionClaim::inherited`]); an older runner is refused with
+    /// [`ProjectionError::Repartitioned`].
+    async fn claim_partition(
+        &self,
+        generation: u32,
+        slot: PartitionSlot,
+        claim: &str,
+        token: u64,
+        started: Timestamp,
+    ) -> Result<PartitionClaim, ProjectionError> {
+        let _ = (generation, slot, claim, token, started);
+        Err(not_partitionable(self.name()))
+    }
+
+    /// [`ReadModel::apply`] for one partition: fenced by the partition's
+    /// claim, its position stored in its row.
+    async fn apply_partition(
+        &self,
+        generation: u32,
+        slot: PartitionSlot,
+        claim: &str,
+        events: Vec<RecordedEvent>,
+        seen: u64,
+    ) -> Result<(), ProjectionError> {
+        let _ = (generation, slot, claim, events, seen);
+        Err(not_partitionable(self.name()))
+    }
+
+    /// [`ReadModel::switch`] by the runner of one partition; the building
+    /// generation's position is the lowest of its partitions'.
+    async fn switch_partition(
+        &self,
+        to: u32,
+        slot: PartitionSlot,
+        claim: &str,
+    ) -> Result<bool, ProjectionError> {
+        let _ = (to, slot, claim);
+        Err(not_partitionable(self.name()))
+    }
+
+    /// The current partition rows of every generation of the projection
+    /// (none for an unpartitioned one; a read: nothing is created).
+    async fn partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
+        Ok(Vec::new())
+    }
+}
+
+fn not_partitionable(name: &str) -> ProjectionError {
+    ProjectionError::Invalid(format!(
+        "the read model of projection {name} cannot run in partitions"
+    ))
 }

@@ -18,18 +18,19 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tokio::time::{sleep_until, Instant};
 
 use disco_core::lease::Lease;
-use disco_core::{EventStore, RecordedEvent, Uuid};
-use disco_runtime::consumer::AfterRetries;
+use disco_core::{EventStore, RecordedEvent, Timestamp, Uuid};
+use disco_runtime::consumer::{AfterRetries, Partition};
 use disco_runtime::{Progressed, Subscription, SubscriptionOptions};
 
 use crate::error::ProjectionError;
 use crate::handle::{Control, ProjectionExit, ProjectionHandle, ProjectionState, Shared};
 use crate::options::ProjectionOptions;
-use crate::read_model::{GenerationState, ReadModel};
+use crate::partitioned::PartitionedProjector;
+use crate::read_model::{GenerationState, Inherited, PartitionSlot, ReadModel};
 
 /// A projection ready to [start](Projector::start) on a store: a read
 /// model (from an adapter) and its options.
@@ -66,31 +67,76 @@ impl Projector {
     /// as a standby while another runner of this projection and version
     /// holds the lease. Fails only if the name is not a valid lease name.
     pub fn start(self, store: Arc<dyn EventStore>) -> Result<ProjectionHandle, ProjectionError> {
-        let name = self.read_model.name().to_owned();
-        let version = self.read_model.version();
-        let lease_name = format!("projection:{name}:v{version}");
+        let lease_name = lease_name(&*self.read_model);
         disco_core::limits::check_checkpoint_name(&lease_name)?;
-        let (control, commands) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared::new(&name));
-        let runner = Runner {
-            name: name.clone(),
-            lease_name,
-            read_model: self.read_model.clone(),
-            options: self.options,
-            store: store.clone(),
-            commands,
-            shared: shared.clone(),
-        };
-        let task = tokio::spawn(runner.run());
-        Ok(ProjectionHandle {
-            name,
-            version,
+        Ok(spawn(
+            self.read_model,
+            self.options,
             store,
-            read_model: self.read_model,
-            control,
-            shared,
-            task,
-        })
+            lease_name,
+            None,
+        ))
+    }
+
+    /// Runs the projection in `partitions` partitions (see
+    /// [`PartitionedProjector`]).
+    pub fn partitioned(self, partitions: u32) -> PartitionedProjector {
+        PartitionedProjector::new(self.read_model, self.options, partitions)
+    }
+}
+
+/// The lease name of the projection's runners (the prefix of its
+/// partitions' and members' names).
+pub(crate) fn lease_name(read_model: &dyn ReadModel) -> String {
+    format!("projection:{}:v{}", read_model.name(), read_model.version())
+}
+
+/// The partition a runner applies, when the projection is partitioned.
+#[derive(Clone, Debug)]
+pub(crate) struct RunnerPartition {
+    /// Which partition.
+    pub(crate) slot: PartitionSlot,
+    /// How events are keyed (and, by stream, filtered by the store).
+    pub(crate) key: Partition,
+    /// When the partitioned projection was started in this process (a
+    /// newer layout replaces an older one).
+    pub(crate) started: Timestamp,
+    /// Told when the progress moves.
+    pub(crate) moved: Arc<Notify>,
+}
+
+/// Starts a runner (of the whole projection, or of one partition).
+pub(crate) fn spawn(
+    read_model: Arc<dyn ReadModel>,
+    options: ProjectionOptions,
+    store: Arc<dyn EventStore>,
+    lease_name: String,
+    part: Option<RunnerPartition>,
+) -> ProjectionHandle {
+    let name = read_model.name().to_owned();
+    let version = read_model.version();
+    let (control, commands) = mpsc::unbounded_channel();
+    let moved = part.as_ref().map(|p| p.moved.clone());
+    let shared = Arc::new(Shared::new(&name, moved));
+    let runner = Runner {
+        name: name.clone(),
+        lease_name,
+        read_model: read_model.clone(),
+        options,
+        store: store.clone(),
+        commands,
+        shared: shared.clone(),
+        part,
+    };
+    let task = tokio::spawn(runner.run());
+    ProjectionHandle {
+        name,
+        version,
+        store,
+        read_model,
+        control,
+        shared,
+        task,
     }
 }
 
@@ -102,12 +148,15 @@ struct Runner {
     store: Arc<dyn EventStore>,
     commands: mpsc::UnboundedReceiver<Control>,
     shared: Arc<Shared>,
+    part: Option<RunnerPartition>,
 }
 
 /// One generation the runner applies to.
 struct Lane {
     generation: u32,
     feed: Subscription,
+    /// What a partition inherited from the count it replaced.
+    inherited: Option<Inherited>,
     /// The position reached (committed, or seen with nothing to apply).
     position: u64,
     /// The position the bookkeeping row holds.
@@ -227,15 +276,19 @@ impl Runner {
     async fn follow_live(&self) {
         if let Ok(rows) = self.read_model.generations().await {
             if let Some(live) = rows.iter().find(|r| r.state == GenerationState::Live) {
-                self.shared.tracker.advance(live.position);
+                self.shared.advance(live.position);
             }
         }
     }
 
     fn subscribe(&self, after: u64) -> Subscription {
+        let mut filter = self.read_model.filter();
+        if let Some(part) = &self.part {
+            filter.partition = part.key.by_stream();
+        }
         let options = SubscriptionOptions {
             after,
-            filter: self.read_model.filter(),
+            filter,
             page_size: self.options.batch_size.max(1),
             buffer_pages: 2,
             poll_interval: self.options.poll_interval,
@@ -250,10 +303,20 @@ impl Runner {
         claim: &str,
         token: u64,
     ) -> Result<Lane, ProjectionError> {
-        let position = self.read_model.claim(generation, claim, token).await?;
+        let (position, inherited) = match &self.part {
+            Some(part) => {
+                let claimed = self
+                    .read_model
+                    .claim_partition(generation, part.slot, claim, token, part.started)
+                    .await?;
+                (claimed.position, claimed.inherited)
+            }
+            None => (self.read_model.claim(generation, claim, token).await?, None),
+        };
         Ok(Lane {
             generation,
             feed: self.subscribe(position),
+            inherited,
             position,
             stored: position,
             saved_at: Instant::now(),
@@ -288,13 +351,21 @@ impl Runner {
                 if let Err(exit) = self.replan(&mut a).await {
                     return self.leave(a, exit).await;
                 }
+                // A rebuilt generation's partitions reach the head apart:
+                // the last one's switch may have waited for another's.
+                if let Err(exit) = self.maybe_switch(&mut a).await {
+                    return self.leave(a, exit).await;
+                }
             }
-            let save_due = a
-                .live
-                .as_ref()
-                .and_then(|l| l.save_due(self.options.save_seen_every));
+            let save_due = [a.live.as_ref(), a.building.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.save_due(self.options.save_seen_every))
+                .min();
             if save_due.is_some_and(|due| now >= due) {
-                self.save_seen(&mut a).await;
+                if let Err(exit) = self.save_seen(&mut a).await {
+                    return self.leave(a, exit).await;
+                }
             }
             let due = a.renew_due.min(a.plan_due);
             let due = save_due.map_or(due, |save| due.min(save.max(now)));
@@ -334,12 +405,22 @@ impl Runner {
         }
         let token = a.lease.token();
         if let Some(generation) = plan.live {
+            // Another partition's runner switched to the generation this
+            // one was building: its lane goes on as the live one.
+            if a.live.as_ref().map(|l| l.generation) != Some(generation)
+                && a.building.as_ref().map(|l| l.generation) == Some(generation)
+            {
+                a.live = a.building.take();
+                if let Some(lane) = &a.live {
+                    self.shared.reset(lane.position);
+                }
+            }
             if a.live.as_ref().map(|l| l.generation) != Some(generation) {
                 let lane = self
                     .lane(generation, &a.claim, token)
                     .await
                     .map_err(|e| self.failed(e))?;
-                self.shared.tracker.reset(lane.position);
+                self.shared.reset(lane.position);
                 a.live = Some(lane);
             }
         }
@@ -373,10 +454,17 @@ impl Runner {
     async fn obey(&self, command: Control, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
         match command {
             Control::Stop => {
-                self.save_seen(a).await;
+                // Stopping either way; a fenced runner has nothing to save.
+                let _ = self.save_seen(a).await;
                 let position = a.live.as_ref().map_or(0, |l| l.position);
                 tracing::info!(projection = %self.name, position, "projection stopped");
                 Err(Some(ProjectionExit::Stopped { position }))
+            }
+            Control::Reset(reply) if self.part.is_some() => {
+                let _ = reply.send(Err(ProjectionError::Invalid(
+                    "a partitioned projection is rebuilt (blue-green), not reset in place".into(),
+                )));
+                Ok(())
             }
             Control::Reset(reply) => {
                 let Some(live) = a.live.as_mut() else {
@@ -390,7 +478,7 @@ impl Runner {
                     tracing::info!(projection = %self.name, generation = live.generation, "projection reset to position 0");
                     live.feed = self.subscribe(0);
                     live.position = 0;
-                    self.shared.tracker.reset(0);
+                    self.shared.reset(0);
                 }
                 let _ = reply.send(reset);
                 Ok(())
@@ -431,6 +519,7 @@ impl Runner {
                     }
                 }
                 let seen = lane.feed.seen();
+                let batch = self.own(lane.inherited.as_ref(), batch);
                 let applied = batch.len() as u64;
                 match self.apply(lane.generation, &claim, batch, seen).await {
                     Ok(()) => {
@@ -460,7 +549,7 @@ impl Runner {
             }
             Some(LaneEnd::Failed(event_id, error, _)) => {
                 if live {
-                    self.shared.tracker.advance(position);
+                    self.shared.advance(position);
                 }
                 self.shared.update(|s| s.last_error = Some(error.clone()));
                 return Err(Some(ProjectionExit::Failed {
@@ -471,7 +560,7 @@ impl Runner {
             }
         }
         if live {
-            self.shared.tracker.advance(position);
+            self.shared.advance(position);
         } else {
             self.shared
                 .update(|s| s.building = Some((generation, position)));
@@ -496,46 +585,86 @@ impl Runner {
         Ok(())
     }
 
-    /// Writes the live lane's position when it is ahead of the row's (the
+    /// Writes each lane's position when it is ahead of its row's (the
     /// filter let nothing through since the last batch).
-    async fn save_seen(&self, a: &mut Active) {
+    /// `Err` as from [`Runner::replan`]: fenced off (stand by), or
+    /// repartitioned (stop).
+    async fn save_seen(&self, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
         let claim = a.claim.clone();
-        let Some(lane) = a.live.as_mut() else { return };
-        lane.saved_at = Instant::now();
-        if lane.position <= lane.stored {
-            return;
-        }
-        match self
-            .read_model
-            .apply(lane.generation, &claim, Vec::new(), lane.position)
-            .await
-        {
-            Ok(()) => lane.stored = lane.position,
-            Err(error) => {
-                tracing::warn!(projection = %self.name, %error, "saving the position seen failed")
+        for lane in [a.live.as_mut(), a.building.as_mut()].into_iter().flatten() {
+            lane.saved_at = Instant::now();
+            if lane.position <= lane.stored {
+                continue;
             }
+            match self
+                .write(lane.generation, &claim, Vec::new(), lane.position)
+                .await
+            {
+                Ok(()) => lane.stored = lane.position,
+                Err(
+                    error
+                    @ (ProjectionError::Fenced { .. } | ProjectionError::Repartitioned { .. }),
+                ) => {
+                    self.shared
+                        .update(|s| s.last_error = Some(error.to_string()));
+                    return Err(self.failed(error));
+                }
+                Err(error) => {
+                    tracing::warn!(projection = %self.name, %error, "saving the position seen failed")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One read-model transaction: `events` applied and `seen` stored, for
+    /// the whole generation or this runner's partition of it.
+    async fn write(
+        &self,
+        generation: u32,
+        claim: &str,
+        events: Vec<RecordedEvent>,
+        seen: u64,
+    ) -> Result<(), ProjectionError> {
+        match &self.part {
+            Some(part) => {
+                self.read_model
+                    .apply_partition(generation, part.slot, claim, events, seen)
+                    .await
+            }
+            None => self.read_model.apply(generation, claim, events, seen).await,
         }
     }
 
     /// Switches to the building generation once it has seen the head.
     async fn maybe_switch(&self, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
-        let Some(building) = a.building.as_ref() else {
+        let Some((generation, position)) = a.building.as_ref().map(|l| (l.generation, l.position))
+        else {
             return Ok(());
         };
         let head = match self.store.head_position().await {
             Ok(head) => head,
             Err(_) => return Ok(()),
         };
-        if building.position < head {
+        if position < head {
             return Ok(());
         }
-        let generation = building.generation;
-        match self.read_model.switch(generation, &a.claim).await {
+        let switched = match &self.part {
+            Some(part) => {
+                // The others' switch compares this partition's row.
+                self.save_seen(a).await?;
+                self.read_model
+                    .switch_partition(generation, part.slot, &a.claim)
+                    .await
+            }
+            None => self.read_model.switch(generation, &a.claim).await,
+        };
+        match switched {
             Ok(true) => {
                 tracing::info!(projection = %self.name, generation, "switched to the rebuilt generation");
                 a.live = a.building.take();
                 let position = a.live.as_ref().map_or(0, |l| l.position);
-                self.shared.tracker.reset(position);
+                self.shared.reset(position);
                 self.shared.update(|s| {
                     s.generation = Some(generation);
                     s.building = None;
@@ -545,6 +674,30 @@ impl Runner {
             Ok(false) => Ok(()),
             Err(error) => Err(self.failed(error)),
         }
+    }
+
+    /// The events of `batch` this runner applies: a partition's own (a
+    /// custom key is checked here; a stream key was filtered by the store),
+    /// less those the count it replaced had applied already.
+    fn own(
+        &self,
+        inherited: Option<&Inherited>,
+        mut batch: Vec<RecordedEvent>,
+    ) -> Vec<RecordedEvent> {
+        let Some(part) = &self.part else {
+            return batch;
+        };
+        batch.retain(|event| {
+            if !part.key.owns(event) {
+                return false;
+            }
+            // Invariant: an event the replaced count had applied is not applied again.
+            !inherited.is_some_and(|old| {
+                let index = Partition::of_key(&part.key.key_of(event), old.count);
+                old.covers(index, event.position)
+            })
+        });
+        batch
     }
 
     /// Applies a batch under the error policy (see the module's invariants).
@@ -562,16 +715,15 @@ impl Runner {
             let mut failures = 0u32;
             let mut backoff = policy.first_backoff;
             loop {
-                let error = match self
-                    .read_model
-                    .apply(generation, claim, batch.clone(), seen)
-                    .await
-                {
+                let error = match self.write(generation, claim, batch.clone(), seen).await {
                     Ok(()) => {
                         committed = Some(seen);
                         break;
                     }
                     Err(ProjectionError::Fenced { .. }) => return Err(LaneEnd::Fenced),
+                    Err(error @ ProjectionError::Repartitioned { .. }) => {
+                        return Err(LaneEnd::Failed(None, error.to_string(), committed))
+                    }
                     Err(ProjectionError::GenerationRetired { .. }) => return Err(LaneEnd::Retired),
                     Err(error) => error,
                 };

@@ -13,6 +13,9 @@ use support::*;
 /// Where the child finds its stores.
 const SOURCE: &str = "DISCO_CRASH_SOURCE";
 const TARGET: &str = "DISCO_CRASH_TARGET";
+/// How many partitions the child runs the projection in (unpartitioned
+/// when unset).
+const PARTITIONS: &str = "DISCO_CRASH_PARTITIONS";
 
 /// The child: projects with a slow handler until it is killed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,8 +27,20 @@ async fn child_projects_until_killed() {
     let models = open_target(&target).await;
     let mut projection = Balances::<1>::new();
     projection.slow = Some(Duration::from_millis(1));
-    let handle = models.projector(projection).start(store).expect("start");
-    handle.wait().await;
+    match std::env::var(PARTITIONS).ok().and_then(|n| n.parse().ok()) {
+        Some(n) => {
+            let _member = models
+                .projector(projection)
+                .partitioned(n)
+                .start(store)
+                .expect("start");
+            std::future::pending::<()>().await;
+        }
+        None => {
+            let handle = models.projector(projection).start(store).expect("start");
+            handle.wait().await;
+        }
+    }
 }
 
 async fn open_target(target: &str) -> ReadModels {
@@ -45,7 +60,15 @@ async fn open_target(target: &str) -> ReadModels {
 }
 
 fn spawn_child(source: &str, target: &str) -> Child {
-    Command::new(std::env::current_exe().expect("the test binary"))
+    spawn_child_with(source, target, None)
+}
+
+fn spawn_child_with(source: &str, target: &str, partitions: Option<u32>) -> Child {
+    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
+    if let Some(n) = partitions {
+        command.env(PARTITIONS, n.to_string());
+    }
+    command
         .args([
             "--ignored",
             "--exact",
@@ -130,5 +153,88 @@ async fn postgres_read_model_survives_kill_9_mid_batch() {
     let target = schema.clone();
     let source_url = store.url().to_owned();
     kill_mid_batch(&source_url, &store, models, &target).await;
+    store.close().await;
+}
+
+/// Two processes run a projection in 3 partitions; each is killed with
+/// `kill -9` in turn while the other goes on; a third finishes the job.
+async fn kill_partition_members(
+    source_url: &str,
+    store: &SourceStore,
+    models: ReadModels,
+    target: &str,
+) {
+    support::partitioned::spread(&*store.store, 40, 3000).await;
+    let head = store.store.head_position().await.expect("head");
+    let mut children = vec![
+        spawn_child_with(source_url, target, Some(3)),
+        spawn_child_with(source_url, target, Some(3)),
+    ];
+    let mut last = 0;
+    for round in 0..2 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let position = stored_position(&models).await;
+            if position > last {
+                last = position;
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: the members made no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut child = children.remove(0);
+        child.kill().expect("kill -9 a member");
+        child.wait().expect("reap the member");
+        assert!(
+            last < head,
+            "the members finished before the kill; slow them down"
+        );
+    }
+    let survivor = models
+        .projector(Balances::<1>::new())
+        .partitioned(3)
+        .start(store.store.clone())
+        .expect("start");
+    survivor
+        .wait_for(head, PATIENCE)
+        .await
+        .expect("the survivor catches up");
+    let expected = fold(&*store.store, head).await;
+    assert_eq!(models.answer().await.balances, expected);
+    let events: i64 = expected.values().map(|(_, n)| n).sum();
+    assert_eq!(
+        models.applied().await,
+        events,
+        "an event applied twice or lost"
+    );
+    survivor.stop().await;
+    models.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_partitioned_read_model_survives_killed_members() {
+    let dir = TempDir::new("crash-partitions");
+    let source_url = format!("sqlite:{}", dir.file("events.db").display());
+    let store = SourceStore::open_url(&source_url).await;
+    let target = format!("sqlite:{}", dir.file("read.db").display());
+    let models = open_target(&target).await;
+    kill_partition_members(&source_url, &store, models, &target).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_partitioned_read_model_survives_killed_members() {
+    let store = SourceStore::open(Source::Postgres).await;
+    let models = ReadModels::open(Target::Postgres).await;
+    let ReadModels::Postgres(_, schema, _) = &models else {
+        unreachable!("a PostgreSQL target")
+    };
+    let target = schema.clone();
+    let source_url = store.url().to_owned();
+    kill_partition_members(&source_url, &store, models, &target).await;
     store.close().await;
 }

@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod partitions;
 mod projector;
 mod txn;
 
@@ -55,7 +56,7 @@ use sqlx::PgPool;
 use crate::definition::Tables;
 use crate::envelope::Envelope;
 use crate::error::ProjectionError;
-use crate::read_model::GenerationRow;
+use crate::read_model::{GenerationRow, PartitionRow};
 use crate::{HandlerError, Projection};
 
 pub use projector::PgProjector;
@@ -166,6 +167,12 @@ impl PgReadModels {
     /// ever ran here; nothing is created).
     pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
         txn::list_all(&self.pool).await
+    }
+
+    /// The partitions of every partitioned projection here (their current
+    /// count, in each generation; nothing is created).
+    pub async fn list_partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
+        partitions::all(&self.pool).await
     }
 
     /// Starts a blue-green rebuild of projection `name` (its running runner

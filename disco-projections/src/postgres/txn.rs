@@ -33,6 +33,7 @@ pub(crate) async fn begin(pool: &PgPool) -> Result<PgTransaction, ProjectionErro
         .map_err(|_| ProjectionError::Foreign {
             object: "table disco_projections".into(),
         })?;
+    super::partitions::ensure(&mut tx).await?;
     Ok(tx)
 }
 
@@ -81,7 +82,12 @@ pub(crate) async fn list_all(pool: &PgPool) -> Result<Vec<GenerationRow>, Projec
     if !has_bookkeeping(pool).await? {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(include_str!("all_rows.sql"))
+    let sql = if super::partitions::exists(pool).await? {
+        include_str!("all_rows_partitioned.sql")
+    } else {
+        include_str!("all_rows.sql")
+    };
+    let rows = sqlx::query(sql)
         .fetch_all(pool)
         .await
         .map_err(|_| ProjectionError::Foreign {
@@ -278,6 +284,7 @@ pub(crate) async fn drop_retired(pool: &PgPool, name: &str) -> Result<Vec<u32>, 
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+            super::partitions::delete(&mut tx, name, row.generation).await?;
             dropped.push(row.generation);
         }
     }

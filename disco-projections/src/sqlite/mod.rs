@@ -44,6 +44,7 @@
 //! # Ok(()) }
 //! ```
 
+mod partitions;
 mod projector;
 mod txn;
 
@@ -56,7 +57,7 @@ use rusqlite::{Connection, OpenFlags, Transaction};
 use crate::definition::Tables;
 use crate::envelope::Envelope;
 use crate::error::ProjectionError;
-use crate::read_model::GenerationRow;
+use crate::read_model::{GenerationRow, PartitionRow};
 use crate::{HandlerError, Projection};
 
 pub use projector::SqliteProjector;
@@ -157,6 +158,12 @@ impl SqliteReadModels {
     /// projection ever ran here; nothing is created).
     pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
         self.blocking(txn::list_all).await
+    }
+
+    /// The partitions of every partitioned projection here (their current
+    /// count, in each generation; nothing is created).
+    pub async fn list_partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
+        self.blocking(partitions::all).await
     }
 
     /// Starts a blue-green rebuild of projection `name` (its running

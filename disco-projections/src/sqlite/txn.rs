@@ -30,7 +30,8 @@ pub(crate) fn ensure(tx: &Transaction<'_>) -> Result<(), ProjectionError> {
         .map(|_| ())
         .map_err(|_| ProjectionError::Foreign {
             object: "table disco_projections".into(),
-        })
+        })?;
+    super::partitions::ensure(tx)
 }
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(GenerationRow, String)> {
@@ -88,11 +89,14 @@ pub(crate) fn list_all(conn: &mut Connection) -> Result<Vec<GenerationRow>, Proj
     if !has_bookkeeping(conn)? {
         return Ok(Vec::new());
     }
-    let mut stmt =
-        conn.prepare(include_str!("all_rows.sql"))
-            .map_err(|_| ProjectionError::Foreign {
-                object: "table disco_projections".into(),
-            })?;
+    let sql = if super::partitions::exists(conn)? {
+        include_str!("all_rows_partitioned.sql")
+    } else {
+        include_str!("all_rows.sql")
+    };
+    let mut stmt = conn.prepare(sql).map_err(|_| ProjectionError::Foreign {
+        object: "table disco_projections".into(),
+    })?;
     let rows = stmt.query_map([], row).map_err(db)?;
     collect(rows)
 }
@@ -259,6 +263,7 @@ pub(crate) fn drop_retired(conn: &mut Connection, name: &str) -> Result<Vec<u32>
                 params![name, row.generation],
             )
             .map_err(db)?;
+            super::partitions::delete(&tx, name, row.generation)?;
             dropped.push(row.generation);
         }
     }

@@ -19,6 +19,23 @@ macro_rules! projection_cases {
             strong_dispatch_waits_for_the_projection,
             foreign_tables_are_refused_and_left_alone,
         );
+        $crate::projection_cases!(@partitioned $target, $source;
+            partitioned_projection_applies_each_event_once,
+            repartitioning_applies_nothing_twice,
+            partitioned_rebuild_switches_when_every_partition_caught_up,
+            partitioned_projection_by_a_custom_key,
+        );
+    };
+    (@partitioned $target:expr, $source:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let source = $crate::support::SourceStore::open($source).await;
+                let models = $crate::support::ReadModels::open($target).await;
+                $crate::support::partitioned::$case(source.store.clone(), models).await;
+                source.close().await;
+            }
+        )*
     };
     (@each $target:expr, $source:expr; $($case:ident),* $(,)?) => {
         $(

@@ -5,6 +5,7 @@
 
 #[macro_use]
 pub mod cases;
+pub mod partitioned;
 pub mod scenarios;
 
 use std::collections::BTreeMap;

@@ -533,4 +533,31 @@ pub async fn foreign_tables_are_refused_and_left_alone(
         "{exit:?}"
     );
     other.close().await;
+
+    // A foreign table of the partitions' name is refused and kept too.
+    let third = ReadModels::open(target).await;
+    third
+        .execute("CREATE TABLE disco_projection_partitions (owner TEXT)")
+        .await;
+    third
+        .execute("INSERT INTO disco_projection_partitions (owner) VALUES ('someone')")
+        .await;
+    let handle = third
+        .projector(Balances::<1>::new())
+        .start(store.clone())
+        .expect("start");
+    let exit = tokio::time::timeout(PATIENCE, handle.wait())
+        .await
+        .expect("the runner ends");
+    assert!(
+        matches!(&exit, ProjectionExit::Failed { error, .. } if error.contains("disco_projection_partitions")),
+        "{exit:?}"
+    );
+    assert_eq!(
+        third
+            .scalar("SELECT owner FROM disco_projection_partitions")
+            .await,
+        "someone"
+    );
+    third.close().await;
 }

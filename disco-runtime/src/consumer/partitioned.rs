@@ -6,23 +6,15 @@
 //! Each partition is a consumer of its own, named
 //! `"{name}/partition-{i}-of-{n}"`: its own fenced lease, its own
 //! checkpoint, the error policy, status and resets of any consumer. Which
-//! process runs which partition is settled by membership, through the
-//! store alone:
-//!
-//! - each process holds a member lease `"{name}/member-{s}"` (the lowest
-//!   free slot `s` of `n`) and bumps the checkpoint of that name every
-//!   [`ConsumerOptions::takeover_poll`]; a member whose count has not moved
-//!   for [`ConsumerOptions::lease_ttl`] (by the observer's own clock) is
-//!   gone, and one that left gracefully wrote 0;
-//! - the live members, sorted by slot, share the partitions: partition `i`
-//!   goes to the member of rank `i mod k`, so each of `k` members runs
-//!   `n / k` or one more;
-//! - a process starts the runners of its partitions and stops (gracefully:
-//!   the event in hand finishes, the checkpoint is saved, the lease
-//!   released) the runners of partitions that went to another. A partition
-//!   is handled by whoever holds its lease, so two views that disagree for a
-//!   moment never handle one partition twice at once: the newcomer waits as
-//!   a standby until the lease is free.
+//! process runs which partition is settled by [membership](super::membership)
+//! through the store alone: each process is a member `"{name}/member-{s}"`,
+//! the live members share the partitions round-robin, and a process starts
+//! the runners of its partitions and stops (gracefully: the event in hand
+//! finishes, the checkpoint is saved, the lease released) the runners of
+//! partitions that went to another. A partition is handled by whoever holds
+//! its lease, so two views that disagree for a moment never handle one
+//! partition twice at once: the newcomer waits as a standby until the lease
+//! is free.
 //!
 //! **Changing the number of partitions** is a new set of checkpoints (the
 //! count is in their names). Stop every process, start them with the new
@@ -34,16 +26,16 @@
 //! until removed (`disco checkpoints` lists them under the consumer).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::{mpsc, Mutex as AsyncMutex};
-use tokio::task::JoinHandle;
+use async_trait::async_trait;
+use tokio::sync::Mutex as AsyncMutex;
 
-use disco_core::lease::Lease;
 use disco_core::limits::check_checkpoint_name;
 use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 
+use super::membership::{Assignment, Member, MembershipOptions};
 use super::partition::{KeyFn, Partition};
 use super::{
     head_or_announced, Consumer, ConsumerHandle, ConsumerOptions, ConsumerState, ErrorPolicy,
@@ -54,12 +46,6 @@ use super::{
 /// consumer `name`.
 pub fn partition_name(name: &str, index: u32, count: u32) -> String {
     format!("{name}/partition-{index}-of-{count}")
-}
-
-/// The member slot `slot` of the consumer `name` (a lease and a heartbeat
-/// checkpoint).
-pub fn member_name(name: &str, slot: u32) -> String {
-    format!("{name}/member-{slot}")
 }
 
 /// A consumer split into partitions; see the module docs.
@@ -151,51 +137,27 @@ impl PartitionedConsumer {
     /// a name that makes no valid checkpoint name.
     pub fn start(self, store: Arc<dyn EventStore>) -> Result<PartitionedHandle> {
         check_checkpoint_name(&partition_name(&self.name, self.count, self.count))?;
-        let shared = Arc::new(Members {
-            slot: Mutex::new(None),
-            live: Mutex::new(Vec::new()),
-            runners: AsyncMutex::new(BTreeMap::new()),
-        });
-        let (stop, stopped) = mpsc::unbounded_channel();
-        let coordinator = Coordinator {
+        let runners = Arc::new(AsyncMutex::new(BTreeMap::new()));
+        let options = MembershipOptions {
+            count: self.count,
+            lease_ttl: self.options.lease_ttl,
+            poll: self.options.takeover_poll,
+        };
+        let name = self.name.clone();
+        let count = self.count;
+        let assignment = Runners {
             consumer: self,
             store: store.clone(),
-            shared: shared.clone(),
-            stopped,
-            heartbeats: HashMap::new(),
-            beat: 0,
+            runners: runners.clone(),
         };
-        let name = coordinator.consumer.name.clone();
-        let count = coordinator.consumer.count;
-        let task = tokio::spawn(coordinator.run());
+        let member = Member::join(store.clone(), name.clone(), options, assignment);
         Ok(PartitionedHandle {
             name,
             count,
             store,
-            shared,
-            stop,
-            task,
+            runners,
+            member,
         })
-    }
-}
-
-/// What the coordinator shares with its handle.
-struct Members {
-    /// This process's member slot, once it has one.
-    slot: Mutex<Option<u32>>,
-    /// The live members' slots as last seen, sorted.
-    live: Mutex<Vec<u32>>,
-    /// The runners of the partitions this process runs.
-    runners: AsyncMutex<BTreeMap<u32, ConsumerHandle>>,
-}
-
-impl Members {
-    /// The live members' slots as last seen.
-    fn live(&self) -> Vec<u32> {
-        self.live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
     }
 }
 
@@ -225,10 +187,12 @@ pub struct PartitionedHandle {
     name: String,
     count: u32,
     store: Arc<dyn EventStore>,
-    shared: Arc<Members>,
-    stop: mpsc::UnboundedSender<()>,
-    task: JoinHandle<()>,
+    runners: SharedRunners,
+    member: Member,
 }
+
+/// The runners of the partitions this process runs, by partition.
+type SharedRunners = Arc<AsyncMutex<BTreeMap<u32, ConsumerHandle>>>;
 
 impl std::fmt::Debug for PartitionedHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -247,22 +211,18 @@ impl PartitionedHandle {
 
     /// This process's member slot, once it joined.
     pub fn member(&self) -> Option<u32> {
-        *self
-            .shared
-            .slot
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.member.view().member()
     }
 
     /// The partitions this process runs now.
     pub async fn local_partitions(&self) -> Vec<u32> {
-        self.shared.runners.lock().await.keys().copied().collect()
+        self.runners.lock().await.keys().copied().collect()
     }
 
     /// Every partition: its owner, position and lag (positions of
     /// partitions other processes run come from their checkpoints).
     pub async fn status(&self) -> Vec<PartitionStatus> {
-        let live = self.shared.live();
+        let view = self.member.view().clone();
         let head = head_or_announced(&*self.store).await;
         let stored: HashMap<String, u64> = self
             .store
@@ -272,10 +232,10 @@ impl PartitionedHandle {
             .into_iter()
             .map(|c| (c.name, c.position))
             .collect();
-        let runners = self.shared.runners.lock().await;
+        let runners = self.runners.lock().await;
         let mut all = Vec::with_capacity(self.count as usize);
         for partition in 0..self.count {
-            let owner = owner_of(&live, partition);
+            let owner = view.owner_of(partition);
             let status = match runners.get(&partition) {
                 Some(runner) => {
                     let s = runner.status().await;
@@ -332,17 +292,16 @@ impl PartitionedHandle {
     /// hand finish, checkpoints saved, leases released), the member says it
     /// left, and the others take the partitions over at once.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        self.member.leave().await;
     }
 
     /// Ends at once, as a crash would: nothing is saved or released; the
     /// others take the partitions over once the leases end.
     pub fn abort(self) {
-        self.task.abort();
-        let shared = self.shared;
+        self.member.abort();
+        let runners = self.runners;
         tokio::spawn(async move {
-            let mut runners = shared.runners.lock().await;
+            let mut runners = runners.lock().await;
             for (_, runner) in std::mem::take(&mut *runners) {
                 runner.abort();
             }
@@ -350,141 +309,20 @@ impl PartitionedHandle {
     }
 }
 
-/// The member of rank `partition mod k` among the live members.
-fn owner_of(live: &[u32], partition: u32) -> Option<u32> {
-    if live.is_empty() {
-        return None;
-    }
-    live.get(partition as usize % live.len()).copied()
-}
-
-/// The task that keeps this process's membership and runners.
-struct Coordinator {
+/// This process's runners of a partitioned consumer: what membership
+/// assigns it.
+struct Runners {
     consumer: PartitionedConsumer,
     store: Arc<dyn EventStore>,
-    shared: Arc<Members>,
-    stopped: mpsc::UnboundedReceiver<()>,
-    /// Each other member's heartbeat: (count, when it last moved).
-    heartbeats: HashMap<u32, (u64, Instant)>,
-    beat: u64,
+    runners: SharedRunners,
 }
 
-impl Coordinator {
-    async fn run(mut self) {
-        let mut slot: Option<(u32, Box<dyn Lease>)> = None;
-        loop {
-            if let Some((_, lease)) = &mut slot {
-                let held = lease.is_held() && matches!(lease.renew().await, Ok(true));
-                if !held {
-                    tracing::warn!(consumer = %self.consumer.name, "lost the member lease; stopping this member's partitions");
-                    self.stop_all().await;
-                    slot = None;
-                }
-            }
-            if slot.is_none() {
-                slot = self.take_slot().await;
-                *self
-                    .shared
-                    .slot
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = slot.as_ref().map(|(s, _)| *s);
-            }
-            if let Some((own, _)) = &slot {
-                let own = *own;
-                if let Err(error) = self.beat(own).await {
-                    tracing::warn!(consumer = %self.consumer.name, %error, "membership heartbeat failed");
-                } else {
-                    self.rebalance(own).await;
-                }
-            }
-            let poll = self.consumer.options.takeover_poll;
-            tokio::select! {
-                _ = self.stopped.recv() => break,
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
-        self.stop_all().await;
-        if let Some((own, lease)) = slot {
-            let name = member_name(&self.consumer.name, own);
-            if let Err(error) = self.store.save_checkpoint(&name, 0).await {
-                tracing::warn!(consumer = %self.consumer.name, %error, "could not say this member left");
-            }
-            if let Err(error) = lease.release().await {
-                tracing::warn!(consumer = %self.consumer.name, %error, "releasing the member lease failed");
-            }
-        }
-    }
-
-    /// The lowest free member slot, with its lease.
-    async fn take_slot(&self) -> Option<(u32, Box<dyn Lease>)> {
-        for slot in 0..self.consumer.count {
-            let name = member_name(&self.consumer.name, slot);
-            match self
-                .store
-                .try_lease(&name, self.consumer.options.lease_ttl)
-                .await
-            {
-                Ok(Some(lease)) => {
-                    tracing::info!(consumer = %self.consumer.name, slot, pid = std::process::id(), "joined as a member");
-                    return Some((slot, lease));
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!(consumer = %self.consumer.name, %error, "taking a member slot failed");
-                    return None;
-                }
-            }
-        }
-        None
-    }
-
-    /// Bumps this member's heartbeat and reads everyone's: the live members.
-    async fn beat(&mut self, own: u32) -> Result<()> {
-        self.beat += 1;
-        let name = member_name(&self.consumer.name, own);
-        self.store.save_checkpoint(&name, self.beat).await?;
-        let prefix = format!("{}/member-", self.consumer.name);
-        let now = Instant::now();
-        let ttl = self.consumer.options.lease_ttl;
-        let mut live = vec![own];
-        for checkpoint in self.store.list_checkpoints().await? {
-            let Some(slot) = checkpoint
-                .name
-                .strip_prefix(&prefix)
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if slot == own || slot >= self.consumer.count {
-                continue;
-            }
-            let beat = checkpoint.position;
-            let entry = self.heartbeats.entry(slot).or_insert((beat, now));
-            if entry.0 != beat {
-                *entry = (beat, now);
-            }
-            // Invariant: a member counts as alive while its heartbeat moved within the lease TTL and it has not said it left.
-            if beat != 0 && now.duration_since(entry.1) < ttl {
-                live.push(slot);
-            }
-        }
-        live.sort_unstable();
-        *self
-            .shared
-            .live
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = live;
-        Ok(())
-    }
-
+#[async_trait]
+impl Assignment for Runners {
     /// Starts the runners of this member's partitions and stops the others.
-    async fn rebalance(&mut self, own: u32) {
-        let live = self.shared.live();
+    async fn assign(&mut self, mine: &[u32]) {
         let count = self.consumer.count;
-        let mine: Vec<u32> = (0..count)
-            .filter(|p| owner_of(&live, *p) == Some(own))
-            .collect();
-        let mut runners = self.shared.runners.lock().await;
+        let mut runners = self.runners.lock().await;
         let leaving: Vec<u32> = runners
             .keys()
             .copied()
@@ -531,6 +369,15 @@ impl Coordinator {
         }
     }
 
+    async fn stop_all(&mut self) {
+        let mut runners = self.runners.lock().await;
+        for (_, runner) in std::mem::take(&mut *runners) {
+            runner.stop().await;
+        }
+    }
+}
+
+impl Runners {
     /// Where a partition without a checkpoint starts: the lowest position
     /// of the partitions of another count, else the unpartitioned
     /// consumer's checkpoint of this name, else `None` (the options').
@@ -550,12 +397,5 @@ impl Coordinator {
                 .find(|c| &c.name == name)
                 .map(|c| c.position)
         })
-    }
-
-    async fn stop_all(&self) {
-        let mut runners = self.shared.runners.lock().await;
-        for (_, runner) in std::mem::take(&mut *runners) {
-            runner.stop().await;
-        }
     }
 }

@@ -1,0 +1,1 @@
+SELECT to_regclass('disco_projection_partitions') IS NOT NULL

@@ -1,0 +1,2 @@
+DELETE FROM disco_projection_partitions
+WHERE name = $1 AND generation = $2 AND partition_count <> $3

@@ -1,0 +1,1 @@
+SELECT generation FROM disco_projections WHERE name = $1 FOR UPDATE
