@@ -24,6 +24,7 @@ macro_rules! projection_cases {
             repartitioning_applies_nothing_twice,
             partitioned_rebuild_switches_when_every_partition_caught_up,
             partitioned_projection_by_a_custom_key,
+            strong_dispatch_waits_for_every_partition,
         );
     };
     (@partitioned $target:expr, $source:expr; $($case:ident),* $(,)?) => {

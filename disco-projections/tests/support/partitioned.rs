@@ -286,3 +286,52 @@ pub async fn partitioned_projection_by_a_custom_key(
     handle.stop().await;
     models.close().await;
 }
+
+/// Strong consistency over a partitioned projection: a dispatch returns
+/// once the partition of its stream has applied it (and the others have
+/// seen past it), in two members.
+pub async fn strong_dispatch_waits_for_every_partition(
+    store: Arc<dyn EventStore>,
+    models: ReadModels,
+) {
+    let second = models.again().await;
+    let mut slow = Balances::<1>::new();
+    slow.slow = Some(Duration::from_millis(20));
+    let a = models
+        .projector(slow)
+        .partitioned(4)
+        .start(store.clone())
+        .expect("start");
+    let mut slow = Balances::<1>::new();
+    slow.slow = Some(Duration::from_millis(20));
+    let b = second
+        .projector(slow)
+        .partitioned(4)
+        .start(store.clone())
+        .expect("start");
+    wait_local(&b, 2).await;
+    wait_local(&a, 2).await;
+    let app = orchestrator(store.clone(), vec![a.progress()]);
+    let strong = disco::cqrs::DispatchOptions::strong(["balances"]).timeout(PATIENCE);
+    for i in 0..12 {
+        let id = format!("s{}", i % 6);
+        app.dispatch_with(
+            "credit",
+            serde_json::json!({"id": id, "amount": 10 + i}),
+            &strong,
+        )
+        .await
+        .expect("a strong dispatch");
+        let answer = models.answer().await;
+        let expected: i64 = (0..=i).filter(|k| k % 6 == i % 6).map(|k| 10 + k).sum();
+        assert_eq!(
+            answer.balances.get(&id).map(|(balance, _)| *balance),
+            Some(expected),
+            "dispatch {i} returned before its partition applied it"
+        );
+    }
+    a.stop().await;
+    b.stop().await;
+    second.close().await;
+    models.close().await;
+}
