@@ -12,10 +12,17 @@
 //!   `Exact`), but never for a refusal: before a command is refused on a
 //!   cached state, the stream is checked for newer events;
 //! - a snapshot is taken when a command's events cross a multiple of
-//!   [`Aggregate::SNAPSHOT_EVERY`]; failing to save one only logs.
+//!   [`Aggregate::SNAPSHOT_EVERY`]; failing to save one only logs;
+//! - **new ids are guessed, never trusted**: while most uncached ids a
+//!   repository meets turn out to be new (the guess starts on; an existing
+//!   one takes four new ones to make up for), a command on an uncached id
+//!   runs on the empty state without a read and appends at `Exact(0)`, so a
+//!   new aggregate costs one round trip. Only events are trusted that way (the
+//!   store checks the version); a refusal, a no-op or a conflict reads the
+//!   stream (snapshot and all) and decides again.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::Instrument;
@@ -82,6 +89,40 @@ struct Entry<A> {
     last_used: AtomicU64,
 }
 
+/// Whether uncached ids are likely new: a score that hits raise by one
+/// and misses lower by four, so the guess holds while at least about four
+/// in five uncached ids are new.
+#[derive(Debug)]
+struct NewIds {
+    score: AtomicU32,
+}
+
+impl NewIds {
+    const MAX: u32 = 16;
+    const ON: u32 = 12;
+    const MISS: u32 = 4;
+
+    fn guess(&self) -> bool {
+        self.score.load(Ordering::Relaxed) >= Self::ON
+    }
+
+    fn hit(&self) {
+        let _ = self
+            .score
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some((s + 1).min(Self::MAX))
+            });
+    }
+
+    fn miss(&self) {
+        let _ = self
+            .score
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
+                Some(s.saturating_sub(Self::MISS))
+            });
+    }
+}
+
 /// Loads and saves aggregates of type `A` in a store.
 pub struct Repository<A: Aggregate> {
     store: Arc<dyn EventStore>,
@@ -89,6 +130,8 @@ pub struct Repository<A: Aggregate> {
     capacity: usize,
     max_attempts: u32,
     clock: AtomicU64,
+    /// `None`: never guess that an uncached id is new.
+    new_ids: Option<NewIds>,
 }
 
 impl<A: Aggregate> std::fmt::Debug for Repository<A> {
@@ -110,7 +153,20 @@ impl<A: Aggregate + Clone> Repository<A> {
             capacity: 1000,
             max_attempts: 5,
             clock: AtomicU64::new(0),
+            new_ids: Some(NewIds {
+                score: AtomicU32::new(NewIds::ON),
+            }),
         }
+    }
+
+    /// Whether a command on an uncached id may run on the empty state
+    /// first, while most uncached ids turn out new (on by default; see the
+    /// module docs). Off, every uncached id is read before its command.
+    pub fn guess_new_ids(mut self, on: bool) -> Self {
+        self.new_ids = on.then(|| NewIds {
+            score: AtomicU32::new(NewIds::ON),
+        });
+        self
     }
 
     /// Keeps up to `aggregates` hot aggregates (0: no cache).
@@ -286,6 +342,14 @@ impl<A: Aggregate + Clone> Repository<A> {
         let mut loaded = entry.loaded.lock().await;
         let mut attempts = 0;
         let mut fresh = false;
+        // Guessed new: the empty state, trusted only for events the store
+        // accepts at `Exact(0)`.
+        let mut guessed = false;
+        if loaded.is_none() && self.new_ids.as_ref().is_some_and(NewIds::guess) {
+            *loaded = Some((A::default(), 0));
+            guessed = true;
+        }
+        let guessed_at_first = guessed;
         loop {
             attempts += 1;
             let (state, version) = match loaded.take() {
@@ -293,13 +357,29 @@ impl<A: Aggregate + Clone> Repository<A> {
                 Some((state, version)) => self.catch_up(&stream, state, version).await?,
                 None => {
                     fresh = true;
-                    self.load_fresh(&stream).await?
+                    let (state, version) = self.load_fresh(&stream).await?;
+                    // What a guess would have met: a new stream, or not
+                    // (a guess made counts its own outcome).
+                    if let (Some(new_ids), false) = (&self.new_ids, guessed_at_first) {
+                        match version {
+                            0 => new_ids.hit(),
+                            _ => new_ids.miss(),
+                        }
+                    }
+                    (state, version)
                 }
             };
             let decided = {
                 let _span = tracing::debug_span!("handle", aggregate = A::NAME, id).entered();
                 state.handle(command.clone())
             };
+            if guessed && !matches!(&decided, Ok(events) if !events.is_empty()) {
+                // A refusal or a no-op on the guessed empty state says
+                // nothing: read the stream and decide on it.
+                guessed = false;
+                attempts -= 1;
+                continue;
+            }
             let events = match decided {
                 Ok(events) => events,
                 Err(refusal) if fresh => {
@@ -373,6 +453,11 @@ impl<A: Aggregate + Clone> Repository<A> {
             };
             match appended {
                 Ok(result) => {
+                    if guessed {
+                        if let Some(new_ids) = &self.new_ids {
+                            new_ids.hit();
+                        }
+                    }
                     let mut state = state;
                     for event in &events {
                         state.apply(event);
@@ -388,6 +473,17 @@ impl<A: Aggregate + Clone> Repository<A> {
                         events: events.len(),
                     };
                     return Ok((done, along.is_some()));
+                }
+                Err(Error::WrongExpectedVersion {
+                    stream: conflicted, ..
+                }) if conflicted == stream && guessed => {
+                    // Not new after all: read it (snapshot and all).
+                    if let Some(new_ids) = &self.new_ids {
+                        new_ids.miss();
+                    }
+                    guessed = false;
+                    attempts -= 1;
+                    tracing::debug!(%stream, "guessed new, but it exists; reading it");
                 }
                 Err(Error::WrongExpectedVersion {
                     stream: conflicted, ..

@@ -266,6 +266,7 @@ async fn old_payloads_are_upcast_on_read() {
 struct Watched {
     inner: MemoryStore,
     stream_reads: AtomicUsize,
+    appends: AtomicUsize,
     always_conflict: bool,
 }
 
@@ -277,6 +278,7 @@ impl EventStore for Watched {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> disco::Result<AppendResult> {
+        self.appends.fetch_add(1, Ordering::Relaxed);
         if self.always_conflict {
             return Err(disco::Error::WrongExpectedVersion {
                 stream: stream.clone(),
@@ -378,6 +380,7 @@ fn watched(inner: MemoryStore, always_conflict: bool) -> Arc<Watched> {
     Arc::new(Watched {
         inner,
         stream_reads: AtomicUsize::new(0),
+        appends: AtomicUsize::new(0),
         always_conflict,
     })
 }
@@ -399,6 +402,111 @@ async fn a_hot_cached_aggregate_does_not_reread_its_stream() {
     assert_eq!(store.stream_reads.load(Ordering::Relaxed), before);
     let (state, version) = repo.load("hot").await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((state.total, version), (201, 201));
+}
+
+/// Uncached ids are guessed new while most are: one append and no read
+/// each. Existing ones are still decided on their stream: a refusal on the
+/// empty state reads it; a command the empty state accepts meets `Exact(0)`
+/// and reads it, and such a miss turns the guess off until new ids make up
+/// for it.
+#[tokio::test]
+async fn uncached_ids_are_guessed_new_while_most_are() {
+    let store = watched(MemoryStore::new(), false);
+    let repo = Repository::<Tally>::new(store.clone());
+    let ctx = CommandContext::new();
+    for i in 0..5 {
+        let done = repo
+            .execute(&format!("n{i}"), 2, &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((done.version, done.state.total), (1, 2));
+    }
+    let reads = |s: &Watched| s.stream_reads.load(Ordering::Relaxed);
+    let appends = |s: &Watched| s.appends.load(Ordering::Relaxed);
+    assert_eq!(
+        (reads(&store), appends(&store)),
+        (0, 5),
+        "new ids were read"
+    );
+
+    // An existing id, unknown to this repository: the empty state accepts
+    // the command, the store refuses Exact(0), the stream is read and the
+    // command decided on it.
+    let other = Repository::<Tally>::new(store.clone());
+    for i in 0..3 {
+        other
+            .execute(&format!("old{i}"), 10, &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let (r0, a0) = (reads(&store), appends(&store));
+    let done = repo
+        .execute("old0", 1, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.version, done.state.total), (2, 11));
+    assert_eq!(
+        appends(&store) - a0,
+        2,
+        "the guessed append, then the real one"
+    );
+    assert!(reads(&store) > r0, "the stream was not read after the miss");
+    // Five new ids made up for one miss; a second one turns the guess off:
+    // the next uncached id is read first.
+    let a0 = appends(&store);
+    repo.execute("old1", 1, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(appends(&store) - a0, 2, "the guess was off too early");
+    let (r0, a0) = (reads(&store), appends(&store));
+    let done = repo
+        .execute("old2", 1, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.version, done.state.total), (2, 11));
+    assert_eq!(appends(&store) - a0, 1, "guessed after two misses");
+    assert!(reads(&store) > r0);
+    // New ids met while reading first turn it back on (old2 was a third
+    // miss: eight make up for two).
+    for i in 0..8 {
+        repo.execute(&format!("m{i}"), 1, &ctx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let r0 = reads(&store);
+    repo.execute("m-last", 1, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reads(&store), r0, "the guess did not come back");
+
+    // A refusal on the empty state is never trusted: the account exists.
+    let accounts = Repository::<Account>::new(store.clone());
+    let user: Uuid = USER.parse().unwrap_or_default();
+    Repository::<Account>::new(store.clone())
+        .execute(
+            "acc",
+            AccountCommand::Open {
+                user_id: user,
+                balance: 10,
+            },
+            &ctx,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let done = accounts
+        .execute("acc", AccountCommand::Deposit { amount: 5 }, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((done.version, done.state.balance), (2, 15));
+
+    // Off: every uncached id is read.
+    let careful = Repository::<Tally>::new(store.clone()).guess_new_ids(false);
+    let r0 = reads(&store);
+    careful
+        .execute("c1", 1, &ctx)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(reads(&store) > r0);
 }
 
 #[tokio::test]
