@@ -200,7 +200,8 @@ pub struct ProjectionPartitionStatus {
     pub last_error: Option<String>,
 }
 
-/// Controls this process's member of a partitioned projection.
+/// Controls this process's member of a partitioned projection. Dropping
+/// it leaves gracefully in the background.
 pub struct PartitionedProjectionHandle {
     name: String,
     version: u32,
@@ -367,6 +368,11 @@ async fn combine(
     let mut stored: HashMap<u32, u64> = HashMap::new();
     let mut read_at: Option<tokio::time::Instant> = None;
     loop {
+        // The handle and the member are gone (dropped, stopped): so is
+        // anyone to tell.
+        if Arc::strong_count(&runners) == 1 {
+            return;
+        }
         let local: HashMap<u32, u64> = runners
             .lock()
             .await

@@ -649,10 +649,11 @@ impl Runner {
         if position < head {
             return Ok(());
         }
+        // The switch compares stored positions (a partition's, the other
+        // partitions'): store what was seen first.
+        self.save_seen(a).await?;
         let switched = match &self.part {
             Some(part) => {
-                // The others' switch compares this partition's row.
-                self.save_seen(a).await?;
                 self.read_model
                     .switch_partition(generation, part.slot, &a.claim)
                     .await
