@@ -4,6 +4,7 @@
 
 use disco_core::Timestamp;
 
+use crate::error::ProjectionError;
 use crate::read_model::{
     GenerationRow, GenerationState, Inherited, PartitionRow, PartitionSlot, Plan,
 };
@@ -102,6 +103,31 @@ pub fn switch(rows: &[GenerationRow], to: u32) -> Result<Option<u32>, String> {
         Some(live) => Ok(Some(live.generation)),
         None => Ok(None),
     }
+}
+
+/// Whether the runner holding `claim` may write a row whose claim is
+/// `holder`, of a generation in `state`.
+pub fn check_writer(
+    name: &str,
+    generation: u32,
+    holder: Option<&str>,
+    claim: &str,
+    state: &str,
+) -> Result<(), ProjectionError> {
+    // Invariant: only the runner that claimed the row last writes it.
+    if holder != Some(claim) {
+        return Err(ProjectionError::Fenced {
+            name: name.to_owned(),
+            generation,
+        });
+    }
+    if GenerationState::parse(state)? == GenerationState::Retired {
+        return Err(ProjectionError::GenerationRetired {
+            name: name.to_owned(),
+            generation,
+        });
+    }
+    Ok(())
 }
 
 /// Whether `logical` may be (re)created as a view: only if an earlier

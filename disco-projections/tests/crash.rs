@@ -87,6 +87,22 @@ async fn stored_position(models: &ReadModels) -> u64 {
     models.list().await.first().map_or(0, |row| row.position)
 }
 
+/// Waits until the stored position passes `last`; the new one.
+async fn progressed_past(models: &ReadModels, last: u64, round: u64) -> u64 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let position = stored_position(models).await;
+        if position > last {
+            return position;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "round {round}: no progress past {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn kill_mid_batch(source_url: &str, store: &SourceStore, models: ReadModels, target: &str) {
     credit_many(&*store.store, 40, 3000).await;
     let head = store.store.head_position().await.expect("head");
@@ -95,19 +111,7 @@ async fn kill_mid_batch(source_url: &str, store: &SourceStore, models: ReadModel
         let mut child = spawn_child(source_url, target);
         // Let it commit a batch or two beyond the last kill, then kill it
         // while it is inside the next (each takes ~100 ms).
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let position = stored_position(&models).await;
-            if position > last {
-                last = position;
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: the child made no progress"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        last = progressed_past(&models, last, round).await;
         tokio::time::sleep(Duration::from_millis(50 + 40 * round)).await;
         child.kill().expect("kill -9 the child");
         child.wait().expect("reap the child");
@@ -172,19 +176,7 @@ async fn kill_partition_members(
     ];
     let mut last = 0;
     for round in 0..2 {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let position = stored_position(&models).await;
-            if position > last {
-                last = position;
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: the members made no progress"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        last = progressed_past(&models, last, round).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         let mut child = children.remove(0);
         child.kill().expect("kill -9 a member");

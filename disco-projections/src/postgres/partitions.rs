@@ -10,9 +10,7 @@ use super::txn::now;
 use super::{db, PgTransaction};
 use crate::bookkeeping::{self, Layout};
 use crate::error::ProjectionError;
-use crate::read_model::{
-    GenerationRow, GenerationState, PartitionClaim, PartitionRow, PartitionSlot,
-};
+use crate::read_model::{GenerationRow, PartitionClaim, PartitionRow, PartitionSlot};
 
 /// Creates the partition table if missing; refuses one that is not
 /// disco's (other columns). Runs under the bookkeeping lock.
@@ -258,19 +256,7 @@ pub(crate) async fn lock(
             partitions: current_count(tx, name, generation).await?.unwrap_or(0),
         });
     }
-    // Invariant: only the runner that claimed the partition last writes it.
-    if holder.as_deref() != Some(claim) {
-        return Err(ProjectionError::Fenced {
-            name: name.to_owned(),
-            generation,
-        });
-    }
-    if GenerationState::parse(&state)? == GenerationState::Retired {
-        return Err(ProjectionError::GenerationRetired {
-            name: name.to_owned(),
-            generation,
-        });
-    }
+    bookkeeping::check_writer(name, generation, holder.as_deref(), claim, &state)?;
     Ok(position as u64)
 }
 

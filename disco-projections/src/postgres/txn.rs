@@ -153,19 +153,7 @@ pub(crate) async fn lock(
     let position: i64 = found.try_get(0).map_err(db)?;
     let holder: Option<String> = found.try_get(1).map_err(db)?;
     let state: String = found.try_get(2).map_err(db)?;
-    // Invariant: only the runner that claimed the generation last writes it.
-    if holder.as_deref() != Some(claim) {
-        return Err(ProjectionError::Fenced {
-            name: name.to_owned(),
-            generation,
-        });
-    }
-    if GenerationState::parse(&state)? == GenerationState::Retired {
-        return Err(ProjectionError::GenerationRetired {
-            name: name.to_owned(),
-            generation,
-        });
-    }
+    bookkeeping::check_writer(name, generation, holder.as_deref(), claim, &state)?;
     Ok(position as u64)
 }
 

@@ -9,9 +9,7 @@ use super::db;
 use super::txn::now;
 use crate::bookkeeping::{self, Layout};
 use crate::error::ProjectionError;
-use crate::read_model::{
-    GenerationRow, GenerationState, PartitionClaim, PartitionRow, PartitionSlot,
-};
+use crate::read_model::{GenerationRow, PartitionClaim, PartitionRow, PartitionSlot};
 
 /// Creates the partition table if missing; refuses one that is not
 /// disco's (other columns).
@@ -212,19 +210,7 @@ pub(crate) fn lock(
             partitions: current_count(tx, name, generation)?.unwrap_or(0),
         });
     }
-    // Invariant: only the runner that claimed the partition last writes it.
-    if holder.as_deref() != Some(claim) {
-        return Err(ProjectionError::Fenced {
-            name: name.to_owned(),
-            generation,
-        });
-    }
-    if GenerationState::parse(&state)? == GenerationState::Retired {
-        return Err(ProjectionError::GenerationRetired {
-            name: name.to_owned(),
-            generation,
-        });
-    }
+    bookkeeping::check_writer(name, generation, holder.as_deref(), claim, &state)?;
     Ok(position as u64)
 }
 

@@ -150,19 +150,7 @@ pub(crate) fn lock(
             "projection {name} has no generation {generation}"
         )));
     };
-    // Invariant: only the runner that claimed the generation last writes it.
-    if holder.as_deref() != Some(claim) {
-        return Err(ProjectionError::Fenced {
-            name: name.to_owned(),
-            generation,
-        });
-    }
-    if GenerationState::parse(&state)? == GenerationState::Retired {
-        return Err(ProjectionError::GenerationRetired {
-            name: name.to_owned(),
-            generation,
-        });
-    }
+    bookkeeping::check_writer(name, generation, holder.as_deref(), claim, &state)?;
     Ok(position as u64)
 }
 
