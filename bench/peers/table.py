@@ -5,7 +5,11 @@ over cqrs-es (min-max of the per-round ratios).
 Sides: cqrs-es (`CqrsFramework::execute`), disco (`execute`: the same call,
 the store is read), disco-new (`execute_new`: the caller knows the id is
 fresh, nothing is read), raw-insert (one autocommitted INSERT per command,
-nothing read: the ceiling of any store that commits each command)."""
+nothing read: the ceiling of any store that commits each command),
+raw-schema (the same statement writing the event and stream rows with
+disco's keys: the floor of disco's schema), disco-append (own-8 only: the
+same events appended bare through disco's store, each client on its own
+stream: the ceiling of any command path on it)."""
 import json
 import sys
 from collections import defaultdict
@@ -34,15 +38,17 @@ def ratio(side, peer):
     return span([d / p for d, p in zip(side, peer)], "{:.2f}") + "x" if side else "-"
 
 
-print("| case | cqrs-es cmd/s | disco `execute` | disco / cqrs-es | disco `execute_new` | / cqrs-es | raw INSERT (ceiling) | / cqrs-es |")
-print("|---|---|---|---|---|---|---|---|")
+print("| case | cqrs-es cmd/s | disco `execute` | disco / cqrs-es | disco `execute_new` | / cqrs-es | raw INSERT (ceiling) | / cqrs-es | disco's schema, raw (floor) or disco's bare appends (own-8) | / cqrs-es |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for case in ["new-1", "new-8", "own-8"]:
     sides = rates.get(case)
     if not sides:
         continue
     peer = sides["cqrs-es"]
     disco, new, raw = sides["disco"], sides.get("disco-new", []), sides.get("raw-insert", [])
+    floor = sides.get("raw-schema", []) or sides.get("disco-append", [])
     print(
         f"| {NAMES[case]} | {span(peer, '{:,.0f}')} | {span(disco, '{:,.0f}')} | {ratio(disco, peer)} "
-        f"| {span(new, '{:,.0f}')} | {ratio(new, peer)} | {span(raw, '{:,.0f}')} | {ratio(raw, peer)} |"
+        f"| {span(new, '{:,.0f}')} | {ratio(new, peer)} | {span(raw, '{:,.0f}')} | {ratio(raw, peer)} "
+        f"| {span(floor, '{:,.0f}')} | {ratio(floor, peer)} |"
     )

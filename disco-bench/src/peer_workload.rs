@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use disco_core::{Error, Result};
-use disco_cqrs::{Aggregate, DomainEvent, Orchestrator};
+use disco_core::{Error, EventStore, ExpectedVersion, Result, StreamId};
+use disco_cqrs::{encode, Aggregate, CommandContext, DomainEvent, Orchestrator};
 use disco_store_postgres::{PgOptions, PostgresStore};
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +116,38 @@ async fn run(app: &Arc<Orchestrator>, clients: usize, per_client: usize, ids: Id
     Ok(start.elapsed().as_secs_f64())
 }
 
+/// `clients` clients each appending `per_client` deposits to a stream of
+/// its own, one at a time at `Exact(version)`: the command path's work
+/// without the command.
+async fn appends(store: &PostgresStore, clients: usize, per_client: usize) -> Result<f64> {
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let stream = StreamId::new(format!("bare-{}", uuid::Uuid::new_v4()))?;
+            let context = CommandContext::new();
+            for version in 0..per_client as u64 {
+                let event = BankEvent::FundsDeposited {
+                    amount: 10,
+                    balance: 10 * (version as i64 + 1),
+                    note: NOTE.trim().to_owned(),
+                };
+                let encoded =
+                    encode(&event, &context).map_err(|e| Error::Backend(e.to_string()))?;
+                store
+                    .append(&stream, ExpectedVersion::Exact(version), vec![encoded])
+                    .await?;
+            }
+            Ok::<_, Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.map_err(|e| Error::Backend(format!("a client failed: {e}")))??;
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
 /// Runs `cases` (`new-1`, `new-8`, `own-8`) on the PostgreSQL at `url`,
 /// `scale` times the default sizes, printing a JSON line per case.
 pub async fn run_cases(url: &str, cases: &[String], scale: f64) -> Result<()> {
@@ -148,6 +180,17 @@ pub async fn run_cases(url: &str, cases: &[String], scale: f64) -> Result<()> {
                 )
             }
             "own-8" => {
+                // The ceiling of any command path on this store: the same
+                // events appended bare (no aggregate), each client on its
+                // own stream, reported as its own side.
+                let mut bare = 0.0;
+                for _ in 0..4 {
+                    bare += appends(&store, 8, n(200.0)).await?;
+                }
+                println!(
+                    "{{\"case\":\"{case}\",\"side\":\"disco-append\",\"commands\":{},\"seconds\":{bare:.4}}}",
+                    4 * 8 * n(200.0)
+                );
                 let mut seconds = 0.0;
                 for _ in 0..4 {
                     seconds += run(&app, 8, n(200.0), Ids::Own).await?;

@@ -19,3 +19,26 @@ CREATE TABLE snapshots
     payload          json                                 NOT NULL,
     PRIMARY KEY (aggregate_type, aggregate_id, last_sequence)
 );
+-- The floor of disco's schema, for the raw-schema side: an event row with
+-- disco's keys (a global position, a unique event id, a unique stream and
+-- version) and its stream's row, as disco-store-postgres's migrations make
+-- them.
+CREATE SEQUENCE disco_position;
+CREATE TABLE disco_events
+(
+    position    bigint PRIMARY KEY,
+    stream_id   text COLLATE "C" NOT NULL,
+    version     bigint NOT NULL,
+    event_id    uuid   NOT NULL UNIQUE,
+    event_type  text   NOT NULL,
+    data        bytea  NOT NULL,
+    metadata    bytea  NOT NULL,
+    recorded_at bigint NOT NULL,
+    UNIQUE (stream_id, version)
+);
+CREATE TABLE disco_streams
+(
+    stream_id text COLLATE "C" PRIMARY KEY,
+    version   bigint   NOT NULL,
+    state     smallint NOT NULL
+);

@@ -109,25 +109,50 @@ async fn cqrs_pool(url: &str, schema: &str) -> Result<Pool<Postgres>, Failure> {
 
 /// `clients` tasks each inserting `per_client` event rows, one autocommitted
 /// INSERT each (the ~200-byte payload the commands write).
+/// What a raw side writes per command, in one autocommitted statement.
+#[derive(Clone, Copy)]
+enum Raw {
+    /// The event row into postgres-es's table.
+    Insert,
+    /// The event row and its stream's row into tables keyed as disco's.
+    Schema,
+}
+
 async fn raw_inserts(
     pool: &Pool<Postgres>,
     clients: usize,
     per_client: usize,
+    raw: Raw,
 ) -> Result<f64, Failure> {
     let payload =
         serde_json::json!({"FundsDeposited": {"amount": 10, "balance": 10, "note": NOTE.trim()}});
+    let bytes = payload.to_string().into_bytes();
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..clients {
         let pool = pool.clone();
         let payload = payload.clone();
+        let bytes = bytes.clone();
         tasks.spawn(async move {
             for _ in 0..per_client {
-                sqlx::query(include_str!("raw_insert.sql"))
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(&payload)
-                    .execute(&pool)
-                    .await?;
+                let stream = uuid::Uuid::new_v4().to_string();
+                match raw {
+                    Raw::Insert => {
+                        sqlx::query(include_str!("raw_insert.sql"))
+                            .bind(stream)
+                            .bind(&payload)
+                            .execute(&pool)
+                            .await?;
+                    }
+                    Raw::Schema => {
+                        sqlx::query(include_str!("raw_schema.sql"))
+                            .bind(format!("account-{stream}"))
+                            .bind(uuid::Uuid::now_v7().to_string())
+                            .bind(&bytes)
+                            .execute(&pool)
+                            .await?;
+                    }
+                }
             }
             Ok::<_, sqlx::Error>(())
         });
@@ -198,9 +223,17 @@ async fn main() -> Result<(), Failure> {
                 let per_client = n(if clients == 1 { 2000.0 } else { 500.0 });
                 // The ceiling of any store that commits each command: one
                 // autocommitted INSERT of the event row, nothing read.
-                let raw = raw_inserts(&cqrs_pool(&url, schema).await?, clients, per_client).await?;
+                let raw_pool = cqrs_pool(&url, schema).await?;
+                let raw = raw_inserts(&raw_pool, clients, per_client, Raw::Insert).await?;
                 println!(
                     "{{\"case\":\"{case}\",\"side\":\"raw-insert\",\"commands\":{},\"seconds\":{raw:.4}}}",
+                    clients * per_client
+                );
+                // The floor of disco's schema: the same, writing the event
+                // and stream rows with disco's keys.
+                let floor = raw_inserts(&raw_pool, clients, per_client, Raw::Schema).await?;
+                println!(
+                    "{{\"case\":\"{case}\",\"side\":\"raw-schema\",\"commands\":{},\"seconds\":{floor:.4}}}",
                     clients * per_client
                 );
                 (
