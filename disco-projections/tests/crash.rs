@@ -47,7 +47,7 @@ async fn open_target(target: &str) -> ReadModels {
     match target.strip_prefix("sqlite:") {
         Some(path) => ReadModels::Sqlite(
             disco::projections::sqlite::SqliteReadModels::open(path).expect("open"),
-            TempDir::new("unused"),
+            TempDir::none(),
         ),
         None => ReadModels::Postgres(
             disco::projections::postgres::PgReadModels::connect(&pg_base(), Some(target))

@@ -347,6 +347,12 @@ impl TempDir {
         TempDir(path)
     }
 
+    /// No directory: for a handle that shares another's (nothing is made,
+    /// nothing removed; a child process killed with `kill -9` leaves none).
+    pub fn none() -> TempDir {
+        TempDir(std::path::PathBuf::new())
+    }
+
     pub fn file(&self, name: &str) -> std::path::PathBuf {
         self.0.join(name)
     }
@@ -354,7 +360,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
@@ -404,7 +412,7 @@ impl ReadModels {
         match self {
             ReadModels::Sqlite(_, dir) => ReadModels::Sqlite(
                 SqliteReadModels::open(dir.file("read.db")).expect("open read models"),
-                TempDir::new("unused"),
+                TempDir::none(),
             ),
             ReadModels::Postgres(_, schema, _) => ReadModels::Postgres(
                 PgReadModels::connect(&pg_base(), Some(schema))
