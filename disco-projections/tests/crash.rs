@@ -103,6 +103,41 @@ async fn progressed_past(models: &ReadModels, last: u64, round: u64) -> u64 {
     }
 }
 
+/// The table equals the fold of the events up to `head`, with every event
+/// applied once (the `applied` table counts them).
+async fn assert_complete(models: &ReadModels, store: &SourceStore, head: u64) {
+    let expected = fold(&*store.store, head).await;
+    assert_eq!(models.answer().await.balances, expected);
+    let events: i64 = expected.values().map(|(_, n)| n).sum();
+    assert_eq!(
+        models.applied().await,
+        events,
+        "an event applied twice or lost"
+    );
+}
+
+/// A SQLite event store and read-model file in `dir`: (source URL, store,
+/// target, models).
+async fn on_sqlite(dir: &TempDir) -> (String, SourceStore, String, ReadModels) {
+    let source_url = format!("sqlite:{}", dir.file("events.db").display());
+    let store = SourceStore::open_url(&source_url).await;
+    let target = format!("sqlite:{}", dir.file("read.db").display());
+    let models = open_target(&target).await;
+    (source_url, store, target, models)
+}
+
+/// A PostgreSQL event store and read-model schema: (source URL, store,
+/// target schema, models).
+async fn on_postgres() -> (String, SourceStore, String, ReadModels) {
+    let store = SourceStore::open(Source::Postgres).await;
+    let models = ReadModels::open(Target::Postgres).await;
+    let ReadModels::Postgres(_, schema, _) = &models else {
+        unreachable!("a PostgreSQL target")
+    };
+    let target = schema.clone();
+    (store.url().to_owned(), store, target, models)
+}
+
 async fn kill_mid_batch(source_url: &str, store: &SourceStore, models: ReadModels, target: &str) {
     credit_many(&*store.store, 40, 3000).await;
     let head = store.store.head_position().await.expect("head");
@@ -128,10 +163,7 @@ async fn kill_mid_batch(source_url: &str, store: &SourceStore, models: ReadModel
         .wait_for(head, PATIENCE)
         .await
         .expect("the survivor catches up");
-    let expected = fold(&*store.store, head).await;
-    assert_eq!(models.answer().await.balances, expected);
-    let events: i64 = expected.values().map(|(_, n)| n).sum();
-    assert_eq!(models.applied().await, events);
+    assert_complete(&models, store, head).await;
     handle.stop().await;
     models.close().await;
 }
@@ -139,23 +171,14 @@ async fn kill_mid_batch(source_url: &str, store: &SourceStore, models: ReadModel
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_read_model_survives_kill_9_mid_batch() {
     let dir = TempDir::new("crash");
-    let source_url = format!("sqlite:{}", dir.file("events.db").display());
-    let store = SourceStore::open_url(&source_url).await;
-    let target = format!("sqlite:{}", dir.file("read.db").display());
-    let models = open_target(&target).await;
+    let (source_url, store, target, models) = on_sqlite(&dir).await;
     kill_mid_batch(&source_url, &store, models, &target).await;
     store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_read_model_survives_kill_9_mid_batch() {
-    let store = SourceStore::open(Source::Postgres).await;
-    let models = ReadModels::open(Target::Postgres).await;
-    let ReadModels::Postgres(_, schema, _) = &models else {
-        unreachable!("a PostgreSQL target")
-    };
-    let target = schema.clone();
-    let source_url = store.url().to_owned();
+    let (source_url, store, target, models) = on_postgres().await;
     kill_mid_batch(&source_url, &store, models, &target).await;
     store.close().await;
 }
@@ -195,14 +218,7 @@ async fn kill_partition_members(
         .wait_for(head, PATIENCE)
         .await
         .expect("the survivor catches up");
-    let expected = fold(&*store.store, head).await;
-    assert_eq!(models.answer().await.balances, expected);
-    let events: i64 = expected.values().map(|(_, n)| n).sum();
-    assert_eq!(
-        models.applied().await,
-        events,
-        "an event applied twice or lost"
-    );
+    assert_complete(&models, store, head).await;
     survivor.stop().await;
     models.close().await;
 }
@@ -210,23 +226,14 @@ async fn kill_partition_members(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_partitioned_read_model_survives_killed_members() {
     let dir = TempDir::new("crash-partitions");
-    let source_url = format!("sqlite:{}", dir.file("events.db").display());
-    let store = SourceStore::open_url(&source_url).await;
-    let target = format!("sqlite:{}", dir.file("read.db").display());
-    let models = open_target(&target).await;
+    let (source_url, store, target, models) = on_sqlite(&dir).await;
     kill_partition_members(&source_url, &store, models, &target).await;
     store.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_partitioned_read_model_survives_killed_members() {
-    let store = SourceStore::open(Source::Postgres).await;
-    let models = ReadModels::open(Target::Postgres).await;
-    let ReadModels::Postgres(_, schema, _) = &models else {
-        unreachable!("a PostgreSQL target")
-    };
-    let target = schema.clone();
-    let source_url = store.url().to_owned();
+    let (source_url, store, target, models) = on_postgres().await;
     kill_partition_members(&source_url, &store, models, &target).await;
     store.close().await;
 }
