@@ -66,22 +66,6 @@ async fn rows(
     rows.iter().map(row).collect()
 }
 
-/// The current partition rows of every generation of `name`.
-pub(crate) async fn current(
-    pool: &PgPool,
-    name: &str,
-) -> Result<Vec<PartitionRow>, ProjectionError> {
-    if !exists(pool).await? {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query(include_str!("current_partitions.sql"))
-        .bind(name)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
-    rows.iter().map(row).collect()
-}
-
 /// The current partition rows of every projection here.
 pub(crate) async fn all(pool: &PgPool) -> Result<Vec<PartitionRow>, ProjectionError> {
     if !exists(pool).await? {

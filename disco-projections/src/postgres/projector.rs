@@ -230,7 +230,9 @@ impl<P: PgProjection> ReadModel for PgProjector<P> {
     }
 
     async fn partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
-        partitions::current(self.models.pool(), P::NAME).await
+        let mut rows = self.models.list_partitions().await?;
+        rows.retain(|r| r.name == P::NAME);
+        Ok(rows)
     }
 }
 

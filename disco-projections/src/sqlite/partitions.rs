@@ -58,18 +58,6 @@ fn rows(
     rows.map(|r| r.map_err(db)).collect()
 }
 
-/// The current partition rows of every generation of `name`.
-pub(crate) fn current(conn: &Connection, name: &str) -> Result<Vec<PartitionRow>, ProjectionError> {
-    if !exists(conn)? {
-        return Ok(Vec::new());
-    }
-    let mut stmt = conn
-        .prepare(include_str!("current_partitions.sql"))
-        .map_err(db)?;
-    let rows = stmt.query_map([name], row).map_err(db)?;
-    rows.map(|r| r.map_err(db)).collect()
-}
-
 /// The current partition rows of every projection here.
 pub(crate) fn all(conn: &mut Connection) -> Result<Vec<PartitionRow>, ProjectionError> {
     if !exists(conn)? {

@@ -268,9 +268,9 @@ impl<P: SqliteProjection> ReadModel for SqliteProjector<P> {
     }
 
     async fn partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
-        self.models
-            .blocking(|conn| partitions::current(conn, P::NAME))
-            .await
+        let mut rows = self.models.list_partitions().await?;
+        rows.retain(|r| r.name == P::NAME);
+        Ok(rows)
     }
 }
 

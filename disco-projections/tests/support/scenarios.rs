@@ -479,10 +479,27 @@ pub async fn strong_dispatch_waits_for_the_projection(
     models.close().await;
 }
 
+/// Starts the balances projection on `models` and expects its runner to
+/// fail, naming `table`.
+async fn refused_for(models: &ReadModels, store: &Arc<dyn EventStore>, table: &str) {
+    let handle = models
+        .projector(Balances::<1>::new())
+        .start(store.clone())
+        .expect("start");
+    let exit = tokio::time::timeout(PATIENCE, handle.wait())
+        .await
+        .expect("the runner ends");
+    assert!(
+        matches!(&exit, ProjectionExit::Failed { error, .. } if error.contains(table)),
+        "{exit:?}"
+    );
+}
+
 /// The read-model database holds an application table named as one of the
 /// projection's views: the projection refuses it (`Foreign`, the runner
 /// fails before applying anything) and leaves the table as it was; a
-/// `disco_projections` table that is not disco's is refused too.
+/// `disco_projections` table that is not disco's is refused too, and so is one named as
+/// `disco_projection_partitions`.
 pub async fn foreign_tables_are_refused_and_left_alone(
     store: Arc<dyn EventStore>,
     models: ReadModels,
@@ -521,17 +538,7 @@ pub async fn foreign_tables_are_refused_and_left_alone(
     other
         .execute("CREATE TABLE disco_projections (name TEXT, owner TEXT)")
         .await;
-    let handle = other
-        .projector(Balances::<1>::new())
-        .start(store.clone())
-        .expect("start");
-    let exit = tokio::time::timeout(PATIENCE, handle.wait())
-        .await
-        .expect("the runner ends");
-    assert!(
-        matches!(&exit, ProjectionExit::Failed { error, .. } if error.contains("disco_projections")),
-        "{exit:?}"
-    );
+    refused_for(&other, &store, "disco_projections").await;
     other.close().await;
 
     // A foreign table of the partitions' name is refused and kept too.
@@ -542,17 +549,7 @@ pub async fn foreign_tables_are_refused_and_left_alone(
     third
         .execute("INSERT INTO disco_projection_partitions (owner) VALUES ('someone')")
         .await;
-    let handle = third
-        .projector(Balances::<1>::new())
-        .start(store.clone())
-        .expect("start");
-    let exit = tokio::time::timeout(PATIENCE, handle.wait())
-        .await
-        .expect("the runner ends");
-    assert!(
-        matches!(&exit, ProjectionExit::Failed { error, .. } if error.contains("disco_projection_partitions")),
-        "{exit:?}"
-    );
+    refused_for(&third, &store, "disco_projection_partitions").await;
     assert_eq!(
         third
             .scalar("SELECT owner FROM disco_projection_partitions")
