@@ -37,6 +37,6 @@ pub mod stored_int;
 pub mod stream_state;
 
 pub use append_check::EventLocation;
-pub use disco_core::limits::{check_checkpoint_name, check_event_type};
+pub use disco_core::limits::{check_checkpoint_name, check_event_type, check_lease_name};
 pub use disco_core::notifications::Notifier;
 pub use local_leases::{LocalLease, LocalLeases};

@@ -79,7 +79,7 @@ impl LocalLeases {
     /// [`try_lease`](disco_core::EventStore::try_lease) answers: the name checked,
     /// the lease boxed.
     pub fn try_lease(&self, name: &str) -> Result<Option<Box<dyn Lease>>> {
-        disco_core::limits::check_checkpoint_name(name)?;
+        disco_core::limits::check_lease_name(name)?;
         Ok(self
             .try_acquire(name)
             .map(|lease| Box::new(lease) as Box<dyn Lease>))

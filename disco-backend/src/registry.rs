@@ -122,22 +122,112 @@ pub fn find<'a>(backends: &'a [Backend], url: &str) -> Result<&'a Backend> {
 }
 
 /// The path of a file store's URL (`sqlite:PATH` → `PATH`); an
-/// [`Error::InvalidInput`] when it is empty.
+/// [`Error::InvalidInput`] when it is empty or carries a `?` query: file
+/// stores take no URL parameters, and a parameter that was meant as one
+/// (`sqlite:x.db?mode=ro`) must not silently become part of a file name.
 ///
 /// ```
 /// use disco::backend::registry::file_path;
 /// assert_eq!(file_path("sqlite:/tmp/x.db").unwrap(), std::path::PathBuf::from("/tmp/x.db"));
 /// assert!(file_path("sqlite:").is_err());
+/// assert!(file_path("sqlite:x.db?mode=ro").is_err());
 /// ```
 pub fn file_path(url: &str) -> Result<PathBuf> {
+    let scheme = scheme(url).unwrap_or(url);
     match url.split_once(':') {
-        Some((_, path)) if !path.is_empty() => Ok(PathBuf::from(path)),
-        _ => {
-            let scheme = scheme(url).unwrap_or(url);
+        Some((_, path)) if path.contains('?') => {
+            let (_, query) = path.split_once('?').unwrap_or((path, ""));
             Err(Error::InvalidInput(format!(
-                "{scheme}: needs a path, as in {scheme}:events.db"
+                "{scheme}: URLs take no parameters, and this one has {}; a file name cannot contain '?' here",
+                describe_parameters(query)
             )))
         }
+        Some((_, path)) if !path.is_empty() => Ok(PathBuf::from(path)),
+        _ => Err(Error::InvalidInput(format!(
+            "{scheme}: needs a path, as in {scheme}:events.db"
+        ))),
+    }
+}
+
+/// The `?` query of `url` split into its `name=value` pairs (a pair
+/// without `=` has an empty value; empty pairs are left out), and the URL
+/// before it.
+///
+/// ```
+/// use disco::backend::registry::split_query;
+/// let (base, pairs) = split_query("nats://h:4222?store=a&replicas=3");
+/// assert_eq!(base, "nats://h:4222");
+/// assert_eq!(pairs, vec![("store", "a"), ("replicas", "3")]);
+/// ```
+pub fn split_query(url: &str) -> (&str, Vec<(&str, &str)>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url, Vec::new());
+    };
+    let pairs = query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .collect();
+    (base, pairs)
+}
+
+/// Refuses a URL query that names a parameter not in `known`, or one
+/// parameter twice: a typo (`schma=`) must never open a store somewhere
+/// else. The message names every offending parameter and the known ones.
+///
+/// ```
+/// use disco::backend::registry::{check_parameters, split_query};
+/// let (_, pairs) = split_query("postgres://h/db?schma=x");
+/// let refused = check_parameters("postgres", &pairs, &["schema", "sslmode"]).unwrap_err();
+/// assert!(refused.to_string().contains("schma"), "{refused}");
+/// let (_, pairs) = split_query("postgres://h/db?schema=x");
+/// assert!(check_parameters("postgres", &pairs, &["schema", "sslmode"]).is_ok());
+/// ```
+pub fn check_parameters(scheme: &str, pairs: &[(&str, &str)], known: &[&str]) -> Result<()> {
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut repeated: Vec<&str> = Vec::new();
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if !known.contains(name) && !unknown.contains(name) {
+            unknown.push(name);
+        } else if pairs[..i].iter().any(|(earlier, _)| earlier == name) && !repeated.contains(name)
+        {
+            repeated.push(name);
+        }
+    }
+    let quoted = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !unknown.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{scheme} URL: unknown parameter{} {}; the known ones are {}",
+            if unknown.len() == 1 { "" } else { "s" },
+            quoted(&unknown),
+            quoted(known)
+        )));
+    }
+    if !repeated.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{scheme} URL: parameter {} given more than once",
+            quoted(&repeated)
+        )));
+    }
+    Ok(())
+}
+
+fn describe_parameters(query: &str) -> String {
+    let names: Vec<String> = split_query(&format!("?{query}"))
+        .1
+        .iter()
+        .map(|(name, _)| format!("{name:?}"))
+        .collect();
+    if names.is_empty() {
+        "an empty query".to_owned()
+    } else {
+        format!("the parameter(s) {}", names.join(", "))
     }
 }
 

@@ -27,6 +27,8 @@ pub mod code {
     pub const FOREIGN: u8 = 9;
     /// The store has an older schema version: run `disco migrate` first.
     pub const OLDER_SCHEMA: u8 = 10;
+    /// The store refused the credentials in the URL.
+    pub const UNAUTHORIZED: u8 = 11;
 }
 
 /// A failed command: its message and exit code.
@@ -60,6 +62,7 @@ impl From<Error> for Failure {
             Error::IncompatibleSchema { .. } => code::OLDER_SCHEMA,
             Error::NoStore { .. } => code::NO_STORE,
             Error::Foreign { .. } => code::FOREIGN,
+            Error::Unauthorized(_) => code::UNAUTHORIZED,
             _ => code::OTHER,
         };
         Failure::new(code, message(&error))
@@ -127,6 +130,56 @@ mod tests {
             "PostgreSQL: syntax error in foo"
         );
         assert_eq!(strip_source_position("at line zero"), "at line zero");
+    }
+
+    /// Every kind of `Error` has its row in docs/errors.md, and the row says
+    /// what the code does: whether it is retryable, which exit code.
+    #[test]
+    fn every_error_kind_is_in_docs_errors_md() {
+        let doc = include_str!("../../docs/errors.md");
+        let rows: Vec<Vec<&str>> = doc
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+            .collect();
+        let kinds = Error::one_of_each();
+        assert!(!kinds.is_empty());
+        for error in &kinds {
+            let name = format!("`{}`", error.kind());
+            let row = rows
+                .iter()
+                .find(|r| r.first() == Some(&name.as_str()))
+                .unwrap_or_else(|| panic!("docs/errors.md has no row for {name}"));
+            assert_eq!(row.len(), 4, "{name}: {row:?}");
+            let retryable = row[2].trim_matches('*');
+            assert_eq!(
+                retryable == "yes",
+                error.is_retryable(),
+                "{name}: the table says retryable {retryable:?}"
+            );
+            let code = Failure::from(error.clone()).code;
+            let codes: Vec<u8> = row[3]
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            assert!(
+                codes.contains(&code),
+                "{name}: exit {code}, the table says {:?}",
+                row[3]
+            );
+        }
+        assert_eq!(
+            rows.len(),
+            kinds.len(),
+            "docs/errors.md has rows for kinds that do not exist"
+        );
+        // The two codes of IncompatibleSchema, each where the table says.
+        let older = Error::IncompatibleSchema {
+            location: "x".into(),
+            found: 1,
+            supported: 2,
+        };
+        assert_eq!(Failure::from(older).code, code::OLDER_SCHEMA);
     }
 
     #[test]

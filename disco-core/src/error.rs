@@ -57,6 +57,11 @@ pub enum Error {
     /// as it is will not help.
     #[error("store backend error: {0}")]
     Backend(String),
+    /// The store refused the credentials it was given (a wrong password, an
+    /// unknown user, a rejected certificate or creds file). Not retryable:
+    /// the URL or the credentials must change.
+    #[error("the store refused the credentials: {0}")]
+    Unauthorized(String),
     /// The store handle was closed ([`EventStore::close`](crate::EventStore::close)).
     /// Not retryable: live subscriptions and consumers end with it.
     #[error("the store was closed")]
@@ -116,7 +121,114 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Error::Unavailable(_))
     }
+
+    /// The variant's name (`"WrongExpectedVersion"`), for logs, metrics and
+    /// the table of every kind in `docs/errors.md`.
+    ///
+    /// ```
+    /// use disco::Error;
+    /// assert_eq!(Error::Closed.kind(), "Closed");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::WrongExpectedVersion { .. } => "WrongExpectedVersion",
+            Error::StreamDeleted { .. } => "StreamDeleted",
+            Error::DuplicateEventId { .. } => "DuplicateEventId",
+            Error::InvalidInput(_) => "InvalidInput",
+            Error::TooLarge { .. } => "TooLarge",
+            Error::Unavailable(_) => "Unavailable",
+            Error::Backend(_) => "Backend",
+            Error::Unauthorized(_) => "Unauthorized",
+            Error::Closed => "Closed",
+            Error::Fenced { .. } => "Fenced",
+            Error::NoStore { .. } => "NoStore",
+            Error::Foreign { .. } => "Foreign",
+            Error::IncompatibleSchema { .. } => "IncompatibleSchema",
+        }
+    }
+
+    /// One error of every kind, in declaration order (for tests that must
+    /// cover each kind, such as the check of `docs/errors.md`).
+    #[doc(hidden)]
+    pub fn one_of_each() -> Vec<Error> {
+        // "s" is a valid id; the fallback is never taken.
+        let stream = StreamId::new("s").ok();
+        let Some(stream) = stream else {
+            return Vec::new();
+        };
+        vec![
+            Error::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected: ExpectedVersion::NoStream,
+                actual: 1,
+            },
+            Error::StreamDeleted { stream },
+            Error::DuplicateEventId { id: Uuid::nil() },
+            Error::InvalidInput("x".into()),
+            Error::TooLarge {
+                id: Uuid::nil(),
+                size: 2,
+                limit: 1,
+            },
+            Error::Unavailable("x".into()),
+            Error::Backend("x".into()),
+            Error::Unauthorized("x".into()),
+            Error::Closed,
+            Error::Fenced {
+                name: "x".into(),
+                token: 1,
+                current: 2,
+            },
+            Error::NoStore {
+                location: "x".into(),
+            },
+            Error::Foreign {
+                location: "x".into(),
+                objects: Vec::new(),
+            },
+            Error::IncompatibleSchema {
+                location: "x".into(),
+                found: 2,
+                supported: 1,
+            },
+        ]
+    }
 }
 
 /// The result of a store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each kind's place in the declaration; a new variant fails to compile
+    /// here until it has one, and then [`Error::one_of_each`] must hold it.
+    fn ordinal(error: &Error) -> usize {
+        match error {
+            Error::WrongExpectedVersion { .. } => 0,
+            Error::StreamDeleted { .. } => 1,
+            Error::DuplicateEventId { .. } => 2,
+            Error::InvalidInput(_) => 3,
+            Error::TooLarge { .. } => 4,
+            Error::Unavailable(_) => 5,
+            Error::Backend(_) => 6,
+            Error::Unauthorized(_) => 7,
+            Error::Closed => 8,
+            Error::Fenced { .. } => 9,
+            Error::NoStore { .. } => 10,
+            Error::Foreign { .. } => 11,
+            Error::IncompatibleSchema { .. } => 12,
+        }
+    }
+    const KINDS: usize = 13;
+
+    #[test]
+    fn one_of_each_holds_every_kind_once() {
+        let ordinals: Vec<usize> = Error::one_of_each().iter().map(ordinal).collect();
+        assert_eq!(ordinals, (0..KINDS).collect::<Vec<_>>());
+        let mut kinds: Vec<&str> = Error::one_of_each().iter().map(Error::kind).collect();
+        kinds.dedup();
+        assert_eq!(kinds.len(), KINDS, "two kinds share a name: {kinds:?}");
+    }
+}

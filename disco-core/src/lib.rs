@@ -13,6 +13,7 @@
 //! Start with [`EventStore`]: its documentation states the rules.
 #![deny(missing_docs)]
 
+pub mod clock;
 mod error;
 mod event;
 mod expected_version;

@@ -137,3 +137,15 @@ pub fn check_event_type(event_type: &str) -> Result<(), Error> {
 pub fn check_checkpoint_name(name: &str) -> Result<(), Error> {
     validate_name("checkpoint name", name, MAX_CHECKPOINT_NAME_LEN)
 }
+
+/// Checks a lease name: the rules of a checkpoint name (a consumer's lease
+/// and checkpoint share its name), reported as a lease name.
+///
+/// ```
+/// use disco::limits::check_lease_name;
+/// let refused = check_lease_name("").unwrap_err().to_string();
+/// assert!(refused.contains("lease name"), "{refused}");
+/// ```
+pub fn check_lease_name(name: &str) -> Result<(), Error> {
+    validate_name("lease name", name, MAX_CHECKPOINT_NAME_LEN)
+}

@@ -90,7 +90,7 @@ impl ReadModels {
         position: u64,
         timeout: Duration,
     ) -> Result<(), Behind> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::from_std(disco_core::clock::deadline_after(timeout));
         for name in names {
             let Some(progress) = self.0.get(name) else {
                 continue;

@@ -250,7 +250,9 @@ impl Runner {
                         .update(|s| s.last_error = Some(error.to_string()));
                 }
             }
-            let wake = Instant::now() + self.options.takeover_poll;
+            let wake = Instant::from_std(disco_core::clock::deadline_after(
+                self.options.takeover_poll,
+            ));
             loop {
                 let command = tokio::select! {
                     command = self.commands.recv() => command,
@@ -342,7 +344,9 @@ impl Runner {
         loop {
             let now = Instant::now();
             if now >= a.renew_due {
-                a.renew_due = now + (self.options.lease_ttl / 3).max(Duration::from_millis(1));
+                a.renew_due = Instant::from_std(disco_core::clock::deadline_after(
+                    (self.options.lease_ttl / 3).max(Duration::from_millis(1)),
+                ));
                 if !matches!(a.lease.renew().await, Ok(true)) {
                     return self.leave(a, None).await;
                 }
@@ -398,7 +402,9 @@ impl Runner {
 
     /// Reads the plan and opens the lanes it names that are not open yet.
     async fn replan(&self, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
-        a.plan_due = Instant::now() + self.options.takeover_poll;
+        a.plan_due = Instant::from_std(disco_core::clock::deadline_after(
+            self.options.takeover_poll,
+        ));
         let plan = self.read_model.plan().await.map_err(|e| self.failed(e))?;
         if let Some(live_version) = plan.retired_by {
             return Err(Some(ProjectionExit::Retired { live_version }));
@@ -766,7 +772,7 @@ impl Runner {
                 tracing::warn!(projection = %self.name, event_id = ?failing, error = %message, retry_in = ?backoff, "projection batch failed; retrying");
                 // The batch rolled back: nothing of it stayed.
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(policy.max_backoff);
+                backoff = backoff.saturating_mul(2).min(policy.max_backoff);
             }
         }
         Ok(())

@@ -327,7 +327,7 @@ pub(crate) async fn back_off<T>(
         _ = tokio::time::sleep(*delay) => true,
         _ = tx.closed() => false,
     };
-    *delay = (*delay * 2).min(max);
+    *delay = delay.saturating_mul(2).min(max);
     waited
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use disco_backend::registry::{Backend, BoxFuture, Dropped, OpenOptions, Opened};
-use disco_core::Result;
+use disco_core::{Error, Result};
 
 use crate::MemoryStore;
 
@@ -16,8 +16,24 @@ pub const BACKEND: Backend = Backend {
     drop,
 };
 
-fn open(_url: &str, _how: OpenOptions) -> BoxFuture<'_, Result<Opened>> {
+/// Refuses anything after `memory:`: a memory store has no location and
+/// no options, so a path or a parameter there is a mistake (a URL meant for
+/// another store, a typo), not something to ignore.
+fn check(url: &str) -> Result<()> {
+    match url.strip_prefix("memory:") {
+        Some("") => Ok(()),
+        Some(rest) => Err(Error::InvalidInput(format!(
+            "memory: takes no path or parameters, and this URL has {rest:?} after it; a memory store is written \"memory:\""
+        ))),
+        None => Err(Error::InvalidInput(format!(
+            "{url:?} is not a memory: URL"
+        ))),
+    }
+}
+
+fn open(url: &str, _how: OpenOptions) -> BoxFuture<'_, Result<Opened>> {
     Box::pin(async move {
+        check(url)?;
         Ok(Opened {
             store: Arc::new(MemoryStore::new()),
             schema_version: None,
@@ -27,8 +43,9 @@ fn open(_url: &str, _how: OpenOptions) -> BoxFuture<'_, Result<Opened>> {
     })
 }
 
-fn drop(_url: &str) -> BoxFuture<'_, Result<Dropped>> {
+fn drop(url: &str) -> BoxFuture<'_, Result<Dropped>> {
     Box::pin(async move {
+        check(url)?;
         Ok(Dropped {
             removed: "nothing (a memory store ends with its process)".into(),
             kept: Vec::new(),

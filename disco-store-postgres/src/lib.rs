@@ -71,7 +71,6 @@ pub use options::{check_schema_name, PgOptions};
 pub use sql::{migration_checksums, LATEST_SCHEMA_VERSION};
 pub use url::{split_schema, BACKEND};
 
-use errors::db_error;
 use sql::{channel, lock_key, Statements};
 
 /// A PostgreSQL event store. Clones share one pool, one writer and one
@@ -106,15 +105,40 @@ fn writer_gone() -> Error {
     Error::Unavailable("the store's writer task has stopped".into())
 }
 
-/// Opens a pool as `options` say, within the connect timeout.
+/// Opens a pool as `options` say, within the connect timeout. One
+/// connection is made first, alone, so that what went wrong is said at
+/// once and as it is (a refused port, wrong credentials, a missing
+/// database); the pool would retry those until its timeout and then
+/// report only the timeout.
 async fn open_pool(
     url: &str,
     options: &PgOptions,
     size: u32,
 ) -> Result<(PgPool, PgConnectOptions)> {
+    url::check_connect_parameters(url)?;
     let connect = PgConnectOptions::from_str(url)
         .map_err(|e| Error::InvalidInput(format!("{url:?} is not a PostgreSQL URL: {e}")))?
         .application_name(&format!("disco:{}", options.schema));
+    let target = format!(
+        "{}:{}/{}",
+        connect.get_host(),
+        connect.get_port(),
+        connect.get_database().unwrap_or("")
+    );
+    let timed_out = || {
+        Error::Unavailable(format!(
+            "PostgreSQL at {target} did not answer within {:?}",
+            options.connect_timeout
+        ))
+    };
+    let first = tokio::time::timeout(
+        options.connect_timeout,
+        sqlx::ConnectOptions::connect(&connect),
+    )
+    .await
+    .map_err(|_| timed_out())?
+    .map_err(|e| errors::connect_error(e, &target))?;
+    sqlx::Connection::close_hard(first).await.ok();
     let pool = tokio::time::timeout(
         options.connect_timeout,
         PgPoolOptions::new()
@@ -123,13 +147,8 @@ async fn open_pool(
             .connect_with(connect.clone()),
     )
     .await
-    .map_err(|_| {
-        Error::Unavailable(format!(
-            "PostgreSQL is unreachable: it did not answer within {:?}",
-            options.connect_timeout
-        ))
-    })?
-    .map_err(db_error)?;
+    .map_err(|_| timed_out())?
+    .map_err(|e| errors::connect_error(e, &target))?;
     Ok((pool, connect))
 }
 
@@ -472,7 +491,7 @@ impl EventStore for PostgresStore {
 
     async fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
         self.live()?;
-        check_checkpoint_name(name)?;
+        disco_backend::check_lease_name(name)?;
         let lease = leases::PgLease::take(
             &self.inner.connect,
             self.inner.options.connect_timeout,

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use disco_backend::registry::{Backend, BoxFuture, Dropped, OpenMode, OpenOptions, Opened};
+use disco_backend::registry::{
+    check_parameters, split_query, Backend, BoxFuture, Dropped, OpenMode, OpenOptions, Opened,
+};
 use disco_core::Result;
 
 use crate::{migrate, PgOptions, PostgresStore};
@@ -50,8 +52,58 @@ pub fn split_schema(url: &str) -> (String, Option<String>) {
     (url, schema)
 }
 
+/// The connection parameters the PostgreSQL driver (sqlx) understands in a
+/// URL's query; `options[NAME]=VALUE` pairs are accepted beside them.
+const CONNECT_PARAMETERS: &[&str] = &[
+    "sslmode",
+    "ssl-mode",
+    "sslrootcert",
+    "ssl-root-cert",
+    "ssl-ca",
+    "sslcert",
+    "ssl-cert",
+    "sslkey",
+    "ssl-key",
+    "statement-cache-capacity",
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "application_name",
+    "options",
+];
+
+/// Refuses a query parameter that neither the driver nor disco knows
+/// (the driver would ignore it: a `?schma=x` typo would open the store in
+/// the default schema), or one given twice. `extra` are disco's own.
+fn check_query(url: &str, extra: &[&str]) -> Result<()> {
+    // The startup message carries these texts NUL-terminated: a NUL in one
+    // would reach the server as a malformed packet, read as an outage.
+    if url.contains('\0') || url.to_ascii_lowercase().contains("%00") {
+        return Err(disco_core::Error::InvalidInput(
+            "a PostgreSQL URL cannot carry a NUL character (\\0 or %00)".into(),
+        ));
+    }
+    let (_, pairs) = split_query(url);
+    let pairs: Vec<(&str, &str)> = pairs
+        .into_iter()
+        .filter(|(name, _)| !(name.starts_with("options[") && name.ends_with(']')))
+        .collect();
+    let known: Vec<&str> = CONNECT_PARAMETERS.iter().chain(extra).copied().collect();
+    check_parameters("postgres", &pairs, &known)
+}
+
+/// [`check_query`] for a connection URL ([`PostgresStore::connect`]'s): the
+/// driver's parameters only.
+pub(crate) fn check_connect_parameters(url: &str) -> Result<()> {
+    check_query(url, &[])
+}
+
 /// The connection URL and the options a store URL names.
 fn options_of(url: &str) -> Result<(String, PgOptions)> {
+    check_query(url, &["schema"])?;
     let (url, schema) = split_schema(url);
     let mut options = PgOptions::default();
     if let Some(schema) = schema {

@@ -7,6 +7,8 @@
 
 use std::time::{Duration, Instant};
 
+use disco_core::clock::deadline_after;
+
 use async_trait::async_trait;
 use disco_core::lease::Lease;
 use disco_core::{Result, Timestamp, Uuid};
@@ -54,7 +56,7 @@ impl SqliteLease {
     ) -> Result<Option<Self>> {
         let owner = Uuid::new_v4();
         let key = name.to_owned();
-        let held_until = Instant::now() + ttl;
+        let held_until = deadline_after(ttl);
         let taken: Option<i64> = store
             .write(move |c| {
                 let now = Timestamp::now().as_micros();
@@ -99,7 +101,7 @@ impl Lease for SqliteLease {
 
     async fn renew(&mut self) -> Result<bool> {
         let (name, owner, ttl) = (self.name.clone(), self.owner, self.ttl);
-        let held_until = Instant::now() + ttl;
+        let held_until = deadline_after(ttl);
         let renewed = self
             .store
             .write(move |c| changed(c, RENEW, params![name, owner.as_bytes(), expiry(ttl)]))

@@ -348,7 +348,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn try_lease(&self, name: &str, ttl: Duration) -> Result<Option<Box<dyn Lease>>> {
-        check_checkpoint_name(name)?;
+        disco_backend::check_lease_name(name)?;
         let lease = leases::SqliteLease::take(self, name, ttl).await?;
         Ok(lease.map(|lease| Box::new(lease) as Box<dyn Lease>))
     }

@@ -40,7 +40,9 @@ pub struct SqliteOptions {
     /// Sync level of commits; [`Synchronous::Full`] by default.
     pub synchronous: Synchronous,
     /// How long a statement waits for a lock held by another connection or
-    /// process before failing with `Unavailable`; 5 s by default.
+    /// process before failing with `Unavailable`; 5 s by default. SQLite
+    /// counts it in milliseconds in a C `int`: a longer one is taken as
+    /// `i32::MAX` ms (about 24.8 days).
     pub busy_timeout: Duration,
     /// Input limits (maximum event size, 16 MiB by default).
     pub limits: Limits,
@@ -98,6 +100,13 @@ impl SqliteOptions {
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
         self
+    }
+
+    /// The busy timeout as SQLite can take it: rusqlite panics on one
+    /// that does not fit a C `int` of milliseconds, so it is capped there.
+    pub(crate) fn sqlite_busy_timeout(&self) -> Duration {
+        self.busy_timeout
+            .min(Duration::from_millis(i32::MAX.unsigned_abs().into()))
     }
 
     /// Sets the maximum event size (data plus metadata, in bytes).

@@ -21,7 +21,9 @@ pub(crate) struct ReaderPool {
 
 impl ReaderPool {
     pub(crate) fn new(path: PathBuf, options: SqliteOptions) -> Self {
-        let permits = Arc::new(Semaphore::new(options.readers.max(1)));
+        let permits = Arc::new(Semaphore::new(
+            options.readers.clamp(1, Semaphore::MAX_PERMITS),
+        ));
         ReaderPool {
             path,
             options,

@@ -126,13 +126,13 @@ pub(crate) fn open_writer(location: &Location, options: &SqliteOptions) -> Resul
             Ok(conn)
         }
         Location::File(path) => {
-            let deadline = Instant::now() + options.busy_timeout;
+            let deadline = disco_core::clock::deadline_after(options.busy_timeout);
             let mut pause = Duration::from_millis(2);
             loop {
                 match open_file_writer(path, options) {
                     Err(Error::Unavailable(_)) if Instant::now() < deadline => {
                         std::thread::sleep(pause);
-                        pause = (pause * 2).min(Duration::from_millis(50));
+                        pause = pause.saturating_mul(2).min(Duration::from_millis(50));
                     }
                     other => return other.map_err(|e| with_path(path, e)),
                 }
@@ -159,7 +159,8 @@ fn open_file_writer(path: &Path, options: &SqliteOptions) -> Result<Connection> 
     }
     let mut conn = Connection::open_with_flags(path, open_flags(kind == FileKind::Missing))
         .map_err(db_error)?;
-    conn.busy_timeout(options.busy_timeout).map_err(db_error)?;
+    conn.busy_timeout(options.sqlite_busy_timeout())
+        .map_err(db_error)?;
     let found = check_existing(&conn, path, options)?;
     if found == SCHEMA_VERSION {
         // Ours and current: nothing to create. WAL is already set.
@@ -178,7 +179,8 @@ fn open_file_writer(path: &Path, options: &SqliteOptions) -> Result<Connection> 
 pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, open_flags(false))
         .map_err(|e| with_path(path, db_error(e)))?;
-    conn.busy_timeout(options.busy_timeout).map_err(db_error)?;
+    conn.busy_timeout(options.sqlite_busy_timeout())
+        .map_err(db_error)?;
     conn.execute_batch("PRAGMA query_only = ON")
         .map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(32);
@@ -186,7 +188,8 @@ pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connec
 }
 
 fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
-    conn.busy_timeout(options.busy_timeout).map_err(db_error)?;
+    conn.busy_timeout(options.sqlite_busy_timeout())
+        .map_err(db_error)?;
     conn.execute_batch(&format!(
         "PRAGMA synchronous = {}; PRAGMA foreign_keys = OFF;",
         options.synchronous.pragma_value()

@@ -40,7 +40,11 @@ pub struct ConsumerStatus {
     pub lag: u64,
     /// Events handled (or skipped) by this runner.
     pub handled: u64,
-    /// The last handler or store error, if any happened.
+    /// The last handler or store error of the runner's current stretch: what
+    /// keeps a standby from the lease, what a failed runner ended with, what
+    /// an active one is retrying. Cleared when the runner becomes active, so
+    /// an error it recovered from (a `Fenced` checkpoint, a store outage) is
+    /// not reported against a healthy runner.
     pub last_error: Option<String>,
     /// Streams held back by [`AfterRetries::Park`](super::AfterRetries::Park).
     pub parked: u64,
@@ -123,6 +127,11 @@ impl Shared {
 
     pub(crate) fn set_error(&self, error: impl Into<String>) {
         self.lock().1 = Some(error.into());
+    }
+
+    /// The runner became active: what held it back no longer does.
+    pub(crate) fn set_active(&self) {
+        *self.lock() = (ConsumerState::Active, None);
     }
 }
 

@@ -275,7 +275,7 @@ impl PartitionedHandle {
     /// Waits until every partition has seen `position` (by this process's
     /// runners or, for the others, their checkpoints), or `timeout` passes.
     pub async fn wait_for(&self, position: u64, timeout: std::time::Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = disco_core::clock::deadline_after(timeout);
         loop {
             let status = self.status().await;
             if status.iter().all(|p| p.position >= position) {

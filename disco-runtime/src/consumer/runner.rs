@@ -58,13 +58,34 @@ pub(crate) fn spawn(
         commands,
         shared: shared.clone(),
     };
-    let task = tokio::spawn(runner.run());
+    let task = tokio::spawn(run_caught(runner));
     ConsumerHandle {
         name,
         store,
         control,
         shared,
         task,
+    }
+}
+
+/// Runs `runner`; a panic inside it (a bug: every failure it knows of is
+/// an exit) ends it `Failed` with the panic's message in the status, so
+/// `status()` never shows a dead runner as standing by.
+async fn run_caught(runner: Runner) -> ConsumerExit {
+    let (name, shared) = (runner.name.clone(), runner.shared.clone());
+    match CatchPanic(Box::pin(runner.run())).await {
+        Ok(exit) => exit,
+        Err(panic) => {
+            let error = format!("the consumer's runner panicked: {panic}");
+            tracing::error!(consumer = %name, %error);
+            shared.set_error(error.clone());
+            shared.set_state(ConsumerState::Failed);
+            ConsumerExit::Failed {
+                position: shared.position.load(Ordering::Acquire),
+                event_id: None,
+                error,
+            }
+        }
     }
 }
 
@@ -152,7 +173,7 @@ impl Runner {
                 };
             };
             tracing::info!(consumer = %self.name, "consumer active");
-            self.shared.set_state(ConsumerState::Active);
+            self.shared.set_active();
             match self.active(lease).await {
                 Ok(exit) => break exit,
                 Err(StandBy::LeaseLost) => {
@@ -203,7 +224,9 @@ impl Runner {
     /// Waits one `takeover_poll`, obeying the handle meanwhile; `false` if
     /// told to stop.
     async fn wait_a_poll(&mut self) -> bool {
-        let wake = Instant::now() + self.options.takeover_poll;
+        let wake = Instant::from_std(disco_core::clock::deadline_after(
+            self.options.takeover_poll,
+        ));
         loop {
             let command = tokio::select! {
                 command = self.commands.recv() => command,
@@ -273,15 +296,16 @@ impl Runner {
                     .await)
             }
         };
-        let now = Instant::now();
         let mut s = Session {
             lease,
             feed: self.subscribe(position),
             position,
             saved,
             since_save: 0,
-            save_due: now + self.options.checkpoint_every,
-            renew_due: now + self.renew_every(),
+            save_due: Instant::from_std(disco_core::clock::deadline_after(
+                self.options.checkpoint_every,
+            )),
+            renew_due: Instant::from_std(disco_core::clock::deadline_after(self.renew_every())),
             records,
             records_read: 0,
             records_checked: false,
@@ -468,7 +492,7 @@ impl Runner {
             }
             failures += 1;
             tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retry_in = ?backoff, "handler failed; retrying");
-            let wake = Instant::now() + backoff;
+            let wake = Instant::from_std(disco_core::clock::deadline_after(backoff));
             loop {
                 if !s.lease.is_held() || (Instant::now() >= s.renew_due && !self.renew(s).await) {
                     return Delivery::LeaseLost;
@@ -485,7 +509,7 @@ impl Runner {
                     None => {}
                 }
             }
-            backoff = (backoff * 2).min(policy.max_backoff);
+            backoff = backoff.saturating_mul(2).min(policy.max_backoff);
         }
     }
 
@@ -650,7 +674,7 @@ impl Runner {
 
     /// Renews the lease; `false` when it is lost (or cannot be confirmed).
     async fn renew(&self, s: &mut Session) -> bool {
-        s.renew_due = Instant::now() + self.renew_every();
+        s.renew_due = Instant::from_std(disco_core::clock::deadline_after(self.renew_every()));
         match s.lease.renew().await {
             Ok(true) => true,
             Ok(false) => false,
@@ -666,7 +690,9 @@ impl Runner {
     /// saw it, in which case the runner follows the reset. A retryable store
     /// error waits for the next checkpoint; any other ends the runner.
     async fn checkpoint(&self, s: &mut Session) -> Result<(), Saved> {
-        s.save_due = Instant::now() + self.options.checkpoint_every;
+        s.save_due = Instant::from_std(disco_core::clock::deadline_after(
+            self.options.checkpoint_every,
+        ));
         match self.save_checkpoint(s).await {
             Ok(()) => Ok(()),
             Err(error) if error.is_retryable() => {
