@@ -16,6 +16,7 @@
 //! `commit_delay` and `commit_siblings` do the same). A lone writer never
 //! waits.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -70,7 +71,7 @@ impl AdaptiveBatch {
         BatchPlan {
             max,
             target: self.last.min(max),
-            deadline: Instant::now() + self.batching.delay,
+            deadline: disco_core::clock::deadline_after(self.batching.delay),
         }
     }
 
@@ -243,6 +244,9 @@ enum Command<S> {
 pub struct GroupCommitWriter<S> {
     commands: Sender<Command<S>>,
     thread: Arc<Mutex<Option<JoinHandle<()>>>>,
+    /// Why the thread stopped, if a batch or job panicked in it (a damaged
+    /// file can make the storage engine panic).
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 impl<S> Clone for GroupCommitWriter<S> {
@@ -250,12 +254,25 @@ impl<S> Clone for GroupCommitWriter<S> {
         GroupCommitWriter {
             commands: self.commands.clone(),
             thread: self.thread.clone(),
+            failure: self.failure.clone(),
         }
     }
 }
 
-fn writer_gone() -> Error {
+/// The error of a call whose writer thread is gone, before it is known why.
+fn writer_stopped() -> Error {
     Error::Unavailable("the store's writer thread has stopped".into())
+}
+
+/// The message of a caught panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
 }
 
 impl<S: Send + 'static> GroupCommitWriter<S> {
@@ -266,6 +283,8 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         F: FnMut(&mut S, Vec<AppendRequest>) + Send + 'static,
     {
         let (commands, receiver) = mpsc::channel();
+        let failure = Arc::new(Mutex::new(None));
+        let failed = failure.clone();
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
@@ -275,9 +294,18 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
                     adaptive: AdaptiveBatch::new(batching),
                 };
                 while let Some(work) = batcher.next() {
-                    match work {
+                    // A panic in the engine (a damaged file) must not read
+                    // as an outage: the thread records it and stops, and
+                    // every call then answers it as a backend failure.
+                    let done = catch_unwind(AssertUnwindSafe(|| match work {
                         Work::Run(job) => job(&mut state),
                         Work::Batch(batch) => commit(&mut state, batch),
+                    }));
+                    if let Err(payload) = done {
+                        let message = panic_text(payload.as_ref());
+                        tracing::error!(%message, "the store's writer panicked and stopped");
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(message);
+                        break;
                     }
                 }
             })
@@ -285,13 +313,52 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         Ok(GroupCommitWriter {
             commands,
             thread: Arc::new(Mutex::new(Some(thread))),
+            failure,
         })
+    }
+
+    /// [`Self::writer_gone`] once the thread has had a moment to record why
+    /// it stopped: a panic drops the batch's replies while it unwinds,
+    /// before the thread gets to record it.
+    async fn gone(&self) -> Error {
+        for _ in 0..500 {
+            let recorded = self
+                .failure
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_some();
+            let finished = self
+                .thread
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_none_or(JoinHandle::is_finished);
+            if recorded || finished {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        self.writer_gone()
+    }
+
+    /// What a call gets when the thread is gone: the panic that stopped it
+    /// (`Backend`: retrying will not help; reopen the store), else
+    /// `Unavailable`.
+    fn writer_gone(&self) -> Error {
+        match &*self.failure.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some(message) => Error::Backend(format!(
+                "the store's writer stopped after a failure in the storage engine ({message}); the file may be damaged: reopen the store"
+            )),
+            None => writer_stopped(),
+        }
     }
 
     /// Drops this handle; if it was the last one, waits until the thread has
     /// finished its work and dropped its state (so a file it held is free).
     pub async fn close(self) -> Result<()> {
-        let GroupCommitWriter { commands, thread } = self;
+        let GroupCommitWriter {
+            commands, thread, ..
+        } = self;
         drop(commands);
         let Some(handle) =
             Arc::into_inner(thread).and_then(|t| t.into_inner().unwrap_or_else(|p| p.into_inner()))
@@ -312,17 +379,27 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         appends: Vec<AppendMany>,
         check: impl Fn(&[NewEvent]) -> Result<()>,
     ) -> Vec<Result<AppendResult>> {
-        append_in_order(
+        let stopped = writer_stopped();
+        let mut results = append_in_order(
             appends,
             check,
             |request| {
                 self.commands
                     .send(Command::Append(request))
-                    .map_err(|_| writer_gone())
+                    .map_err(|_| writer_stopped())
             },
-            writer_gone,
+            writer_stopped,
         )
-        .await
+        .await;
+        if results.iter().any(|r| r.as_ref().err() == Some(&stopped)) {
+            let gone = self.gone().await;
+            for result in &mut results {
+                if result.as_ref().err() == Some(&stopped) {
+                    *result = Err(gone.clone());
+                }
+            }
+        }
+        results
     }
 
     /// Sends an append and waits for the commit that holds it.
@@ -333,10 +410,13 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
         let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
-        self.commands
-            .send(Command::Append(request))
-            .map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| writer_gone())?
+        if self.commands.send(Command::Append(request)).is_err() {
+            return Err(self.gone().await);
+        }
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => Err(self.gone().await),
+        }
     }
 
     /// Runs `job` on the writer thread, in order with the appends.
@@ -346,12 +426,16 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         F: FnOnce(&mut S) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(Command::Run(Box::new(move |state| {
-                let _ = reply.send(job(state));
-            })))
-            .map_err(|_| writer_gone())?;
-        answer.await.map_err(|_| writer_gone())?
+        let sent = self.commands.send(Command::Run(Box::new(move |state| {
+            let _ = reply.send(job(state));
+        })));
+        if sent.is_err() {
+            return Err(self.gone().await);
+        }
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => Err(self.gone().await),
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod memory_usage;
 mod partition_case;
 mod peer_workload;
 mod projection_cases;
+mod reopen_case;
 mod report;
 mod target;
 mod transfer_case;
@@ -53,6 +54,13 @@ struct Args {
     /// Internal: the member's handler's wait per event, in ms.
     #[arg(long, default_value_t = 2, hide = true)]
     handler_ms: u64,
+    /// Internal: fill the redb store at this path (reopen-after-kill's
+    /// child), then wait to be killed.
+    #[arg(long, value_name = "PATH", hide = true)]
+    fill_redb: Option<std::path::PathBuf>,
+    /// Internal: how many MiB the child fills.
+    #[arg(long, default_value_t = 1024, hide = true)]
+    fill_mib: u64,
 }
 
 fn main() -> ExitCode {
@@ -65,6 +73,18 @@ fn main() -> ExitCode {
     }
     if !args.peer_cases.is_empty() {
         return peer_main(&args);
+    }
+    if let Some(path) = &args.fill_redb {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        return match runtime.block_on(reopen_case::fill_and_wait(path, args.fill_mib)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: filling the redb store failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     if let Some(location) = &args.partition_member {
         let Some(runtime) = runtime() else {

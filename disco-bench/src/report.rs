@@ -7,6 +7,7 @@ use crate::backend::{Backend, Goal};
 use crate::memory_usage;
 use crate::partition_case;
 use crate::projection_cases;
+use crate::reopen_case;
 use crate::transfer_case;
 use crate::workloads::{self, Case, Sizes};
 
@@ -77,6 +78,15 @@ impl Row {
                     ms(raw50),
                     ms(raw99),
                     1.0 / self.ratio().max(1e-9)
+                );
+            }
+        }
+        if self.case == "reopen-after-kill" {
+            if let Some([(killed, _), (closed, _)]) = self.latency {
+                return format!(
+                    "open after kill -9 {:.1} ms, after a clean close {:.1} ms",
+                    ms(killed),
+                    ms(closed)
                 );
             }
         }
@@ -168,6 +178,14 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
             };
             store.finish().await;
             let (on_store, on_raw) = measured?;
+            (on_store, on_raw, None, None)
+        } else if case == Case::ReopenAfterKill {
+            let Backend::Redb(base) = backend else {
+                return Err(disco_core::Error::InvalidInput(
+                    "reopen-after-kill runs on redb: pass --store redb:PATH".into(),
+                ));
+            };
+            let (on_store, on_raw) = reopen_case::run(base, sizes).await?;
             (on_store, on_raw, None, None)
         } else if case == Case::TransferProcess {
             // One store serves both sides: transfers, then single commands.

@@ -80,11 +80,15 @@ pub enum Case {
     /// A no-op handler, 100,000 events: four partitions in one process
     /// against one consumer (what partitioning costs).
     PartitionedNoop,
+    /// redb only: the open of a store of 1 GiB whose writer was killed
+    /// (`kill -9`), against the open of the same file closed cleanly. Each
+    /// side is one open; its latency is the open's duration.
+    ReopenAfterKill,
 }
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 19] = [
+    pub const ALL: [Case; 20] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -104,6 +108,7 @@ impl Case {
         Case::TransferProcess,
         Case::PartitionedIo,
         Case::PartitionedNoop,
+        Case::ReopenAfterKill,
     ];
 
     /// The case's name on the command line and in reports.
@@ -128,6 +133,7 @@ impl Case {
             Case::TransferProcess => "transfer-process",
             Case::PartitionedIo => "partitioned-io",
             Case::PartitionedNoop => "partitioned-noop",
+            Case::ReopenAfterKill => "reopen-after-kill",
         }
     }
 
@@ -166,6 +172,8 @@ pub struct Sizes {
     pub transfers: usize,
     /// Events of the partitioned-io case (ten times as many for no-op).
     pub partition_events: usize,
+    /// The size of the reopen-after-kill case's file, in MiB.
+    pub reopen_mib: u64,
     /// Whether these are the full sizes (scale >= 1): only then are goals
     /// judged, as a tiny run measures start-up more than throughput.
     pub full: bool,
@@ -189,6 +197,7 @@ impl Sizes {
             projection_events: s(1_000_000.0).max(1000),
             transfers: s(300.0).max(10),
             partition_events: s(10_000.0).max(100),
+            reopen_mib: s(1024.0).max(4) as u64,
             full: scale >= 1.0,
         }
     }
@@ -400,7 +409,8 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
         | Case::ProjectionLatency
         | Case::TransferProcess
         | Case::PartitionedIo
-        | Case::PartitionedNoop => Err(disco_core::Error::InvalidInput(format!(
+        | Case::PartitionedNoop
+        | Case::ReopenAfterKill => Err(disco_core::Error::InvalidInput(format!(
             "{} runs on one store for both sides (report::measure)",
             case.name()
         ))),

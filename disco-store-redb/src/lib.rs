@@ -53,7 +53,7 @@ use disco_core::{
     ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
     Snapshot, StreamId, StreamInfo,
 };
-use redb::{Database, ReadTransaction, ReadableDatabase};
+use redb::{ReadTransaction, ReadableDatabase};
 
 pub use options::RedbOptions;
 pub use tables::FORMAT_VERSION;
@@ -69,7 +69,7 @@ pub struct RedbStore {
 }
 
 struct Inner {
-    db: Arc<Database>,
+    db: Arc<crate::open::Db>,
     writer: GroupCommitWriter<WriterState>,
     notifier: Arc<Notifier>,
     limits: Limits,
@@ -113,6 +113,7 @@ impl RedbStore {
             let state = WriterState {
                 db: db.clone(),
                 head,
+                quick_repair: options.quick_repair,
             };
             GroupCommitWriter::spawn("disco-redb-writer", state, batching, move |state, batch| {
                 writes::commit_batch(state, batch, &notifier)

@@ -23,6 +23,13 @@ pub struct RedbOptions {
     /// How long the writer may wait to fill a group commit when the previous
     /// batch showed concurrent appenders; 200 µs by default.
     pub group_commit_delay: Duration,
+    /// Whether every commit records redb's allocator state (redb's quick
+    /// repair; on by default), so that opening the file after a crash takes
+    /// milliseconds whatever its size. Off, a commit is cheaper (one fsync
+    /// instead of two: 20-35% more appends per second in disco-bench) and the
+    /// first open after a crash walks the whole file (about 1 s per GiB in
+    /// a release build, 10-20x that in a debug build).
+    pub quick_repair: bool,
 }
 
 impl Default for RedbOptions {
@@ -32,6 +39,7 @@ impl Default for RedbOptions {
             limits: Limits::default(),
             max_batch: 1000,
             group_commit_delay: Duration::from_micros(200),
+            quick_repair: true,
         }
     }
 }
@@ -52,6 +60,13 @@ impl RedbOptions {
     /// Sets the largest group-commit batch (at least 1).
     pub fn max_batch(mut self, appends: usize) -> Self {
         self.max_batch = appends.max(1);
+        self
+    }
+
+    /// Sets whether commits record the allocator state for a fast recovery
+    /// after a crash (see [`RedbOptions::quick_repair`]).
+    pub fn quick_repair(mut self, enabled: bool) -> Self {
+        self.quick_repair = enabled;
         self
     }
 

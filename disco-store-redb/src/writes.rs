@@ -20,7 +20,7 @@ use disco_core::{
     AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId, StreamState,
     Timestamp, Uuid,
 };
-use redb::{Database, ReadableTable, Table, WriteTransaction};
+use redb::{ReadableTable, Table, WriteTransaction};
 
 use crate::errors::db_error;
 use crate::reads;
@@ -30,9 +30,11 @@ type EventsTable<'t> = Table<'t, u64, EventRow>;
 
 /// What the writer thread owns.
 pub(crate) struct WriterState {
-    pub db: Arc<Database>,
+    pub db: Arc<crate::open::Db>,
     /// The head; only this thread moves it.
     pub head: u64,
+    /// Whether commits record the allocator state ([`RedbOptions::quick_repair`](crate::RedbOptions::quick_repair)).
+    pub quick_repair: bool,
 }
 
 /// Writes one batch and answers each of its appends.
@@ -89,7 +91,7 @@ impl AppendView for TableView<'_, '_> {
 /// Writes the batch in one transaction. In [`BatchMode::AllOrNothing`] the
 /// first refused append drops the transaction, which aborts it.
 fn write_batch(state: &WriterState, batch: &[AppendRequest], mode: BatchMode) -> BatchOutcome {
-    let txn = state.db.begin_write().map_err(db_error)?;
+    let txn = crate::open::begin_write(&state.db, state.quick_repair)?;
     let mut head = state.head;
     let mut results = Vec::with_capacity(batch.len());
     {
@@ -153,7 +155,7 @@ fn in_transaction<T>(
     state: &WriterState,
     f: impl FnOnce(&WriteTransaction) -> Result<T>,
 ) -> Result<T> {
-    let txn = state.db.begin_write().map_err(db_error)?;
+    let txn = crate::open::begin_write(&state.db, state.quick_repair)?;
     let value = f(&txn)?;
     txn.commit().map_err(db_error)?;
     Ok(value)

@@ -49,7 +49,8 @@ async fn a_file_that_is_not_a_redb_database_is_refused_and_untouched() {
     let text = b"these are my notes, not a database\n".repeat(300);
     std::fs::write(&path, &text).expect("write");
     let err = open_err(&path).await;
-    assert!(matches!(err, Error::Backend(_)), "{err}");
+    // Another program's file: Foreign (the CLI's exit 9), not a backend fault.
+    assert!(matches!(err, Error::Foreign { .. }), "{err}");
     assert!(bytes(&path) == text, "the file was modified");
 }
 
@@ -70,13 +71,20 @@ async fn a_corrupted_file_is_refused_and_untouched() {
     let dir = TempDir::new("redb-corrupted");
     let path = closed_store_file(&dir).await;
     let mut damaged = bytes(&path);
-    // Overwrite the header and the first pages with garbage.
-    for (i, b) in damaged.iter_mut().take(16 * 1024).enumerate() {
+    // Overwrite the header after redb's magic number, and the first pages,
+    // with garbage: a redb file, damaged.
+    for (i, b) in damaged.iter_mut().enumerate().take(16 * 1024).skip(9) {
         *b = (i as u8).wrapping_mul(31) ^ 0x5a;
     }
     std::fs::write(&path, &damaged).expect("corrupt");
     let err = open_err(&path).await;
     assert!(matches!(err, Error::Backend(_)), "{err}");
+    assert!(bytes(&path) == damaged, "the file was modified");
+    // With the magic number gone too, nothing says it was ever redb's.
+    damaged[..9].copy_from_slice(b"garbage!!");
+    std::fs::write(&path, &damaged).expect("corrupt");
+    let err = open_err(&path).await;
+    assert!(matches!(err, Error::Foreign { .. }), "{err}");
     assert!(bytes(&path) == damaged, "the file was modified");
 }
 
@@ -229,4 +237,15 @@ async fn a_file_held_by_another_process_is_unavailable_at_once() {
         .await
         .expect("open once the child is gone");
     assert_eq!(store.head_position().await.expect("head"), 0);
+}
+
+#[tokio::test]
+async fn a_directory_is_invalid_input_not_a_retryable_outage() {
+    let dir = TempDir::new("redb-dir");
+    let err = open_err(dir.path()).await;
+    assert!(
+        matches!(&err, Error::InvalidInput(m) if m.contains("directory")),
+        "{err}"
+    );
+    assert!(!err.is_retryable());
 }
