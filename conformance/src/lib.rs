@@ -34,6 +34,7 @@ pub mod compat;
 pub mod crash;
 pub mod fencing;
 mod fixture;
+pub mod fuzz;
 pub mod helpers;
 pub mod model;
 
@@ -152,6 +153,7 @@ macro_rules! __with_stores_cases {
     ($callback:ident, $arg:expr) => {
         $crate::$callback! { $arg;
             lease_is_exclusive_until_released,
+            leases_and_consumers_take_any_duration,
             lease_of_a_dead_holder_is_taken_over,
             consumer_resumes_from_its_checkpoint_after_a_restart,
             consumer_killed_mid_stream_loses_nothing,

@@ -34,13 +34,13 @@ impl Aggregate for Counter {
     type Error = TooBig;
 
     fn handle(&self, n: u64) -> Result<Vec<Added>, TooBig> {
-        if self.value + n > 100 {
+        if self.value.saturating_add(n) > 100 {
             return Err(TooBig);
         }
         Ok(vec![Added(n)])
     }
 
     fn apply(&mut self, Added(n): &Added) {
-        self.value += n;
+        self.value = self.value.saturating_add(*n);
     }
 }

@@ -131,6 +131,44 @@ pub async fn lease_is_exclusive_until_released(stores: Stores) {
     assert_invalid(stores.store.try_lease("", TTL).await);
 }
 
+/// A lease taken for any time to live, from zero to `Duration::MAX`, is an
+/// answer and never a panic (a deadline computed as `now + ttl` overflows);
+/// a consumer whose lease and checkpoint intervals are `u64::MAX` seconds
+/// runs, handles its events and stops. A bad lease name is refused as a
+/// lease name.
+pub async fn leases_and_consumers_take_any_duration(stores: Stores) {
+    for ttl in [Duration::MAX, Duration::from_secs(u64::MAX), Duration::ZERO] {
+        let lease = ok(stores.store.try_lease("forever", ttl).await, "try_lease");
+        let mut lease = lease.unwrap_or_else(|| panic!("a free lease was refused for {ttl:?}"));
+        ok(lease.renew().await, "renew");
+        ok(lease.release().await, "release");
+    }
+    match stores.store.try_lease("", Duration::MAX).await {
+        Err(disco_core::Error::InvalidInput(message)) => assert!(
+            message.contains("lease name"),
+            "an empty lease name was refused as {message:?}"
+        ),
+        other => panic!("an empty lease name gave {other:?}"),
+    }
+    let s = sid("any-duration");
+    append_ok(&*stores.store, &s, NoStream, evs(3)).await;
+    let seen = Seen::default();
+    let handle = start(
+        Consumer::new("any-duration", seen.handler())
+            .lease(Duration::from_secs(u64::MAX), Duration::from_millis(50))
+            .checkpoint_every(u64::MAX, Duration::MAX),
+        &stores.store,
+    );
+    seen.wait_for("every event handled", |p| p.len() == 3).await;
+    let status = handle.status().await;
+    assert_eq!(status.state, ConsumerState::Active, "{status:?}");
+    assert_eq!(status.last_error, None, "{status:?}");
+    match tokio::time::timeout(PATIENCE, handle.stop()).await {
+        Ok(ConsumerExit::Stopped { position }) => assert_eq!(position, 3),
+        other => panic!("the consumer did not stop: {other:?}"),
+    }
+}
+
 /// A lease whose holder dies (drops it unreleased, without renewing) can be
 /// taken by another within its time to live and a margin; until then,
 /// renewals keep it.
