@@ -24,7 +24,7 @@ use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
 
 /// Seconds a target runs when `DISCO_FUZZ_SECONDS` is not set.
-pub const DEFAULT_SECONDS: f64 = 4.0;
+pub const DEFAULT_SECONDS: f64 = 8.0;
 /// Cases per round (one seed).
 pub const ROUND: u32 = 64;
 
@@ -37,6 +37,21 @@ pub struct Report {
     pub cases: u64,
     /// Time spent.
     pub elapsed: Duration,
+}
+
+/// The inputs that found something, kept beside the target as one input a
+/// line (`#` starts a comment): each target runs them before new ones.
+/// A missing file is an empty corpus.
+pub fn corpus(path: impl AsRef<std::path::Path>) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// How long each target runs (`DISCO_FUZZ_SECONDS`).

@@ -79,7 +79,7 @@ pub fn decide_append(
         return match retried_run(stream, expected, &found) {
             Some(result) => Ok(AppendDecision::AlreadyWritten(result)),
             None => Err(Error::DuplicateEventId {
-                id: ids[first_known],
+                id: ids.get(first_known).copied().unwrap_or_default(),
             }),
         };
     }
@@ -91,7 +91,17 @@ pub fn decide_append(
         });
     }
     Ok(AppendDecision::Write {
-        first_version: status.version + 1,
+        first_version: next_version(stream, status.version)?,
+    })
+}
+
+/// The version after `version`: a stream at `u64::MAX` (only a damaged
+/// store holds one) takes no more events.
+fn next_version(stream: &StreamId, version: u64) -> Result<u64> {
+    version.checked_add(1).ok_or_else(|| {
+        Error::Backend(format!(
+            "stream {stream} is at version {version}, the last there is: the store is damaged"
+        ))
     })
 }
 
@@ -107,14 +117,15 @@ fn retried_run(
     let last = found.last()?.as_ref()?;
     for (offset, location) in found.iter().enumerate() {
         let location = location.as_ref()?;
-        if &location.stream_id != stream || location.version != first.version + offset as u64 {
+        let at = first.version.checked_add(u64::try_from(offset).ok()?)?;
+        if &location.stream_id != stream || location.version != at {
             return None;
         }
     }
     let expected_ok = match expected {
         ExpectedVersion::Any | ExpectedVersion::StreamExists => true,
         ExpectedVersion::NoStream => first.version == 1,
-        ExpectedVersion::Exact(v) => v + 1 == first.version,
+        ExpectedVersion::Exact(v) => v.checked_add(1) == Some(first.version),
     };
     expected_ok.then_some(AppendResult {
         first_version: first.version,
@@ -190,9 +201,10 @@ pub fn optimistic_first_version(
             stream: stream.clone(),
         });
     }
-    Ok(expected
-        .accepts(status.version)
-        .then_some(status.version + 1))
+    if !expected.accepts(status.version) {
+        return Ok(None);
+    }
+    next_version(stream, status.version).map(Some)
 }
 
 /// Where an event id sits, for the idempotency check of rule 6.
@@ -206,4 +218,71 @@ pub struct EventLocation {
     pub version: u64,
     /// Its global position.
     pub position: u64,
+}
+
+/// Where an append decided to be written lands: `count` events after the
+/// head, from `first_version` on. Built with checked arithmetic, so a head
+/// or a version at the end of the `u64` range (only a damaged store holds
+/// one) is a `Backend` error instead of an overflow; every position and
+/// version inside it is then in range.
+///
+/// ```
+/// use disco::backend::append_check::Placement;
+/// let p = Placement::new(10, 3, 2).unwrap();
+/// assert_eq!(p.at(1), (12, 4));
+/// assert_eq!((p.result().first_position, p.result().last_version), (11, 4));
+/// assert!(Placement::new(u64::MAX, 1, 1).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Placement {
+    first_version: u64,
+    last_version: u64,
+    first_position: u64,
+    last_position: u64,
+}
+
+impl Placement {
+    /// The placement of `count` (at least one) events after `head`.
+    pub fn new(head: u64, first_version: u64, count: usize) -> Result<Placement> {
+        let span = u64::try_from(count.max(1))
+            .unwrap_or(u64::MAX)
+            .saturating_sub(1);
+        let out_of_range = || {
+            Error::Backend(format!(
+                "an append of {count} events after position {head} at version {first_version} passes the end of the position range: the store is damaged"
+            ))
+        };
+        let first_position = head.checked_add(1).ok_or_else(out_of_range)?;
+        Ok(Placement {
+            first_version,
+            last_version: first_version.checked_add(span).ok_or_else(out_of_range)?,
+            first_position,
+            last_position: first_position.checked_add(span).ok_or_else(out_of_range)?,
+        })
+    }
+
+    /// The position and version of the event at `offset` in the append.
+    pub fn at(&self, offset: usize) -> (u64, u64) {
+        // Invariant: offset < count, so both sums stay within what `new` checked.
+        let offset = u64::try_from(offset).unwrap_or(u64::MAX);
+        (
+            self.first_position.saturating_add(offset),
+            self.first_version.saturating_add(offset),
+        )
+    }
+
+    /// The head after the append.
+    pub fn head_after(&self) -> u64 {
+        self.last_position
+    }
+
+    /// The append's result.
+    pub fn result(&self) -> AppendResult {
+        AppendResult {
+            first_version: self.first_version,
+            last_version: self.last_version,
+            first_position: self.first_position,
+            last_position: self.last_position,
+        }
+    }
 }

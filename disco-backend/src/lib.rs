@@ -25,6 +25,19 @@
 //! How to add a backend is written down in the repository's
 //! `docs/writing-a-backend.md`.
 #![deny(missing_docs)]
+// The lint gate: library code takes no shortcut that bad input could turn
+// into a panic (unwrap, expect, panic, unchecked indexing or arithmetic);
+// the few justified exceptions say why where they stand. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 pub mod append_check;
 pub mod checksum;

@@ -43,8 +43,10 @@ impl LocalLeases {
         if entry.held {
             return None;
         }
+        // Tokens only grow: a name taken u64::MAX times is never granted
+        // again rather than hand out a token twice.
+        entry.token = entry.token.checked_add(1)?;
         entry.held = true;
-        entry.token += 1;
         Some(LocalLease {
             name: name.to_owned(),
             token: entry.token,

@@ -189,7 +189,8 @@ pub fn check_parameters(scheme: &str, pairs: &[(&str, &str)], known: &[&str]) ->
     for (i, (name, _)) in pairs.iter().enumerate() {
         if !known.contains(name) && !unknown.contains(name) {
             unknown.push(name);
-        } else if pairs[..i].iter().any(|(earlier, _)| earlier == name) && !repeated.contains(name)
+        } else if pairs.iter().take(i).any(|(earlier, _)| earlier == name)
+            && !repeated.contains(name)
         {
             repeated.push(name);
         }

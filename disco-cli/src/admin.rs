@@ -100,6 +100,15 @@ pub struct Counts {
     pub events: u64,
 }
 
+impl Counts {
+    /// Every stream, whatever its state.
+    pub fn streams(&self) -> u64 {
+        self.active
+            .saturating_add(self.soft_deleted)
+            .saturating_add(self.hard_deleted)
+    }
+}
+
 pub async fn counts(store: &dyn EventStore) -> Result<Counts, Failure> {
     let mut counts = Counts {
         active: 0,
@@ -112,12 +121,17 @@ pub async fn counts(store: &dyn EventStore) -> Result<Counts, Failure> {
         let page = store.list_streams("", after.as_ref(), PAGE).await?;
         for info in &page {
             match info.state {
-                StreamState::Active => counts.active += 1,
-                StreamState::SoftDeleted => counts.soft_deleted += 1,
-                StreamState::HardDeleted => counts.hard_deleted += 1,
+                StreamState::Active => counts.active = counts.active.saturating_add(1),
+                StreamState::SoftDeleted => {
+                    counts.soft_deleted = counts.soft_deleted.saturating_add(1)
+                }
+                StreamState::HardDeleted => {
+                    counts.hard_deleted = counts.hard_deleted.saturating_add(1)
+                }
             }
             if info.state != StreamState::HardDeleted {
-                counts.events += info.version;
+                // A damaged store may report any version: sum without overflow.
+                counts.events = counts.events.saturating_add(info.version);
             }
         }
         match page.last() {
@@ -143,7 +157,7 @@ pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
             println!("head position   {head}");
             println!(
                 "streams         {} ({} active, {} soft-deleted, {} hard-deleted)",
-                counts.active + counts.soft_deleted + counts.hard_deleted,
+                counts.streams(),
                 counts.active,
                 counts.soft_deleted,
                 counts.hard_deleted
@@ -158,7 +172,7 @@ pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
                 "schema_version": version_number,
                 "schema": opened.schema(),
                 "head": head,
-                "streams": counts.active + counts.soft_deleted + counts.hard_deleted,
+                "streams": counts.streams(),
                 "active_streams": counts.active,
                 "soft_deleted_streams": counts.soft_deleted,
                 "hard_deleted_streams": counts.hard_deleted,

@@ -5,6 +5,19 @@
 //! `sqlite:PATH`, `redb:PATH` or `postgres://USER@HOST:PORT/DB[?schema=NAME]`.
 //! Output is for people by default; `--json` prints one JSON object per line.
 //! Exit codes: see [`failure::code`].
+// The lint gate: library code takes no shortcut that bad input could turn
+// into a panic (unwrap, expect, panic, unchecked indexing or arithmetic);
+// the few justified exceptions say why where they stand. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod admin;
 mod browse;

@@ -15,6 +15,9 @@ pub enum Format {
 }
 
 /// `µs since the epoch` as RFC 3339 UTC (`2026-11-27T11:00:48.123456Z`).
+// Bounded arithmetic: an i64 of µs is at most ~1.07e8 days, and every
+// product below stays under 1e12, far inside i64.
+#[allow(clippy::arithmetic_side_effects)]
 pub fn rfc3339(at: Timestamp) -> String {
     let micros = at.as_micros();
     let secs = micros.div_euclid(1_000_000);
@@ -62,7 +65,7 @@ fn preview(bytes: &[u8]) -> String {
         Ok(value) => value.to_string(),
         Err(_) if bytes.len() > HEX_PREVIEW => format!(
             "hex {}… ({} bytes)",
-            hex(&bytes[..HEX_PREVIEW]),
+            hex(bytes.get(..HEX_PREVIEW).unwrap_or(bytes)),
             bytes.len()
         ),
         Err(_) => format!("hex {} ({} bytes)", hex(bytes), bytes.len()),
@@ -105,9 +108,9 @@ pub fn escape(text: &str) -> String {
 /// A count with thousands separators: `49,383`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    let mut out = String::with_capacity(digits.len().saturating_mul(2));
     for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && digits.len().saturating_sub(i).checked_rem(3) == Some(0) {
             out.push(',');
         }
         out.push(d);

@@ -116,6 +116,29 @@ fn an_application_sqlite_file_is_never_written_or_dropped() {
     assert!(said.contains("directory"), "{said}");
 }
 
+#[test]
+fn a_file_that_is_not_redb_is_foreign_and_a_directory_is_usage() {
+    let dir = TempDir::new("cli-redb-foreign");
+    let note = dir.file("note.txt");
+    let text = b"someone else's notes, not a redb file\n".repeat(50);
+    std::fs::write(&note, &text).unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("redb:{}", note.display());
+    read_only_commands_refuse(&url, FOREIGN);
+    expect_code(&["--store", &url, "init"], FOREIGN);
+    expect_code(&["--store", &url, "drop", "--yes"], FOREIGN);
+    assert_eq!(bytes(&note), text, "the file changed");
+    // A directory is a mistake in the URL (not an outage to retry: exit 3).
+    let said = expect_code(
+        &[
+            "--store",
+            &format!("redb:{}", dir.path().display()),
+            "status",
+        ],
+        USAGE,
+    );
+    assert!(said.contains("directory"), "{said}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_sharing_its_sqlite_file_drops_only_its_own_tables() {
     let dir = TempDir::new("cli-shared-sqlite");

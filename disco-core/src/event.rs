@@ -72,7 +72,7 @@ impl NewEvent {
     /// Data plus metadata length, the size checked against
     /// [`Limits::max_event_size`](crate::Limits::max_event_size).
     pub fn size(&self) -> usize {
-        self.data.len() + self.metadata.len()
+        self.data.len().saturating_add(self.metadata.len())
     }
 }
 
@@ -171,9 +171,9 @@ impl Timestamp {
     pub fn now() -> Self {
         match SystemTime::now().duration_since(UNIX_EPOCH) {
             Ok(d) => Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
-            Err(before) => {
-                Timestamp(-i64::try_from(before.duration().as_micros()).unwrap_or(i64::MAX))
-            }
+            Err(before) => Timestamp(
+                i64::try_from(before.duration().as_micros()).map_or(i64::MIN, i64::wrapping_neg),
+            ),
         }
     }
 
@@ -187,12 +187,16 @@ impl Timestamp {
         self.0
     }
 
-    /// The same instant as a [`SystemTime`].
+    /// The same instant as a [`SystemTime`] (any `i64` of microseconds,
+    /// about 292,000 years either side of the epoch, fits the platform's
+    /// clock; one that would not is the epoch).
     pub fn to_system_time(self) -> SystemTime {
-        if self.0 >= 0 {
-            UNIX_EPOCH + Duration::from_micros(self.0.unsigned_abs())
+        let span = Duration::from_micros(self.0.unsigned_abs());
+        let at = if self.0 >= 0 {
+            UNIX_EPOCH.checked_add(span)
         } else {
-            UNIX_EPOCH - Duration::from_micros(self.0.unsigned_abs())
-        }
+            UNIX_EPOCH.checked_sub(span)
+        };
+        at.unwrap_or(UNIX_EPOCH)
     }
 }

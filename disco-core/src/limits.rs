@@ -65,7 +65,7 @@ impl Limits {
                 });
             }
             let repeated = if events.len() <= 16 {
-                events[..i].iter().any(|earlier| earlier.id == event.id)
+                events.iter().take(i).any(|earlier| earlier.id == event.id)
             } else {
                 !ids.insert(event.id)
             };

@@ -137,7 +137,8 @@ impl StreamPartition {
             hash ^= u64::from(*byte);
             hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
         }
-        (hash % u64::from(count.max(1))) as u32
+        // The remainder is below `count`, a u32, so the cast keeps it whole.
+        hash.checked_rem(u64::from(count.max(1))).unwrap_or(0) as u32
     }
 
     /// Whether the stream `stream` is in this partition.
@@ -375,7 +376,7 @@ pub trait EventStore: Send + Sync {
     /// (PostgreSQL does).
     async fn load_stream(&self, stream: &StreamId, limit: usize) -> Result<StreamLoad> {
         let snapshot = self.load_snapshot(stream).await?;
-        let from = snapshot.as_ref().map_or(0, |s| s.version) + 1;
+        let from = snapshot.as_ref().map_or(0, |s| s.version).saturating_add(1);
         let events = self
             .read_stream(stream, from, ReadDirection::Forward, limit)
             .await?;

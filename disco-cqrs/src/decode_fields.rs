@@ -56,7 +56,10 @@ pub fn decode_fields<C: DeserializeOwned>(params: Value) -> Result<C, FieldError
     let mut tried: HashMap<String, usize> = HashMap::new();
     // Each round either ends or moves one field to its next stand-in, so
     // the rounds are bounded by fields x stand-ins.
-    let rounds = (input.len() + 16) * (STAND_INS.len() + 1);
+    let rounds = input
+        .len()
+        .saturating_add(16)
+        .saturating_mul(STAND_INS.len().saturating_add(1));
     for _ in 0..rounds {
         let recorder = Recorder::default();
         let result = C::deserialize(Top {
@@ -97,7 +100,7 @@ pub fn decode_fields<C: DeserializeOwned>(params: Value) -> Result<C, FieldError
             // No stand-in fits this field: later fields stay unchecked.
             return Err(errors);
         };
-        *next += 1;
+        *next = next.saturating_add(1);
         input.insert(field, stand_in());
     }
     Err(errors)

@@ -190,7 +190,7 @@ impl Params {
 
 /// Why `id` cannot be an id of aggregate `A`, in the caller's terms.
 pub(crate) fn aggregate_id_problem<A: crate::Aggregate>(id: &str) -> Option<String> {
-    let max = disco_core::MAX_STREAM_ID_LEN.saturating_sub(A::NAME.len() + 1);
+    let max = disco_core::MAX_STREAM_ID_LEN.saturating_sub(A::NAME.len().saturating_add(1));
     if id.is_empty() {
         Some("must not be empty".into())
     } else if id.len() > max {

@@ -110,7 +110,7 @@ impl NewIds {
         let _ = self
             .score
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| {
-                Some((s + 1).min(Self::MAX))
+                Some(s.saturating_add(1).min(Self::MAX))
             });
     }
 
@@ -274,7 +274,12 @@ impl<A: Aggregate + Clone> Repository<A> {
         loop {
             let events = self
                 .store
-                .read_stream(stream, version + 1, ReadDirection::Forward, PAGE)
+                .read_stream(
+                    stream,
+                    version.saturating_add(1),
+                    ReadDirection::Forward,
+                    PAGE,
+                )
                 .await?;
             for event in &events {
                 let (domain, _) = decode::<A::Event>(event)?;
@@ -340,7 +345,7 @@ impl<A: Aggregate + Clone> Repository<A> {
         let stream = Self::stream_of(id)?;
         let entry = self.entry(id);
         let mut loaded = entry.loaded.lock().await;
-        let mut attempts = 0;
+        let mut attempts: u32 = 0;
         let mut fresh = false;
         // Guessed new: the empty state, trusted only for events the store
         // accepts at `Exact(0)`.
@@ -351,7 +356,7 @@ impl<A: Aggregate + Clone> Repository<A> {
         }
         let guessed_at_first = guessed;
         loop {
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             let (state, version) = match loaded.take() {
                 Some(cached) if !fresh => cached,
                 Some((state, version)) => self.catch_up(&stream, state, version).await?,
@@ -377,7 +382,7 @@ impl<A: Aggregate + Clone> Repository<A> {
                 // A refusal or a no-op on the guessed empty state says
                 // nothing: read the stream and decide on it.
                 guessed = false;
-                attempts -= 1;
+                attempts = attempts.saturating_sub(1);
                 continue;
             }
             let events = match decided {
@@ -401,7 +406,7 @@ impl<A: Aggregate + Clone> Repository<A> {
                     // Refused on a cached state: check it is current.
                     *loaded = Some((state, version));
                     fresh = true;
-                    attempts -= 1;
+                    attempts = attempts.saturating_sub(1);
                     continue;
                 }
             };
@@ -482,7 +487,7 @@ impl<A: Aggregate + Clone> Repository<A> {
                         new_ids.miss();
                     }
                     guessed = false;
-                    attempts -= 1;
+                    attempts = attempts.saturating_sub(1);
                     tracing::debug!(%stream, "guessed new, but it exists; reading it");
                 }
                 Err(Error::WrongExpectedVersion {
@@ -537,14 +542,16 @@ impl<A: Aggregate + Clone> Repository<A> {
         };
         // The run of the command's events: newest first, so the run ends
         // at `at` and goes back towards the newer events.
-        let mut last = &recent[at];
+        let Some(mut last) = recent.get(at) else {
+            return Ok(None);
+        };
         let mut count = 1;
-        for newer in recent[..at].iter().rev() {
+        for newer in recent.iter().take(at).rev() {
             if newer.id != event_id(context.command_id, count) {
                 break;
             }
             last = newer;
-            count += 1;
+            count = count.saturating_add(1);
         }
         tracing::info!(%stream, command_id = %context.command_id, "command sent again: answering its first outcome");
         Ok(Some(Executed {
@@ -558,7 +565,7 @@ impl<A: Aggregate + Clone> Repository<A> {
 
     async fn maybe_snapshot(&self, stream: &StreamId, state: &A, before: u64, after: u64) {
         let every = A::SNAPSHOT_EVERY;
-        if every == 0 || before / every == after / every {
+        if before.checked_div(every) == after.checked_div(every) {
             return;
         }
         let saved = match serde_json::to_vec(state) {

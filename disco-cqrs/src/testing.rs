@@ -1,5 +1,8 @@
 //! Given / when / then for aggregates and process managers, without a
 //! store.
+//!
+//! Assertions for tests: a failed expectation panics, as `assert!` does.
+#![allow(clippy::panic)]
 
 use std::fmt::Debug;
 

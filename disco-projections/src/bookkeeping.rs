@@ -217,7 +217,13 @@ pub fn inherited(rows: &[PartitionRow], own: &PartitionRow) -> Option<Inherited>
 }
 
 fn next_generation(rows: &[GenerationRow]) -> u32 {
-    rows.iter().map(|r| r.generation).max().unwrap_or(0) + 1
+    // At u32::MAX (a damaged row) the insert of the same number is refused
+    // by the table's key: an error, not an overflow.
+    rows.iter()
+        .map(|r| r.generation)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1)
 }
 
 #[cfg(test)]

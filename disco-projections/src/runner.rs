@@ -168,7 +168,9 @@ struct Lane {
 impl Lane {
     /// When a seen-only position is due to be written, if one waits.
     fn save_due(&self, every: Duration) -> Option<Instant> {
-        (self.position > self.stored).then(|| self.saved_at + every)
+        (self.position > self.stored)
+            .then(|| self.saved_at.checked_add(every))
+            .flatten()
     }
 }
 
@@ -345,7 +347,8 @@ impl Runner {
             let now = Instant::now();
             if now >= a.renew_due {
                 a.renew_due = Instant::from_std(disco_core::clock::deadline_after(
-                    (self.options.lease_ttl / 3).max(Duration::from_millis(1)),
+                    (self.options.lease_ttl.checked_div(3).unwrap_or_default())
+                        .max(Duration::from_millis(1)),
                 ));
                 if !matches!(a.lease.renew().await, Ok(true)) {
                     return self.leave(a, None).await;
@@ -532,7 +535,8 @@ impl Runner {
                         lane.position = seen;
                         lane.stored = seen;
                         lane.saved_at = Instant::now();
-                        self.shared.update(|s| s.applied += applied);
+                        self.shared
+                            .update(|s| s.applied = s.applied.saturating_add(applied));
                         None
                     }
                     Err(LaneEnd::Failed(id, error, Some(committed))) => {
@@ -739,7 +743,7 @@ impl Runner {
                     // Split: the events before the failing one commit, then
                     // it is retried alone, then the rest.
                     let at = batch.iter().position(|e| e.id == id).unwrap_or(0);
-                    let rest = batch.split_off(at + 1);
+                    let rest = batch.split_off(at.saturating_add(1).min(batch.len()));
                     let Some(one) = batch.pop() else { break };
                     if !rest.is_empty() {
                         work.push_front((rest, seen));
@@ -768,7 +772,7 @@ impl Runner {
                         }
                     }
                 }
-                failures += 1;
+                failures = failures.saturating_add(1);
                 tracing::warn!(projection = %self.name, event_id = ?failing, error = %message, retry_in = ?backoff, "projection batch failed; retrying");
                 // The batch rolled back: nothing of it stayed.
                 tokio::time::sleep(backoff).await;

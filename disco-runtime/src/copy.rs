@@ -132,7 +132,7 @@ pub async fn copy_store(
             }
         }
         t.save_checkpoint(PROGRESS_CHECKPOINT, last).await?;
-        copied += page.len() as u64;
+        copied = copied.saturating_add(page.len() as u64);
         after = last;
         progress(after, head);
     }
@@ -212,13 +212,13 @@ async fn copy_streams(s: &dyn EventStore, t: &dyn EventStore) -> Result<StreamsC
                 t.delete_stream(&info.stream_id, ExpectedVersion::Any, mode)
                     .await?;
             }
-            copied.deleted += 1;
+            copied.deleted = copied.deleted.saturating_add(1);
             continue;
         }
         if let Some(snapshot) = s.load_snapshot(&info.stream_id).await? {
             t.save_snapshot(&info.stream_id, snapshot.version, snapshot.data)
                 .await?;
-            copied.snapshots += 1;
+            copied.snapshots = copied.snapshots.saturating_add(1);
         }
     }
     let after = all_streams(t).await?;
@@ -267,7 +267,7 @@ fn add(sums: &mut Sums, e: &RecordedEvent) {
     let entry = sums
         .entry(e.stream_id.clone())
         .or_insert((0, 0xcbf2_9ce4_8422_2325));
-    entry.0 += 1;
+    entry.0 = entry.0.saturating_add(1);
     entry.1 = fold(entry.1, e);
 }
 
@@ -322,7 +322,7 @@ async fn verify(
             last_target = y.position;
             add(&mut source_sums, x);
             add(&mut target_sums, y);
-            events += 1;
+            events = events.saturating_add(1);
         }
         s_after = a.last().map_or(s_after, |e| e.position);
         t_after = b.last().map_or(t_after, |e| e.position);

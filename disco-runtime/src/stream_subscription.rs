@@ -61,7 +61,7 @@ impl StreamSubscription {
         StreamSubscription {
             pages: rx,
             current: VecDeque::new(),
-            version: from - 1,
+            version: from.saturating_sub(1),
             ended: false,
         }
     }
@@ -144,7 +144,7 @@ async fn pump(
         };
         let caught_up = page.len() < page_size;
         if let Some(last) = page.last() {
-            next = last.version + 1;
+            next = last.version.saturating_add(1);
             if tx.send(Ok(page)).await.is_err() {
                 return;
             }

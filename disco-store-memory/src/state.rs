@@ -14,7 +14,8 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use disco_backend::append_check::{
-    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
+    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, Placement,
+    StreamStatus,
 };
 use disco_backend::EventLocation;
 use disco_core::{
@@ -139,14 +140,13 @@ impl State {
             AppendDecision::Write { first_version } => first_version,
         };
         let recorded_at = Timestamp::now();
-        let first_position = self.head() + 1;
-        let count = events.len() as u64;
+        let placement = Placement::new(self.head(), first_version, events.len())?;
         let mut positions = Vec::with_capacity(events.len());
         for (offset, event) in events.into_iter().enumerate() {
-            let position = first_position + offset as u64;
+            let (position, version) = placement.at(offset);
             let data_len = event.data.len();
             // One exact allocation for both: no growth slack, no realloc.
-            let mut payload = Vec::with_capacity(data_len + event.metadata.len());
+            let mut payload = Vec::with_capacity(data_len.saturating_add(event.metadata.len()));
             payload.extend_from_slice(&event.data);
             payload.extend_from_slice(&event.metadata);
             let event_type = self.intern(event.event_type);
@@ -154,7 +154,7 @@ impl State {
             self.events.push(Some(StoredEvent {
                 id: event.id,
                 stream: stream.clone(),
-                version: first_version + offset as u64,
+                version,
                 event_type,
                 payload: payload.into_boxed_slice(),
                 data_len,
@@ -164,13 +164,9 @@ impl State {
         }
         let entry = self.streams.entry(stream.clone()).or_default();
         entry.positions.extend(positions);
-        entry.version = first_version + count - 1;
-        Ok(AppendResult {
-            first_version,
-            last_version: entry.version,
-            first_position,
-            last_position: first_position + count - 1,
-        })
+        let result = placement.result();
+        entry.version = result.last_version;
+        Ok(result)
     }
 
     /// Appends every part or none (parts already checked by
@@ -205,7 +201,8 @@ impl State {
         Ok(versions
             .take(limit)
             .filter_map(|version| {
-                let position = *entry.positions.get(usize::try_from(version - 1).ok()?)?;
+                let index = usize::try_from(version.checked_sub(1)?).ok()?;
+                let position = *entry.positions.get(index)?;
                 Some(self.event_at(position)?.to_recorded(position))
             })
             .collect())
@@ -220,9 +217,10 @@ impl State {
         let start = usize::try_from(after)
             .unwrap_or(usize::MAX)
             .min(self.events.len());
-        self.events[start..]
+        self.events
             .iter()
-            .zip(start as u64 + 1..)
+            .skip(start)
+            .zip((start as u64).saturating_add(1)..)
             .filter_map(|(slot, position)| Some((slot.as_ref()?, position)))
             .filter(|(event, _)| filter.matches(event.stream.as_str(), &event.event_type))
             .take(limit)
@@ -234,11 +232,12 @@ impl State {
         let end = usize::try_from(from)
             .unwrap_or(usize::MAX)
             .min(self.events.len());
-        self.events[..end]
+        self.events
             .iter()
+            .take(end)
             .enumerate()
             .rev()
-            .filter_map(|(index, slot)| Some((slot.as_ref()?, index as u64 + 1)))
+            .filter_map(|(index, slot)| Some((slot.as_ref()?, (index as u64).saturating_add(1))))
             .take(limit)
             .map(|(event, position)| event.to_recorded(position))
             .collect()
@@ -293,7 +292,10 @@ impl State {
         if mode == DeleteMode::Hard {
             entry.snapshot = None;
             for position in std::mem::take(&mut entry.positions) {
-                let Some(index) = usize::try_from(position - 1).ok() else {
+                let Some(index) = position
+                    .checked_sub(1)
+                    .and_then(|p| usize::try_from(p).ok())
+                else {
                     continue;
                 };
                 if let Some(event) = self.events.get_mut(index).and_then(Option::take) {

@@ -36,6 +36,19 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
+// The lint gate: library code takes no shortcut that bad input could turn
+// into a panic (unwrap, expect, panic, unchecked indexing or arithmetic);
+// the few justified exceptions say why where they stand. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod errors;
 mod event_row;
@@ -161,8 +174,13 @@ impl PostgresStore {
     /// objects is refused with [`Error::Foreign`], one without a store that
     /// may not be created with [`Error::NoStore`], a version this library
     /// cannot use as it is with [`Error::IncompatibleSchema`]; nothing is
-    /// written then. A server that cannot be reached gives
-    /// [`Error::Unavailable`] within [`PgOptions::connect_timeout`].
+    /// written then. A URL parameter neither disco nor the driver knows is
+    /// [`Error::InvalidInput`] naming it. What the first connection meets is
+    /// said as it is: a refused port, an unreachable or unknown host, or no
+    /// answer within [`PgOptions::connect_timeout`] is
+    /// [`Error::Unavailable`] (the message says which), wrong credentials
+    /// [`Error::Unauthorized`], a database that does not exist
+    /// [`Error::NoStore`].
     pub async fn connect(url: &str, options: PgOptions) -> Result<Self> {
         let statements = Arc::new(Statements::for_schema(&options.schema)?);
         let (pool, connect) = open_pool(url, &options, options.pool_size.max(2)).await?;

@@ -37,7 +37,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use disco_backend::append_check::{decide_append, AppendDecision, AppendView, StreamStatus};
+use disco_backend::append_check::{
+    decide_append, AppendDecision, AppendView, Placement, StreamStatus,
+};
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, AdaptiveBatch, AppendRequest, BatchMode, BatchOutcome, Batching,
 };
@@ -231,13 +233,13 @@ impl FastPlan {
             .iter()
             .map(|r| {
                 Ok(AppendResult {
-                    first_position: r.first_position + head,
-                    last_position: r.last_position + head,
+                    first_position: r.first_position.saturating_add(head),
+                    last_position: r.last_position.saturating_add(head),
                     ..*r
                 })
             })
             .collect();
-        (results, head + self.columns.ids.len() as u64)
+        (results, head.saturating_add(self.columns.ids.len() as u64))
     }
 }
 
@@ -412,9 +414,16 @@ fn decide_batch(view: &mut BatchView<'_>, batch: &[AppendRequest], mut head: u64
                 }
                 Ok(AppendDecision::Write { first_version }) => first_version,
             };
+        let placement = match Placement::new(head, first_version, request.events.len()) {
+            Ok(placement) => placement,
+            Err(e) => {
+                all_written = false;
+                results.push(Err(e));
+                continue;
+            }
+        };
         for (offset, event) in request.events.iter().enumerate() {
-            let position = head + 1 + offset as u64;
-            let version = first_version + offset as u64;
+            let (position, version) = placement.at(offset);
             columns.push(&request.stream, version, position, event);
             view.located.insert(
                 event.id,
@@ -426,8 +435,8 @@ fn decide_batch(view: &mut BatchView<'_>, batch: &[AppendRequest], mut head: u64
                 },
             );
         }
-        let count = request.events.len() as u64;
-        let last_version = first_version + count - 1;
+        let result = placement.result();
+        let last_version = result.last_version;
         let name = request.stream.as_str().to_owned();
         view.streams.insert(
             name.clone(),
@@ -437,13 +446,8 @@ fn decide_batch(view: &mut BatchView<'_>, batch: &[AppendRequest], mut head: u64
             },
         );
         finals.insert(name, sql_int(last_version));
-        results.push(Ok(AppendResult {
-            first_version,
-            last_version,
-            first_position: head + 1,
-            last_position: head + count,
-        }));
-        head += count;
+        results.push(Ok(result));
+        head = placement.head_after();
     }
     Decided {
         columns,

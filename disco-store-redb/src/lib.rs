@@ -30,6 +30,19 @@
 //! # Ok(()) }
 //! ```
 #![deny(missing_docs)]
+// The lint gate: library code takes no shortcut that bad input could turn
+// into a panic (unwrap, expect, panic, unchecked indexing or arithmetic);
+// the few justified exceptions say why where they stand. Tests may.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
 
 mod errors;
 mod open;

@@ -10,7 +10,8 @@
 use std::sync::Arc;
 
 use disco_backend::append_check::{
-    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, StreamStatus,
+    check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, Placement,
+    StreamStatus,
 };
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
@@ -124,27 +125,21 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest], mode: BatchMode) ->
                 Ok(AppendDecision::Write { first_version }) => first_version,
             };
             let s = request.stream.as_str();
+            let placement = Placement::new(head, first_version, request.events.len())?;
             for (offset, event) in request.events.iter().enumerate() {
-                let position = head + 1 + offset as u64;
-                let version = first_version + offset as u64;
+                let (position, version) = placement.at(offset);
                 events
                     .insert(position, StoredEvent::of_new(s, version, event, now).row())
                     .map_err(db_error)?;
                 index.insert((s, version), position).map_err(db_error)?;
                 ids.insert(event.id.as_u128(), position).map_err(db_error)?;
             }
-            let count = request.events.len() as u64;
-            let last_version = first_version + count - 1;
+            let result = placement.result();
             streams
-                .insert(s, (last_version, STATE_ACTIVE))
+                .insert(s, (result.last_version, STATE_ACTIVE))
                 .map_err(db_error)?;
-            results.push(Ok(AppendResult {
-                first_version,
-                last_version,
-                first_position: head + 1,
-                last_position: head + count,
-            }));
-            head += count;
+            results.push(Ok(result));
+            head = placement.head_after();
         }
     }
     txn.commit().map_err(db_error)?;

@@ -65,7 +65,7 @@ fn fuzz_damaged_files() {
     let offset = prop_oneof![0..len, 0..len.min(16 * 1024)];
     let damage = proptest::collection::vec((offset, 1u8..=255), 1..6);
     let n = std::sync::atomic::AtomicU64::new(0);
-    fuzz::run("redb damaged files", damage, |flips| {
+    let property = |flips: Vec<(usize, u8)>| -> Result<(), TestCaseError> {
         let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = dir.file(&format!("damaged-{i}.redb"));
         let mut bytes = clean_bytes.clone();
@@ -112,5 +112,23 @@ fn fuzz_damaged_files() {
         })?;
         let _ = std::fs::remove_file(&path);
         Ok(())
-    });
+    };
+    // What found something before: `OFFSET^MASK ...` a line.
+    let corpus = fuzz::corpus(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz-corpus/damaged-files.txt"
+    ));
+    for line in &corpus {
+        let flips: Vec<(usize, u8)> = line
+            .split_whitespace()
+            .filter_map(|flip| {
+                let (at, mask) = flip.split_once('^')?;
+                Some((at.parse::<usize>().ok()? % len, mask.parse().ok()?))
+            })
+            .collect();
+        if let Err(e) = property(flips) {
+            panic!("the corpus input {line:?} fails again: {e}");
+        }
+    }
+    fuzz::run("redb damaged files", damage, property);
 }

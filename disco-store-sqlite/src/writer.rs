@@ -16,7 +16,7 @@
 
 use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, optimistic_first_version, AppendDecision,
-    AppendView, StreamStatus,
+    AppendView, Placement, StreamStatus,
 };
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
@@ -156,7 +156,8 @@ fn append_one(
     if let Some(first_version) =
         optimistic_first_version(&mut view, &request.stream, request.expected)?
     {
-        match insert_events(conn, request, first_version, head, now) {
+        let placement = Placement::new(head, first_version, request.events.len())?;
+        match insert_events(conn, request, &placement, now) {
             Ok(written) => return Ok(written),
             Err(e) if e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation) => {
                 // A stored id: undo the partial insert, then decide in full.
@@ -182,7 +183,8 @@ fn append_one(
     )? {
         AppendDecision::AlreadyWritten(result) => Ok((result, head)),
         AppendDecision::Write { first_version } => {
-            insert_events(conn, request, first_version, head, now).map_err(db_error)
+            let placement = Placement::new(head, first_version, request.events.len())?;
+            insert_events(conn, request, &placement, now).map_err(db_error)
         }
     }
 }
@@ -190,31 +192,26 @@ fn append_one(
 fn insert_events(
     conn: &Connection,
     request: &AppendRequest,
-    first_version: u64,
-    head: u64,
+    placement: &Placement,
     now: Timestamp,
 ) -> rusqlite::Result<(AppendResult, u64)> {
     let mut insert = conn.prepare_cached(INSERT_EVENT)?;
     for (offset, event) in request.events.iter().enumerate() {
-        let at = (head + 1 + offset as u64, first_version + offset as u64);
-        EventRow::insert(&mut insert, &request.stream, at, event, now)?;
+        EventRow::insert(
+            &mut insert,
+            &request.stream,
+            placement.at(offset),
+            event,
+            now,
+        )?;
     }
-    let count = request.events.len() as u64;
-    let last_version = first_version + count - 1;
+    let result = placement.result();
     conn.prepare_cached(UPSERT_STREAM)?.execute(params![
         request.stream.as_str(),
-        sql_int(last_version),
+        sql_int(result.last_version),
         0
     ])?;
-    Ok((
-        AppendResult {
-            first_version,
-            last_version,
-            first_position: head + 1,
-            last_position: head + count,
-        },
-        head + count,
-    ))
+    Ok((result, placement.head_after()))
 }
 
 fn upsert_stream(

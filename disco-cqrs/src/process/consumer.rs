@@ -322,7 +322,7 @@ impl<P: ProcessManager> ProcessHandler<P> {
         // A refusal record moved the stream past the step: read it again.
         Ok((!recorded).then(|| step::Instance {
             state: after,
-            version: loaded.version + 1,
+            version: loaded.version.saturating_add(1),
             last_position: event.position,
             done: route.stops,
         }))

@@ -136,7 +136,7 @@ pub(crate) async fn refusals(
     trigger: Uuid,
 ) -> Result<BTreeMap<u64, String>, Failure> {
     let mut refused = BTreeMap::new();
-    let mut from = version + 1;
+    let mut from = version.saturating_add(1);
     loop {
         let page = store
             .read_stream(stream, from, ReadDirection::Forward, PAGE)
@@ -154,7 +154,7 @@ pub(crate) async fn refusals(
             }
         }
         match page.last() {
-            Some(last) if page.len() == PAGE => from = last.version + 1,
+            Some(last) if page.len() == PAGE => from = last.version.saturating_add(1),
             _ => return Ok(refused),
         }
     }

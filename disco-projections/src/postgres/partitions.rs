@@ -281,7 +281,11 @@ pub(crate) async fn caught_up(
             .collect();
         current.push(rows);
     }
-    Ok(bookkeeping::partitions_caught_up(&current[0], &current[1]))
+    let (live, building) = match current.as_slice() {
+        [live, building] => (live, building),
+        _ => return Ok(false),
+    };
+    Ok(bookkeeping::partitions_caught_up(live, building))
 }
 
 /// Deletes the partition rows of `generation`.

@@ -84,7 +84,8 @@ fn owner_of(live: &[u32], partition: u32) -> Option<u32> {
     if live.is_empty() {
         return None;
     }
-    live.get(partition as usize % live.len()).copied()
+    let rank = usize::try_from(partition).ok()?.checked_rem(live.len())?;
+    live.get(rank).copied()
 }
 
 /// A running member of a group; see the module docs.
@@ -231,7 +232,7 @@ impl<A: Assignment> Coordinator<A> {
 
     /// Bumps this member's heartbeat and reads everyone's: the live members.
     async fn beat(&mut self, own: u32) -> Result<()> {
-        self.beat += 1;
+        self.beat = self.beat.wrapping_add(1);
         let name = member_name(&self.name, own);
         self.store.save_checkpoint(&name, self.beat).await?;
         let prefix = format!("{}/member-", self.name);

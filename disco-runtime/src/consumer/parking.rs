@@ -161,7 +161,12 @@ pub(crate) async fn read_records(
     let mut out = Vec::new();
     loop {
         let page = store
-            .read_stream(records, version + 1, ReadDirection::Forward, PAGE)
+            .read_stream(
+                records,
+                version.saturating_add(1),
+                ReadDirection::Forward,
+                PAGE,
+            )
             .await?;
         for event in &page {
             if let Some(record) = record_of(event)? {

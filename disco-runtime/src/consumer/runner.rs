@@ -266,7 +266,7 @@ impl Runner {
     }
 
     fn renew_every(&self) -> Duration {
-        (self.options.lease_ttl / 3).max(Duration::from_millis(1))
+        (self.options.lease_ttl.checked_div(3).unwrap_or_default()).max(Duration::from_millis(1))
     }
 
     /// Handles events while holding the lease.
@@ -332,7 +332,7 @@ impl Runner {
                 Err(TryRecvError::Disconnected) => return Ok(self.end_stopped(s).await),
                 Err(TryRecvError::Empty) => {}
             }
-            unclocked += 1;
+            unclocked = unclocked.saturating_add(1);
             let count_due = s.since_save >= self.options.checkpoint_every_events;
             if unclocked >= CLOCK_EVERY || count_due {
                 unclocked = 0;
@@ -414,7 +414,7 @@ impl Runner {
                 s.position = event.position.max(s.feed.seen());
                 // Announced in steps: waking the position's watchers for
                 // every passed-over event costs more than passing it over.
-                unannounced += 1;
+                unannounced = unannounced.saturating_add(1);
                 if unannounced >= ANNOUNCE_EVERY {
                     unannounced = 0;
                     self.shared.advance(s.position);
@@ -438,7 +438,7 @@ impl Runner {
                     // What the feed has seen once this event is delivered:
                     // beyond it when the rest of its page was filtered out.
                     s.position = event.position.max(s.feed.seen());
-                    s.since_save += 1;
+                    s.since_save = s.since_save.saturating_add(1);
                     self.shared.advance(s.position);
                     self.shared.handled.fetch_add(1, Ordering::Relaxed);
                 }
@@ -490,7 +490,7 @@ impl Runner {
                     }
                 };
             }
-            failures += 1;
+            failures = failures.saturating_add(1);
             tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retry_in = ?backoff, "handler failed; retrying");
             let wake = Instant::from_std(disco_core::clock::deadline_after(backoff));
             loop {
@@ -602,7 +602,7 @@ impl Runner {
             Release::Retry => parked.version,
             Release::Skip => {
                 tracing::warn!(consumer = %self.name, %stream, event_id = %parked.event_id, position = parked.position, "parked event skipped by an operator");
-                parked.version + 1
+                parked.version.saturating_add(1)
             }
         };
         tracing::info!(consumer = %self.name, %stream, "resuming a parked stream");
