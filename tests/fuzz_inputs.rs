@@ -97,10 +97,13 @@ fn fuzz_store_urls() {
         hostile_text().prop_map(|s| format!("memory:{s}")),
         (
             prop_oneof![Just("sqlite"), Just("redb")],
-            "[a-z.?&=/]{0,12}",
-            query.clone()
+            "[a-z.?&=/\\x00]{0,12}",
+            proptest::option::of(query.clone())
         )
-            .prop_map(move |(scheme, name, q)| format!("{scheme}:{root}/{name}?{q}")),
+            .prop_map(move |(scheme, name, q)| match q {
+                Some(q) => format!("{scheme}:{root}/{name}?{q}"),
+                None => format!("{scheme}:{root}/{name}"),
+            }),
         query.prop_map(move |q| format!("{base}?{q}")),
     ];
     fuzz::run("store urls", urls, |url| {

@@ -218,3 +218,14 @@ async fn sqlite_options_out_of_range_open_a_working_store() {
     disco::EventStore::close(&store).await.expect("close");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_nul_in_a_file_path_is_invalid_input() {
+    // Found by the URL fuzz target: the OS's refusal came back as Backend.
+    for scheme in ["sqlite", "redb"] {
+        invalid_naming(
+            disco::connect(&format!("{scheme}:/tmp/a\0b")).await,
+            &["NUL"],
+        );
+    }
+}

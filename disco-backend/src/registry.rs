@@ -142,6 +142,9 @@ pub fn file_path(url: &str) -> Result<PathBuf> {
                 describe_parameters(query)
             )))
         }
+        Some((_, path)) if path.contains('\0') => Err(Error::InvalidInput(format!(
+            "{scheme}: a file name cannot contain a NUL character"
+        ))),
         Some((_, path)) if !path.is_empty() => Ok(PathBuf::from(path)),
         _ => Err(Error::InvalidInput(format!(
             "{scheme}: needs a path, as in {scheme}:events.db"
