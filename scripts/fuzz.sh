@@ -14,9 +14,9 @@ failed=0
 run() {
   echo "==> $*"
   if cargo test --all-features "$@" -- --nocapture --test-threads 1 >"$log" 2>&1; then
-    grep -E '^fuzz ' "$log"
+    grep -oE 'fuzz [^:]+: [0-9]+ (cases in [0-9.]+ s, nothing found|rows damaged)' "$log" || true
   else
-    grep -E '^fuzz |failed after|minimal input|replay with|test result' "$log"
+    grep -E '^fuzz |failed after|minimal input|replay with|test result|error' "$log" || tail -n 20 "$log"
     failed=1
   fi
 }
