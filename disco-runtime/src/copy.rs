@@ -151,14 +151,22 @@ pub async fn copy_store(
     })
 }
 
-/// Runs of consecutive events of one stream, as appends that write them
-/// again with the same ids, times and versions (`Exact(version - 1)`).
+/// The most events one copied append holds: what every store takes in one
+/// append (a NATS store's atomic batch carries 500 events and their ids'
+/// claims). A longer run is copied as several appends, each idempotent.
+pub const MAX_COPY_RUN: usize = 500;
+
+/// Runs of consecutive events of one stream (at most [`MAX_COPY_RUN`]), as
+/// appends that write them again with the same ids, times and versions
+/// (`Exact(version - 1)`).
 pub fn appends(page: &[RecordedEvent]) -> Vec<AppendMany> {
     let mut out: Vec<AppendMany> = Vec::new();
     for e in page {
         let event = e.to_new_event();
         match out.last_mut() {
-            Some((stream, _, events)) if *stream == e.stream_id => events.push(event),
+            Some((stream, _, events)) if *stream == e.stream_id && events.len() < MAX_COPY_RUN => {
+                events.push(event)
+            }
             _ => out.push((
                 e.stream_id.clone(),
                 ExpectedVersion::Exact(e.version.saturating_sub(1)),
@@ -356,6 +364,35 @@ async fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_is_copied_in_appends_every_store_takes() {
+        let stream = StreamId::new("a").unwrap_or_else(|e| panic!("{e}"));
+        let page: Vec<RecordedEvent> = (1..=1200u64)
+            .map(|version| RecordedEvent {
+                id: disco_core::Uuid::now_v7(),
+                stream_id: stream.clone(),
+                version,
+                position: version,
+                event_type: "E".into(),
+                data: vec![],
+                metadata: vec![],
+                recorded_at: disco_core::Timestamp::from_micros(7),
+            })
+            .collect();
+        let shape: Vec<(ExpectedVersion, usize)> = appends(&page)
+            .iter()
+            .map(|(_, e, v)| (*e, v.len()))
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (ExpectedVersion::Exact(0), 500),
+                (ExpectedVersion::Exact(500), 500),
+                (ExpectedVersion::Exact(1000), 200),
+            ]
+        );
+    }
 
     #[test]
     fn runs_of_one_stream_become_one_append() {
