@@ -71,6 +71,10 @@ pub use disco_store_redb as redb;
 #[doc(inline)]
 pub use disco_store_postgres as postgres;
 
+#[cfg(feature = "nats")]
+#[doc(inline)]
+pub use disco_store_nats as nats;
+
 /// Splits `?schema=NAME` off a PostgreSQL URL (see
 /// `disco_store_postgres::split_schema`).
 #[cfg(feature = "postgres")]

@@ -17,17 +17,41 @@ pub enum ReadModelDb {
 /// Where an application keeps its read models when they live with the
 /// store: the store's own SQLite file or PostgreSQL database (`memory:`:
 /// a private in-memory one), and for a redb store a SQLite file beside it
-/// (`PATH.read-models.db`), since redb holds no SQL tables.
+/// (`PATH.read-models.db`), since redb holds no SQL tables; for a NATS
+/// store, a SQLite file named after the store in the working directory
+/// (`NAME.read-models.db`: a cluster holds no SQL tables either; point a
+/// real deployment's read models at PostgreSQL).
 ///
 /// ```
 /// assert_eq!(disco::read_models_beside("redb:app.redb"), "sqlite:app.redb.read-models.db");
 /// assert_eq!(disco::read_models_beside("sqlite:app.db"), "sqlite:app.db");
+/// assert_eq!(
+///     disco::read_models_beside("nats://127.0.0.1:4301?store=bank&replicas=3"),
+///     "sqlite:bank.read-models.db"
+/// );
 /// ```
 pub fn read_models_beside(store_url: &str) -> String {
-    match store_url.strip_prefix("redb:") {
-        Some(path) => format!("sqlite:{path}.read-models.db"),
-        None => store_url.to_owned(),
+    if let Some(path) = store_url.strip_prefix("redb:") {
+        return format!("sqlite:{path}.read-models.db");
     }
+    if store_url.starts_with("nats://") {
+        let store = store_url
+            .split_once('?')
+            .map(|(_, query)| query)
+            .unwrap_or("")
+            .split('&')
+            .find_map(|pair| pair.strip_prefix("store="))
+            // Only a valid store name becomes a file name.
+            .filter(|name| {
+                !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .unwrap_or("nats");
+        return format!("sqlite:{store}.read-models.db");
+    }
+    store_url.to_owned()
 }
 
 /// Opens the read-model database at `url`:

@@ -20,6 +20,8 @@ pub fn backends() -> Vec<Backend> {
     backends.push(disco_store_redb::BACKEND);
     #[cfg(feature = "postgres")]
     backends.push(disco_store_postgres::BACKEND);
+    #[cfg(feature = "nats")]
+    backends.push(disco_store_nats::BACKEND);
     backends
 }
 
@@ -31,7 +33,9 @@ pub fn backends() -> Vec<Backend> {
 /// - `sqlite:PATH` — a SQLite file;
 /// - `redb:PATH` — a redb file;
 /// - `postgres://USER@HOST:PORT/DB[?schema=NAME]` — a PostgreSQL schema
-///   (`disco` by default).
+///   (`disco` by default);
+/// - `nats://HOST:PORT[,HOST:PORT...]?store=NAME[&replicas=N]` — a store on
+///   a NATS JetStream cluster.
 ///
 /// Each needs its Cargo feature; a URL of a store not compiled in, or one
 /// that names no store, is [`Error::InvalidInput`](disco_core::Error::InvalidInput)

@@ -69,8 +69,8 @@ fn typed(error: &Error) -> Result<(), TestCaseError> {
     }
 }
 
-/// Store URLs of every scheme, with paths inside a temp dir and PostgreSQL
-/// only on the test server: opened existing-only, each is a store or a
+/// Store URLs of every scheme, with paths inside a temp dir, PostgreSQL
+/// only on the test server and NATS only on the test cluster: opened existing-only, each is a store or a
 /// typed refusal, and no file or schema appears.
 #[test]
 fn fuzz_store_urls() {
@@ -93,7 +93,9 @@ fn fuzz_store_urls() {
     let root = dir.display().to_string();
     let urls = prop_oneof![
         // Anything at all, but never a PostgreSQL URL to a host of its choosing.
-        any::<String>().prop_filter("no foreign hosts", |s| !s.starts_with("postgres")),
+        any::<String>().prop_filter("no foreign hosts", |s| {
+            !s.starts_with("postgres") && !s.starts_with("nats")
+        }),
         hostile_text().prop_map(|s| format!("memory:{s}")),
         (
             prop_oneof![Just("sqlite"), Just("redb")],
@@ -104,7 +106,20 @@ fn fuzz_store_urls() {
                 Some(q) => format!("{scheme}:{root}/{name}?{q}"),
                 None => format!("{scheme}:{root}/{name}"),
             }),
-        query.prop_map(move |q| format!("{base}?{q}")),
+        query.clone().prop_map(move |q| format!("{base}?{q}")),
+        // The test NATS cluster only, with any query (store names included).
+        (
+            prop_oneof![
+                Just("store".to_owned()),
+                Just("replicas".to_owned()),
+                Just("timeout_ms".to_owned()),
+                Just("tls".to_owned()),
+                "[a-z_]{0,8}",
+            ],
+            "[a-zA-Z0-9_%&=?é.\\x00-]{0,12}",
+            query,
+        )
+            .prop_map(|(k, v, q)| format!("nats://127.0.0.1:4301,127.0.0.1:4302?{k}={v}&{q}")),
     ];
     fuzz::run("store urls", urls, |url| {
         let before = entries(&dir);
@@ -112,6 +127,9 @@ fn fuzz_store_urls() {
         match opened {
             Ok(opened) => {
                 rt.block_on(opened.store.close()).ok();
+            }
+            // A timeout the URL set that short may pass before the cluster answers.
+            Err(Error::Unavailable(_)) if url.starts_with("nats") && url.contains("timeout_ms") => {
             }
             Err(Error::Unavailable(message)) if url.starts_with("postgres") => {
                 return Err(TestCaseError::fail(format!(

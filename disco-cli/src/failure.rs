@@ -29,6 +29,8 @@ pub mod code {
     pub const OLDER_SCHEMA: u8 = 10;
     /// The store refused the credentials in the URL.
     pub const UNAUTHORIZED: u8 = 11;
+    /// The server is too old to keep the contract (upgrade it).
+    pub const UNSUPPORTED_SERVER: u8 = 12;
 }
 
 /// A failed command: its message and exit code.
@@ -63,6 +65,7 @@ impl From<Error> for Failure {
             Error::NoStore { .. } => code::NO_STORE,
             Error::Foreign { .. } => code::FOREIGN,
             Error::Unauthorized(_) => code::UNAUTHORIZED,
+            Error::UnsupportedServer { .. } => code::UNSUPPORTED_SERVER,
             _ => code::OTHER,
         };
         Failure::new(code, message(&error))

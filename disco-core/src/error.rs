@@ -62,6 +62,18 @@ pub enum Error {
     /// the URL or the credentials must change.
     #[error("the store refused the credentials: {0}")]
     Unauthorized(String),
+    /// The server is of a version that cannot keep the contract (it would
+    /// ignore a check instead of refusing it). Not retryable: upgrade the
+    /// server. Nothing was created.
+    #[error("{location} runs server version {found}; disco needs {needed} or newer")]
+    UnsupportedServer {
+        /// The server looked at.
+        location: String,
+        /// The version it reports.
+        found: String,
+        /// The oldest version disco can use.
+        needed: String,
+    },
     /// The store handle was closed ([`EventStore::close`](crate::EventStore::close)).
     /// Not retryable: live subscriptions and consumers end with it.
     #[error("the store was closed")]
@@ -139,6 +151,7 @@ impl Error {
             Error::Unavailable(_) => "Unavailable",
             Error::Backend(_) => "Backend",
             Error::Unauthorized(_) => "Unauthorized",
+            Error::UnsupportedServer { .. } => "UnsupportedServer",
             Error::Closed => "Closed",
             Error::Fenced { .. } => "Fenced",
             Error::NoStore { .. } => "NoStore",
@@ -173,6 +186,11 @@ impl Error {
             Error::Unavailable("x".into()),
             Error::Backend("x".into()),
             Error::Unauthorized("x".into()),
+            Error::UnsupportedServer {
+                location: "x".into(),
+                found: "1".into(),
+                needed: "2".into(),
+            },
             Error::Closed,
             Error::Fenced {
                 name: "x".into(),
@@ -214,14 +232,15 @@ mod tests {
             Error::Unavailable(_) => 5,
             Error::Backend(_) => 6,
             Error::Unauthorized(_) => 7,
-            Error::Closed => 8,
-            Error::Fenced { .. } => 9,
-            Error::NoStore { .. } => 10,
-            Error::Foreign { .. } => 11,
-            Error::IncompatibleSchema { .. } => 12,
+            Error::UnsupportedServer { .. } => 8,
+            Error::Closed => 9,
+            Error::Fenced { .. } => 10,
+            Error::NoStore { .. } => 11,
+            Error::Foreign { .. } => 12,
+            Error::IncompatibleSchema { .. } => 13,
         }
     }
-    const KINDS: usize = 13;
+    const KINDS: usize = 14;
 
     #[test]
     fn one_of_each_holds_every_kind_once() {

@@ -1,0 +1,275 @@
+//! Appends: each part's events, then a claim per event id, in one atomic
+//! batch. The first event of a part is stored only if the stream's subject
+//! still ends where it was read (its expected version, checked on the
+//! server); a claim only if its id was never claimed (ids unique store-wide,
+//! with no time window). A refused batch writes nothing; the append is then
+//! decided again on fresh state by the shared rules (`decide_append`), which
+//! answer a retry with its original result from the claims.
+
+use std::collections::HashMap;
+
+use disco_backend::append_check::{
+    decide_append, AppendDecision, AppendView, EventLocation, StreamStatus,
+};
+use disco_core::{
+    AppendMany, AppendResult, Error, ExpectedVersion, Result, StreamId, Timestamp, Uuid,
+};
+
+use crate::codec;
+use crate::js::{Out, Refused, MAX_BATCH};
+use crate::state::State;
+use crate::NatsStore;
+
+/// How often an append is decided again when other writers keep moving
+/// its streams (each round reads fresh state).
+const ROUNDS: usize = 64;
+
+/// The state an append is decided on, fetched before the decision.
+struct Facts {
+    states: HashMap<StreamId, State>,
+    located: HashMap<Uuid, EventLocation>,
+}
+
+impl AppendView for Facts {
+    fn stream_status(&mut self, stream: &StreamId) -> Result<StreamStatus> {
+        let state = self.states.get(stream).copied().unwrap_or_default();
+        Ok(StreamStatus {
+            version: state.version,
+            deleted: state.deleted.is_some(),
+        })
+    }
+
+    fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
+        Ok(ids.iter().map(|id| self.located.get(id).cloned()).collect())
+    }
+}
+
+/// A part decided to be written.
+struct Planned {
+    index: usize,
+    first_version: u64,
+    last_seq: u64,
+}
+
+impl NatsStore {
+    /// Appends `parts` all or nothing: each part's result, or the first
+    /// refused part's error.
+    pub(crate) async fn append_parts(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+        let events: usize = parts.iter().map(|(_, _, e)| e.len()).sum();
+        // Invariant: an append is one atomic batch, its events and their claims.
+        if events.saturating_mul(2) > MAX_BATCH {
+            return Err(Error::InvalidInput(format!(
+                "an append to a NATS store holds at most {} events (the server's atomic batch of {MAX_BATCH} messages carries each event and its id's claim); this one has {events}",
+                MAX_BATCH / 2
+            )));
+        }
+        let mut careful = false;
+        for _ in 0..ROUNDS {
+            let mut facts = self.facts(&parts, careful).await?;
+            let mut planned = Vec::new();
+            let mut answers: Vec<Option<AppendResult>> = vec![None; parts.len()];
+            for (index, (stream, expected, events)) in parts.iter().enumerate() {
+                let decision = if careful {
+                    decide_append(&mut facts, stream, *expected, events)?
+                } else {
+                    match optimistic(&facts, stream, *expected) {
+                        Ok(Some(first_version)) => AppendDecision::Write { first_version },
+                        // A refusal may not be the first one: an earlier
+                        // part's ids are only checked by the careful pass,
+                        // which decides every part in order.
+                        Ok(None) | Err(_) => {
+                            careful = true;
+                            break;
+                        }
+                    }
+                };
+                match decision {
+                    AppendDecision::AlreadyWritten(result) => {
+                        if let Some(slot) = answers.get_mut(index) {
+                            *slot = Some(result);
+                        }
+                    }
+                    AppendDecision::Write { first_version } => planned.push(Planned {
+                        index,
+                        first_version,
+                        last_seq: facts.states.get(stream).map_or(0, |s| s.last_seq),
+                    }),
+                }
+            }
+            let decided = planned
+                .len()
+                .saturating_add(answers.iter().flatten().count());
+            if careful && decided < parts.len() {
+                // The optimistic pass gave up part way: decide all again.
+                continue;
+            }
+            if planned.is_empty() {
+                // Every part was already written (a retry).
+                return Ok(answers.into_iter().flatten().collect());
+            }
+            match self.write(&parts, &planned).await? {
+                Ok(written) => {
+                    // A part already written answers its first result; the
+                    // others were written now, together.
+                    for (plan, result) in planned.iter().zip(written) {
+                        if let Some(slot) = answers.get_mut(plan.index) {
+                            *slot = Some(result);
+                        }
+                    }
+                    return answers
+                        .into_iter()
+                        .map(|a| {
+                            a.ok_or_else(|| {
+                                Error::Backend("NATS: an append part without a result".into())
+                            })
+                        })
+                        .collect();
+                }
+                Err(Refused::WrongLastSequence(_)) => {
+                    // A stream moved or an id was claimed meanwhile.
+                    careful = true;
+                    continue;
+                }
+                Err(Refused::Other(code, description)) => {
+                    return Err(refused(code, &description));
+                }
+            }
+        }
+        Err(Error::Unavailable(
+            "NATS: the streams of this append kept changing; try again".into(),
+        ))
+    }
+
+    /// Reads the state of every part's stream, and where the parts' ids sit
+    /// when `careful` (the claims).
+    async fn facts(&self, parts: &[AppendMany], careful: bool) -> Result<Facts> {
+        let mut states = HashMap::new();
+        for (stream, _, _) in parts {
+            states.insert(stream.clone(), self.state(stream).await?);
+        }
+        let mut located = HashMap::new();
+        if careful {
+            for (_, _, events) in parts {
+                for event in events {
+                    if let Some(location) = self.locate(event.id).await? {
+                        located.insert(event.id, location);
+                    }
+                }
+            }
+        }
+        Ok(Facts { states, located })
+    }
+
+    /// Where the event `id` sits, from its claim; `None` if unclaimed (or
+    /// freed by a hard delete).
+    pub(crate) async fn locate(&self, id: Uuid) -> Result<Option<EventLocation>> {
+        let Some(claim) = self
+            .js()
+            .last(&self.names().events, &self.names().claim(id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let decoded = codec::decode_claim(&claim.payload)?;
+        Ok(Some(EventLocation {
+            id,
+            stream_id: decoded.stream,
+            version: decoded.version,
+            position: claim.seq.saturating_sub(decoded.back),
+        }))
+    }
+
+    /// Publishes the planned parts as one batch: every part's events in
+    /// part order, then every claim.
+    async fn write(
+        &self,
+        parts: &[AppendMany],
+        planned: &[Planned],
+    ) -> Result<std::result::Result<Vec<AppendResult>, Refused>> {
+        let now = Timestamp::now();
+        let total: usize = planned
+            .iter()
+            .filter_map(|p| parts.get(p.index))
+            .map(|(_, _, e)| e.len())
+            .sum();
+        let back = u64::try_from(total).unwrap_or(u64::MAX);
+        let mut events = Vec::with_capacity(total);
+        let mut claims = Vec::with_capacity(total);
+        for plan in planned {
+            let Some((stream, _, batch)) = parts.get(plan.index) else {
+                continue;
+            };
+            let subject = self.names().stream(stream);
+            for (offset, event) in batch.iter().enumerate() {
+                let version = plan
+                    .first_version
+                    .saturating_add(u64::try_from(offset).unwrap_or(u64::MAX));
+                let mut out = Out::new(subject.clone(), codec::event(event, version, now));
+                if offset == 0 {
+                    out = out.expect_last(plan.last_seq);
+                }
+                events.push(out);
+                claims.push(
+                    Out::new(
+                        self.names().claim(event.id),
+                        codec::claim(back, version, stream),
+                    )
+                    .expect_last(0),
+                );
+            }
+        }
+        events.extend(claims);
+        let last = match self.js().publish_batch(events).await? {
+            Ok(last) => last,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        // The batch's sequences are contiguous: events, then claims.
+        let first = last
+            .saturating_sub(back.saturating_mul(2))
+            .saturating_add(1);
+        let mut position = first;
+        let mut results = Vec::with_capacity(planned.len());
+        for plan in planned {
+            let count = parts
+                .get(plan.index)
+                .map_or(0, |(_, _, e)| u64::try_from(e.len()).unwrap_or(u64::MAX));
+            let last_position = position.saturating_add(count.saturating_sub(1));
+            results.push(AppendResult {
+                first_version: plan.first_version,
+                last_version: plan.first_version.saturating_add(count.saturating_sub(1)),
+                first_position: position,
+                last_position,
+            });
+            position = last_position.saturating_add(1);
+        }
+        // What readers must find: the last event (the claims after it are
+        // not on a stream's subject).
+        self.saw(position.saturating_sub(1));
+        self.announce(position.saturating_sub(1));
+        Ok(Ok(results))
+    }
+}
+
+/// The first version to write if `expected` passes on the stream as read;
+/// `None` when the full decision must run.
+fn optimistic(facts: &Facts, stream: &StreamId, expected: ExpectedVersion) -> Result<Option<u64>> {
+    let state = facts.states.get(stream).copied().unwrap_or_default();
+    if state.deleted.is_some() {
+        return Err(Error::StreamDeleted {
+            stream: stream.clone(),
+        });
+    }
+    if !expected.accepts(state.version) {
+        return Ok(None);
+    }
+    Ok(state.version.checked_add(1))
+}
+
+/// A refusal of the server that is not a failed check.
+pub(crate) fn refused(code: u64, description: &str) -> Error {
+    match code {
+        // 10054: message too large (max_payload or the stream's max_msg_size).
+        10054 => Error::InvalidInput(format!("NATS refused the message: {description}")),
+        _ => Error::Backend(format!("NATS refused the write ({code}): {description}")),
+    }
+}

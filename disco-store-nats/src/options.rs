@@ -1,0 +1,75 @@
+//! [`NatsOptions`]: how a NATS store connects and what it creates.
+
+use std::time::Duration;
+
+use disco_core::Result;
+
+use crate::names::check_store_name;
+
+/// Options of [`NatsStore::connect`](crate::NatsStore::connect).
+///
+/// ```
+/// use disco::nats::NatsOptions;
+/// let options = NatsOptions::new("bank").unwrap().replicas(3);
+/// assert_eq!(options.replicas, 3);
+/// assert!(NatsOptions::new("no.dots").is_err());
+/// ```
+#[derive(Clone, Debug)]
+pub struct NatsOptions {
+    /// The store's name: its JetStream streams are `DISCO_{store}` and
+    /// `DISCO_{store}_META`, its subjects `disco.{store}.>`.
+    pub store: String,
+    /// Replicas of each stream when the store is created (1 by default; 3
+    /// survives the loss of a node).
+    pub replicas: usize,
+    /// How long a request may take before it is `Unavailable` (5 s).
+    pub timeout: Duration,
+    /// Whether a missing store may be created (true by default).
+    pub create_if_missing: bool,
+    /// A credentials file.
+    pub creds: Option<String>,
+    /// A user (with `password`).
+    pub user: Option<String>,
+    /// The user's password.
+    pub password: Option<String>,
+    /// An authentication token.
+    pub token: Option<String>,
+    /// Whether TLS is required.
+    pub tls: bool,
+}
+
+impl NatsOptions {
+    /// Options for the store `name`.
+    pub fn new(store: &str) -> Result<Self> {
+        check_store_name(store)?;
+        Ok(NatsOptions {
+            store: store.to_owned(),
+            replicas: 1,
+            timeout: Duration::from_secs(5),
+            create_if_missing: true,
+            creds: None,
+            user: None,
+            password: None,
+            token: None,
+            tls: false,
+        })
+    }
+
+    /// Sets the replicas of a store this creates.
+    pub fn replicas(mut self, replicas: usize) -> Self {
+        self.replicas = replicas.clamp(1, 5);
+        self
+    }
+
+    /// Sets the request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets whether a missing store may be created.
+    pub fn create_if_missing(mut self, create: bool) -> Self {
+        self.create_if_missing = create;
+        self
+    }
+}
