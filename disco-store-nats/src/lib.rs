@@ -129,7 +129,9 @@ async fn client(servers: &[String], options: &NatsOptions) -> Result<async_nats:
         // A server that stops answering without closing the connection (a
         // paused or cut-off node) is left after two missed pings, for
         // another of the list: the client's default waits minutes.
-        .ping_interval((options.timeout / 4).max(Duration::from_millis(250)))
+        .ping_interval(
+            (options.timeout.checked_div(4).unwrap_or_default()).max(Duration::from_millis(250)),
+        )
         .require_tls(options.tls);
     if let Some(path) = &options.creds {
         connect = connect.credentials_file(path).await.map_err(|e| {
@@ -283,7 +285,7 @@ impl NatsStore {
         self.inner
             .names
             .events
-            .strip_prefix("DISCO_")
+            .strip_prefix("DISCO_E_")
             .unwrap_or(&self.inner.names.events)
     }
 

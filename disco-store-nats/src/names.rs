@@ -74,11 +74,11 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
 impl Names {
     pub(crate) fn new(store: &str) -> Result<Self> {
         check_store_name(store)?;
-        let token = store.replace('-', "_");
+        // The name as it is: one store name, one pair of stream names.
         Ok(Names {
             root: format!("disco.{store}"),
-            events: format!("DISCO_{token}"),
-            meta: format!("DISCO_{token}_META"),
+            events: format!("DISCO_E_{store}"),
+            meta: format!("DISCO_M_{store}"),
         })
     }
 
@@ -153,6 +153,15 @@ mod tests {
             assert_eq!(names.stream_of(&names.stream(&stream)), Some(stream));
         }
         assert!(Names::new("a.b").is_err());
+        // Distinct store names never share a stream.
+        assert_ne!(
+            Names::new("a-b").unwrap().events,
+            Names::new("a_b").unwrap().events
+        );
+        assert_ne!(
+            Names::new("x").unwrap().meta,
+            Names::new("M_x").unwrap().events
+        );
         assert!(Names::new("").is_err());
     }
 }

@@ -16,8 +16,8 @@ use crate::names::check_store_name;
 /// ```
 #[derive(Clone, Debug)]
 pub struct NatsOptions {
-    /// The store's name: its JetStream streams are `DISCO_{store}` and
-    /// `DISCO_{store}_META`, its subjects `disco.{store}.>`.
+    /// The store's name: its JetStream streams are `DISCO_E_{store}` and
+    /// `DISCO_M_{store}`, its subjects `disco.{store}.>`.
     pub store: String,
     /// Replicas of each stream when the store is created (1 by default; 3
     /// survives the loss of a node).

@@ -107,7 +107,7 @@ async fn a_stream_disco_did_not_make_is_foreign_and_left_as_it_was() {
     .await
     .expect("connect");
     let js = async_nats::jetstream::new(client);
-    let stream = format!("DISCO_{name}");
+    let stream = format!("DISCO_E_{name}");
     js.create_stream(async_nats::jetstream::stream::Config {
         name: stream.clone(),
         subjects: vec![format!("theirs.{name}.>")],

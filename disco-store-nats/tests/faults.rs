@@ -196,7 +196,7 @@ async fn cluster_faults_lose_and_repeat_nothing() {
             .await
             .expect("a store on the test cluster"),
     );
-    let name = format!("DISCO_{}", store.store_name());
+    let name = format!("DISCO_E_{}", store.store_name());
     let client = async_nats::connect(
         common::servers()
             .iter()
