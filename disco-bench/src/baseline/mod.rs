@@ -2,6 +2,7 @@
 //! same shape, without disco's checks. One module per backend.
 
 pub mod memory;
+pub mod nats;
 pub mod postgres;
 pub mod redb;
 pub mod sqlite;
