@@ -6,13 +6,14 @@
 
 #![cfg(all(feature = "sqlite", feature = "redb", feature = "postgres"))]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use disco::backend::registry::{OpenMode, OpenOptions};
 use disco::{Error, EventStore, ExpectedVersion, NewEvent, StreamId};
 use disco_conformance::fuzz;
+use disco_conformance::helpers::TempDir;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
@@ -22,15 +23,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime")
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "disco-fuzz-{tag}-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("make a temp dir");
-    dir
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -75,7 +67,8 @@ fn typed(error: &Error) -> Result<(), TestCaseError> {
 #[test]
 fn fuzz_store_urls() {
     let rt = runtime();
-    let dir = temp_dir("urls");
+    let tmp = TempDir::new("fuzz-urls");
+    let dir = tmp.path();
     let base = std::env::var("DISCO_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let query_pair = (
@@ -122,7 +115,7 @@ fn fuzz_store_urls() {
             .prop_map(|(k, v, q)| format!("nats://127.0.0.1:4301,127.0.0.1:4302?{k}={v}&{q}")),
     ];
     fuzz::run("store urls", urls, |url| {
-        let before = entries(&dir);
+        let before = entries(dir);
         let opened = rt.block_on(disco::open_url(&url, OpenOptions::mode(OpenMode::Existing)));
         match opened {
             Ok(opened) => {
@@ -138,10 +131,9 @@ fn fuzz_store_urls() {
             }
             Err(error) => typed(&error)?,
         }
-        prop_assert_eq!(entries(&dir), before, "the open of {:?} made files", url);
+        prop_assert_eq!(entries(dir), before, "the open of {:?} made files", url);
         Ok(())
     });
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 async fn stores(dir: &Path) -> Vec<Arc<dyn EventStore>> {
@@ -164,8 +156,9 @@ async fn stores(dir: &Path) -> Vec<Arc<dyn EventStore>> {
 #[test]
 fn fuzz_names() {
     let rt = runtime();
-    let dir = temp_dir("names");
-    let stores = rt.block_on(stores(&dir));
+    let tmp = TempDir::new("fuzz-names");
+    let dir = tmp.path();
+    let stores = rt.block_on(stores(dir));
     fuzz::run("names", hostile_text(), |text| {
         rt.block_on(async {
             for store in &stores {
@@ -256,7 +249,6 @@ fn fuzz_names() {
     for store in &stores {
         rt.block_on(store.close()).ok();
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 fn fail(e: impl std::fmt::Display) -> TestCaseError {
@@ -277,7 +269,8 @@ fn any_duration() -> impl Strategy<Value = Duration> {
 #[test]
 fn fuzz_durations_and_sizes() {
     let rt = runtime();
-    let dir = temp_dir("options");
+    let tmp = TempDir::new("fuzz-options");
+    let dir = tmp.path();
     let n = std::sync::atomic::AtomicU64::new(0);
     let inputs = (
         any_duration(),
@@ -346,5 +339,4 @@ fn fuzz_durations_and_sizes() {
             })
         },
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -11,12 +11,7 @@ mod pg;
 use std::time::{Duration, Instant};
 
 use disco::Error;
-
-fn temp_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("disco-urls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("make a temp dir");
-    dir
-}
+use disco_conformance::helpers::TempDir;
 
 fn invalid_naming<T>(result: Result<T, Error>, names: &[&str]) {
     match result.map(|_| ()) {
@@ -38,7 +33,8 @@ async fn memory_urls_take_nothing_after_the_scheme() {
 
 #[tokio::test]
 async fn file_urls_refuse_parameters_and_create_nothing() {
-    let dir = temp_dir();
+    let tmp = TempDir::new("urls");
+    let dir = tmp.path();
     for scheme in ["sqlite", "redb"] {
         let path = dir.join(format!("{scheme}.db"));
         let url = format!("{scheme}:{}?schma=x&mode=ro", path.display());
@@ -48,28 +44,28 @@ async fn file_urls_refuse_parameters_and_create_nothing() {
             "{scheme}: a refused URL made {}",
             path.display()
         );
-        let made: Vec<_> = std::fs::read_dir(&dir).expect("list").collect();
+        let made: Vec<_> = std::fs::read_dir(dir).expect("list").collect();
         assert!(made.is_empty(), "{scheme}: a refused URL left {made:?}");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn a_directory_is_not_a_store_file_on_either_embedded_store() {
-    let dir = temp_dir();
+    let tmp = TempDir::new("urls");
+    let dir = tmp.path();
     for scheme in ["sqlite", "redb"] {
         let result = disco::connect(&format!("{scheme}:{}", dir.display())).await;
         // Not `Unavailable`: a retrying caller would loop on a permanent mistake.
         invalid_naming(result, &["directory"]);
     }
-    let left: Vec<_> = std::fs::read_dir(&dir).expect("list").collect();
+    let left: Vec<_> = std::fs::read_dir(dir).expect("list").collect();
     assert!(left.is_empty(), "opening a directory left {left:?}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
 async fn a_file_that_is_not_redb_is_foreign_and_left_as_it_was() {
-    let dir = temp_dir();
+    let tmp = TempDir::new("urls");
+    let dir = tmp.path();
     let path = dir.join("notes.txt");
     let bytes = b"these are someone else's notes, not a redb file\n".repeat(100);
     std::fs::write(&path, &bytes).expect("write");
@@ -100,7 +96,6 @@ async fn a_file_that_is_not_redb_is_foreign_and_left_as_it_was() {
         Err(Error::Foreign { .. })
     ));
     assert_eq!(std::fs::read(&path).expect("read"), b"re");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
@@ -192,7 +187,8 @@ async fn sqlite_options_out_of_range_open_a_working_store() {
     // Found by the options fuzz target: a busy timeout past a C int of
     // milliseconds panicked in rusqlite, and so did a reader count past
     // tokio's semaphore.
-    let dir = temp_dir();
+    let tmp = TempDir::new("urls");
+    let dir = tmp.path();
     let options = disco::sqlite::SqliteOptions::default()
         .busy_timeout(Duration::MAX)
         .readers(usize::MAX);
@@ -216,7 +212,6 @@ async fn sqlite_options_out_of_range_open_a_working_store() {
         1
     );
     disco::EventStore::close(&store).await.expect("close");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[tokio::test]
