@@ -18,11 +18,7 @@ use disco_core::{
 use crate::codec;
 use crate::js::{Out, Refused, MAX_BATCH};
 use crate::state::State;
-use crate::NatsStore;
-
-/// How often an append is decided again when other writers keep moving
-/// its streams (each round reads fresh state).
-const ROUNDS: usize = 64;
+use crate::{NatsStore, ROUNDS};
 
 /// The state an append is decided on, fetched before the decision.
 struct Facts {

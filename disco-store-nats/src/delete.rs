@@ -7,13 +7,11 @@
 //! events and its snapshot go after.
 
 use disco_backend::append_check::check_delete;
-use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId, Uuid};
+use disco_core::{DeleteMode, Error, ExpectedVersion, Result, StreamId};
 
-use crate::codec::{self, stream_message, StreamMessage};
+use crate::codec;
 use crate::js::{Out, Refused};
-use crate::NatsStore;
-
-const ROUNDS: usize = 64;
+use crate::{NatsStore, ROUNDS};
 
 impl NatsStore {
     pub(crate) async fn delete(
@@ -26,11 +24,15 @@ impl NatsStore {
             let state = self.state(stream).await?;
             check_delete(stream, state.deleted, state.version, expected, mode)?;
             let hard = mode == DeleteMode::Hard;
-            let ids = if hard {
-                self.stream_ids(stream).await?
-            } else {
-                Vec::new()
-            };
+            // The ids of the stream's events: a hard delete frees them.
+            let mut ids = Vec::new();
+            if hard {
+                self.stream_events(stream, state.last_seq, |event| {
+                    ids.push(event.id);
+                    true
+                })
+                .await?;
+            }
             let (head, last) = self.head_and_last().await?;
             let guard = Out::new(self.names().guard(), Vec::new())
                 .with("Nats-TTL", "1s")
@@ -67,34 +69,5 @@ impl NatsStore {
         Err(Error::Unavailable(
             "NATS: the store kept changing during the delete; try again".into(),
         ))
-    }
-
-    /// The ids of the stream's events (a hard delete frees them).
-    async fn stream_ids(&self, stream: &StreamId) -> Result<Vec<Uuid>> {
-        let subject = self.names().stream(stream);
-        let mut ids = Vec::new();
-        let mut seq = 1;
-        loop {
-            let page = self
-                .js()
-                .batch(
-                    &self.names().events,
-                    serde_json::json!({ "seq": seq, "next_by_subj": subject }),
-                    512,
-                )
-                .await?;
-            let done = page.len() < 512;
-            for message in &page {
-                seq = message.seq.saturating_add(1);
-                if let StreamMessage::Event(event) =
-                    stream_message(stream, message.seq, &message.payload)?
-                {
-                    ids.push(event.id);
-                }
-            }
-            if done {
-                return Ok(ids);
-            }
-        }
     }
 }

@@ -71,6 +71,10 @@ use names::Names;
 /// payloads), recorded in each stream's metadata.
 pub const FORMAT_VERSION: u64 = 1;
 
+/// How often a write is tried again on fresh state when other writers keep
+/// moving what it checks (an expected sequence that failed).
+const ROUNDS: usize = 64;
+
 /// The oldest server that keeps every check: atomic batches (2.12) with
 /// per-message expected subject sequences.
 const NEEDED: (u64, u64) = (2, 12);

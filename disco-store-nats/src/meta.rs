@@ -6,9 +6,7 @@ use disco_core::{Checkpoint, Error, Result, Snapshot, StreamId};
 use serde_json::json;
 
 use crate::js::{Out, Refused};
-use crate::NatsStore;
-
-const ROUNDS: usize = 64;
+use crate::{NatsStore, ROUNDS};
 
 fn u64_at(payload: &[u8]) -> Result<(u64, &[u8])> {
     if payload.len() < 8 {

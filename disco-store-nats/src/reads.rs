@@ -58,6 +58,39 @@ impl NatsStore {
         }
     }
 
+    /// Hands every event on `stream`'s subject, up to its last message
+    /// `last_seq` (as the leader said), to `visit` in version order, until
+    /// `visit` answers `false`.
+    pub(crate) async fn stream_events(
+        &self,
+        stream: &StreamId,
+        last_seq: u64,
+        mut visit: impl FnMut(RecordedEvent) -> bool,
+    ) -> Result<()> {
+        let subject = self.names().stream(stream);
+        let mut seq = 1;
+        loop {
+            let page = self.page(seq, &subject, PAGE, last_seq).await?;
+            let done = page.len() < PAGE;
+            for message in &page {
+                seq = message.seq.saturating_add(1);
+                if let StreamMessage::Event(event) =
+                    stream_message(stream, message.seq, &message.payload)?
+                {
+                    if !visit(event) {
+                        return Ok(());
+                    }
+                }
+                if message.seq >= last_seq {
+                    return Ok(());
+                }
+            }
+            if done || page.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
     pub(crate) async fn read_stream_events(
         &self,
         stream: &StreamId,
@@ -75,37 +108,20 @@ impl NatsStore {
         if limit == 0 || state.version == 0 || (direction == ReadDirection::Backward && from == 0) {
             return Ok(Vec::new());
         }
-        let subject = self.names().stream(stream);
         let from = from.max(1);
         let mut events = Vec::new();
-        let mut seq = 1;
-        'pages: loop {
-            let page = self.page(seq, &subject, PAGE, state.last_seq).await?;
-            let done = page.len() < PAGE;
-            for message in &page {
-                seq = message.seq.saturating_add(1);
-                if let StreamMessage::Event(event) =
-                    stream_message(stream, message.seq, &message.payload)?
-                {
-                    let wanted = match direction {
-                        ReadDirection::Forward => event.version >= from,
-                        ReadDirection::Backward => event.version <= from,
-                    };
-                    if wanted {
-                        events.push(event);
-                        if direction == ReadDirection::Forward && events.len() >= limit {
-                            break 'pages;
-                        }
-                    }
-                }
-                if message.seq >= state.last_seq {
-                    break 'pages;
-                }
+        self.stream_events(stream, state.last_seq, |event| {
+            let wanted = match direction {
+                ReadDirection::Forward => event.version >= from,
+                ReadDirection::Backward => event.version <= from,
+            };
+            if wanted {
+                events.push(event);
             }
-            if done || page.is_empty() {
-                break;
-            }
-        }
+            // Forward, the first `limit` are all it needs.
+            !(direction == ReadDirection::Forward && events.len() >= limit)
+        })
+        .await?;
         if direction == ReadDirection::Backward {
             events.reverse();
             events.truncate(limit);
@@ -125,11 +141,10 @@ impl NatsStore {
         }
         let subject = self.names().event_streams();
         let mut seq = after.saturating_add(1);
+        let batch = PAGE.max(limit.min(1000));
         loop {
-            let page = self
-                .page(seq, &subject, PAGE.max(limit.min(1000)), self.seen())
-                .await?;
-            let done = page.len() < PAGE.max(limit.min(1000));
+            let page = self.page(seq, &subject, batch, self.seen()).await?;
+            let done = page.len() < batch;
             for message in &page {
                 seq = message.seq.saturating_add(1);
                 let Some(stream) = self.names().stream_of(&message.subject) else {
