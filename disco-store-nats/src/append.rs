@@ -141,7 +141,22 @@ impl NatsStore {
     async fn facts(&self, parts: &[AppendMany], careful: bool) -> Result<Facts> {
         let mut states = HashMap::new();
         for (stream, _, _) in parts {
-            states.insert(stream.clone(), self.state(stream).await?);
+            // The state this handle last saw saves a read; the server
+            // checks it (a stale one fails and the careful pass reads).
+            let known = if careful {
+                None
+            } else {
+                self.known().get(stream)
+            };
+            let state = match known {
+                Some(state) => state,
+                None => {
+                    let state = self.state(stream).await?;
+                    self.known().remember(stream, state);
+                    state
+                }
+            };
+            states.insert(stream.clone(), state);
         }
         let mut located = HashMap::new();
         if careful {
@@ -215,7 +230,7 @@ impl NatsStore {
             }
         }
         events.extend(claims);
-        let last = match self.js().publish_batch(events).await? {
+        let last = match self.grouper().publish(self.js(), events).await? {
             Ok(last) => last,
             Err(refused) => return Ok(Err(refused)),
         };
@@ -226,10 +241,19 @@ impl NatsStore {
         let mut position = first;
         let mut results = Vec::with_capacity(planned.len());
         for plan in planned {
-            let count = parts
-                .get(plan.index)
-                .map_or(0, |(_, _, e)| u64::try_from(e.len()).unwrap_or(u64::MAX));
+            let Some((stream, _, batch)) = parts.get(plan.index) else {
+                continue;
+            };
+            let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
             let last_position = position.saturating_add(count.saturating_sub(1));
+            self.known().remember(
+                stream,
+                State {
+                    version: plan.first_version.saturating_add(count.saturating_sub(1)),
+                    deleted: None,
+                    last_seq: last_position,
+                },
+            );
             results.push(AppendResult {
                 first_version: plan.first_version,
                 last_version: plan.first_version.saturating_add(count.saturating_sub(1)),

@@ -20,6 +20,7 @@ impl NatsStore {
         expected: ExpectedVersion,
         mode: DeleteMode,
     ) -> Result<()> {
+        self.known().forget(stream);
         for _ in 0..ROUNDS {
             let state = self.state(stream).await?;
             check_delete(stream, state.deleted, state.version, expected, mode)?;

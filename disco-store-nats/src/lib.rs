@@ -36,6 +36,7 @@
 mod append;
 mod codec;
 mod delete;
+mod group;
 mod js;
 mod leases;
 mod meta;
@@ -94,6 +95,10 @@ struct Inner {
     /// The highest sequence of the events stream this process has seen.
     seen: Arc<AtomicU64>,
     watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Appends waiting to leave together as one batch.
+    grouper: Arc<group::Grouper>,
+    /// The streams' states as this handle last saw them.
+    known: state::Known,
 }
 
 impl std::fmt::Debug for NatsStore {
@@ -248,6 +253,8 @@ impl NatsStore {
                 limits,
                 closed: AtomicBool::new(false),
                 watcher: Mutex::new(None),
+                grouper: Arc::default(),
+                known: state::Known::default(),
             }),
         };
         let (head, _) = store.head_and_last().await?;
@@ -299,6 +306,14 @@ impl NatsStore {
 
     pub(crate) fn names(&self) -> &Names {
         &self.inner.names
+    }
+
+    pub(crate) fn grouper(&self) -> &Arc<group::Grouper> {
+        &self.inner.grouper
+    }
+
+    pub(crate) fn known(&self) -> &state::Known {
+        &self.inner.known
     }
 
     /// Records that the events stream has reached `seq`.

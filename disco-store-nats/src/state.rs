@@ -68,3 +68,45 @@ impl NatsStore {
         })
     }
 }
+
+/// The most streams a handle remembers the state of; past it, it forgets
+/// them all and starts again (a guess lost costs one read).
+const KNOWN_MAX: usize = 4096;
+
+/// The state of each stream as this handle last wrote or read it: a guess
+/// that saves the read before an append. Never trusted: the append checks
+/// it on the server (the expected sequence of the stream's subject), and a
+/// stale guess fails there and the append is decided on a fresh read.
+#[derive(Default)]
+pub(crate) struct Known {
+    states: std::sync::Mutex<std::collections::HashMap<StreamId, State>>,
+}
+
+impl Known {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<StreamId, State>> {
+        self.states.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state last seen of a live stream.
+    pub(crate) fn get(&self, stream: &StreamId) -> Option<State> {
+        self.lock().get(stream).copied()
+    }
+
+    /// Remembers `state` of a live stream (a deleted one is read each time).
+    pub(crate) fn remember(&self, stream: &StreamId, state: State) {
+        let mut states = self.lock();
+        if state.deleted.is_some() {
+            states.remove(stream);
+            return;
+        }
+        if states.len() >= KNOWN_MAX && !states.contains_key(stream) {
+            states.clear();
+        }
+        states.insert(stream.clone(), state);
+    }
+
+    /// Forgets what was seen of `stream`.
+    pub(crate) fn forget(&self, stream: &StreamId) {
+        self.lock().remove(stream);
+    }
+}
