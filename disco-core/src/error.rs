@@ -62,16 +62,17 @@ pub enum Error {
     /// the URL or the credentials must change.
     #[error("the store refused the credentials: {0}")]
     Unauthorized(String),
-    /// The server is of a version that cannot keep the contract (it would
-    /// ignore a check instead of refusing it). Not retryable: upgrade the
-    /// server. Nothing was created.
-    #[error("{location} runs server version {found}; disco needs {needed} or newer")]
+    /// The server is of a version, or runs with a setting, that cannot keep
+    /// the contract: it would ignore a check instead of refusing it, or
+    /// acknowledge a write before it is durable. Not retryable: upgrade or
+    /// reconfigure the server. Nothing was created.
+    #[error("{location} runs {found}; disco needs {needed}")]
     UnsupportedServer {
         /// The server looked at.
         location: String,
-        /// The version it reports.
+        /// The version (and setting) it reports.
         found: String,
-        /// The oldest version disco can use.
+        /// What disco needs instead (the oldest version, or the setting).
         needed: String,
     },
     /// The store handle was closed ([`EventStore::close`](crate::EventStore::close)).

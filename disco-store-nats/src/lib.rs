@@ -36,6 +36,7 @@
 mod append;
 mod codec;
 mod delete;
+mod durability;
 mod group;
 mod js;
 mod leases;
@@ -119,6 +120,11 @@ fn seen_of(stream: &str) -> Arc<AtomicU64> {
     map.entry(stream.to_owned()).or_default().clone()
 }
 
+/// The server version needed, as errors say it.
+fn needed() -> String {
+    format!("server version {}.{} or newer", NEEDED.0, NEEDED.1)
+}
+
 fn version_of(text: &str) -> (u64, u64) {
     let mut parts = text.trim_start_matches('v').split('.');
     let mut next = || {
@@ -142,6 +148,14 @@ async fn client(servers: &[String], options: &NatsOptions) -> Result<async_nats:
             (options.timeout.checked_div(4).unwrap_or_default()).max(Duration::from_millis(250)),
         )
         .require_tls(options.tls);
+    if let Some(ca) = &options.tls_ca {
+        if !std::path::Path::new(ca).is_file() {
+            return Err(Error::InvalidInput(format!(
+                "nats: the tls_ca file {ca} does not exist"
+            )));
+        }
+        connect = connect.add_root_certificates(ca.into());
+    }
     if let Some(path) = &options.creds {
         connect = connect.credentials_file(path).await.map_err(|e| {
             Error::InvalidInput(format!(
@@ -234,10 +248,17 @@ impl NatsStore {
         if version_of(&found) < NEEDED {
             return Err(Error::UnsupportedServer {
                 location,
-                found,
-                needed: format!("{}.{}", NEEDED.0, NEEDED.1),
+                found: format!("server version {found}"),
+                needed: needed(),
             });
         }
+        durability::check(
+            &options.monitor,
+            options.accept_ack_before_fsync,
+            options.timeout,
+            &location,
+        )
+        .await?;
         let names = Names::new(&options.store)?;
         for config in configs(&names, &options) {
             open_stream(&js, &location, config, options.create_if_missing).await?;
@@ -451,8 +472,8 @@ async fn open_stream(js: &Js, location: &str, config: Value, create: bool) -> Re
         if !kept {
             return Err(Error::UnsupportedServer {
                 location: location.to_owned(),
-                found: format!("one that does not keep the stream option {option}"),
-                needed: format!("{}.{}", NEEDED.0, NEEDED.1),
+                found: format!("a server that does not keep the stream option {option}"),
+                needed: needed(),
             });
         }
     }

@@ -36,6 +36,15 @@ pub struct NatsOptions {
     pub token: Option<String>,
     /// Whether TLS is required.
     pub tls: bool,
+    /// A PEM file of root certificates to trust for TLS (a private CA).
+    pub tls_ca: Option<String>,
+    /// The servers' HTTP monitoring endpoints (`HOST:PORT`), where the
+    /// store checks that each syncs a write to disk before acknowledging
+    /// it; empty: it cannot check, and warns.
+    pub monitor: Vec<String>,
+    /// Whether a server that acknowledges before fsync is accepted (with a
+    /// warning) rather than refused.
+    pub accept_ack_before_fsync: bool,
 }
 
 impl NatsOptions {
@@ -52,6 +61,9 @@ impl NatsOptions {
             password: None,
             token: None,
             tls: false,
+            tls_ca: None,
+            monitor: Vec::new(),
+            accept_ack_before_fsync: false,
         })
     }
 
@@ -64,6 +76,21 @@ impl NatsOptions {
     /// Sets the request timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Checks at `connect` that the servers behind these HTTP monitoring
+    /// endpoints (`HOST:PORT`) sync each write before acknowledging it.
+    pub fn monitor(mut self, endpoints: &[&str]) -> Self {
+        self.monitor = endpoints.iter().map(|e| (*e).to_owned()).collect();
+        self
+    }
+
+    /// Accepts servers that acknowledge writes before they are on disk (a
+    /// power loss can then lose acknowledged appends); warns instead of
+    /// refusing.
+    pub fn accept_ack_before_fsync(mut self, accept: bool) -> Self {
+        self.accept_ack_before_fsync = accept;
         self
     }
 

@@ -1,8 +1,11 @@
 //! This backend's entry in the store registry: `nats://` URLs.
 //!
 //! `nats://HOST:PORT[,HOST:PORT...]?store=NAME[&replicas=N][&creds=PATH]
-//! [&user=U&password=P | &token=T][&tls=true][&timeout_ms=MS]`; a user and
+//! [&user=U&password=P | &token=T][&tls=true][&tls_ca=PEM][&timeout_ms=MS]
+//! [&monitor=HOST:PORT,...][&ack_before_fsync=accept]`; a user and
 //! password may also stand before the first host (`nats://u:p@host:4222`).
+//! `monitor` names the servers' HTTP monitoring endpoints, where the store
+//! checks that they sync each write before acknowledging it.
 //! An unknown or repeated parameter is refused with its name.
 
 use std::sync::Arc;
@@ -32,7 +35,10 @@ const PARAMETERS: &[&str] = &[
     "password",
     "token",
     "tls",
+    "tls_ca",
     "timeout_ms",
+    "monitor",
+    "ack_before_fsync",
 ];
 
 /// Parses a `nats://` URL into the servers and the options.
@@ -82,6 +88,27 @@ pub fn options_of_url(url: &str) -> Result<(Vec<String>, NatsOptions)> {
         Some(other) => {
             return Err(Error::InvalidInput(format!(
                 "nats: tls is true or false, not {other:?}"
+            )))
+        }
+    };
+    options.tls_ca = value("tls_ca").map(str::to_owned);
+    if options.tls_ca.is_some() {
+        options.tls = true;
+    }
+    options.monitor = value("monitor")
+        .map(|m| {
+            m.split(',')
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    options.accept_ack_before_fsync = match value("ack_before_fsync") {
+        None | Some("refuse") => false,
+        Some("accept") => true,
+        Some(other) => {
+            return Err(Error::InvalidInput(format!(
+                "nats: ack_before_fsync is accept or refuse, not {other:?}"
             )))
         }
     };

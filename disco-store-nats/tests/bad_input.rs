@@ -83,8 +83,8 @@ async fn a_server_too_old_to_keep_the_contract_is_refused_with_both_versions() {
     let name = fresh_name();
     match NatsStore::connect(std::slice::from_ref(&old), NatsOptions::new(&name).unwrap()).await {
         Err(Error::UnsupportedServer { found, needed, .. }) => {
-            assert!(found.starts_with("2.9"), "{found}");
-            assert_eq!(needed, "2.12");
+            assert!(found.contains("2.9"), "{found}");
+            assert!(needed.contains("2.12"), "{needed}");
         }
         Err(Error::Unavailable(message)) => panic!(
             "the old server at {old} is not running ({message}); start Debian's with \

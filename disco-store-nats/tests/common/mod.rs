@@ -58,3 +58,96 @@ pub async fn fixture(replicas: usize) -> Fixture {
             }
         })
 }
+
+/// The nats-server binary of the test cluster: `DISCO_TEST_NATS_SERVER`,
+/// else the one `scripts/nats-cluster.sh` installs into `.venv`.
+pub fn server_binary() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("DISCO_TEST_NATS_SERVER") {
+        return path.into();
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/nats-server");
+    assert!(
+        path.exists(),
+        "no nats-server at {}: `scripts/nats-cluster.sh start` installs it (or set DISCO_TEST_NATS_SERVER)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A one-node JetStream server of the test's own, with `extra` added to
+/// its configuration; stopped and its data removed on drop.
+pub struct OneServer {
+    child: std::process::Child,
+    dir: disco_conformance::helpers::TempDir,
+    /// Its client port.
+    pub port: u16,
+    /// Its HTTP monitoring port.
+    pub http: u16,
+}
+
+impl OneServer {
+    /// Starts it and waits until it answers on its monitoring port.
+    pub fn start(jetstream: &str, extra: &str) -> OneServer {
+        Self::start_in(
+            disco_conformance::helpers::TempDir::new("nats-one"),
+            jetstream,
+            extra,
+        )
+    }
+
+    /// Starts it in `dir` (which may hold files `extra` names).
+    pub fn start_in(
+        dir: disco_conformance::helpers::TempDir,
+        jetstream: &str,
+        extra: &str,
+    ) -> OneServer {
+        let (port, http) = (free_port(), free_port());
+        let config = format!(
+            "listen: 127.0.0.1:{port}\nhttp: 127.0.0.1:{http}\njetstream {{\n  store_dir: \"{}\"\n  {jetstream}\n}}\n{extra}\n",
+            dir.path().join("js").display()
+        );
+        let file = dir.path().join("server.conf");
+        std::fs::write(&file, config).expect("write the config");
+        let child = std::process::Command::new(server_binary())
+            .arg("-c")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start nats-server");
+        let server = OneServer {
+            child,
+            dir,
+            port,
+            http,
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", http)).is_ok()
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the test's nats-server did not start on port {port}");
+    }
+
+    /// Its directory (for files the configuration names).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for OneServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
