@@ -109,11 +109,22 @@ pub async fn lease_loss<F: Future<Output = ()>>(
     let events: Vec<NewEvent> = (0..EVENTS)
         .map(|i| NewEvent::new("Tick", i.to_string().into_bytes()))
         .collect();
-    let written = old
-        .append(&stream, ExpectedVersion::NoStream, events)
-        .await
-        .unwrap_or_else(|e| panic!("append: {e}"));
-    let (first, last) = (written.first_position, written.last_position);
+    // In appends the store takes (NATS: 500 events at most).
+    let (mut first, mut last) = (None, 0);
+    let chunk = old.limits().max_events_per_append.min(EVENTS as usize);
+    for (n, events) in events.chunks(chunk).enumerate() {
+        let written = old
+            .append(
+                &stream,
+                ExpectedVersion::Exact((n * chunk) as u64),
+                events.to_vec(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("append: {e}"));
+        first.get_or_insert(written.first_position);
+        last = written.last_position;
+    }
+    let first = first.unwrap_or_default();
     let calls: Calls = Arc::default();
     let pause = match &loss {
         Loss::Pause(pause) => Some((first + 200, *pause)),

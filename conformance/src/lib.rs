@@ -77,6 +77,7 @@ macro_rules! __with_cases {
             bad_event_types_are_rejected,
             event_over_size_limit_is_too_large,
             same_id_twice_in_one_append_is_rejected,
+            appends_past_the_stores_event_count_are_refused_whole,
             versions_start_at_one_without_holes,
             positions_are_unique_and_increase_within_an_append,
             positions_follow_commit_order_across_streams,

@@ -26,12 +26,18 @@ pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 pub struct Limits {
     /// The most bytes of data plus metadata one event may hold.
     pub max_event_size: usize,
+    /// The most events one append (all parts of an atomic append together)
+    /// may hold; unbounded (`usize::MAX`) unless the store says (NATS: 500,
+    /// the server's atomic batch of 1,000 messages carrying each event and
+    /// its id's claim).
+    pub max_events_per_append: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
+            max_events_per_append: usize::MAX,
         }
     }
 }
@@ -43,14 +49,30 @@ impl Limits {
         self
     }
 
-    /// Checks the events of one append: at least one event, valid type names,
-    /// no event over the size limit, no id twice in the batch.
+    /// These limits with another most events per append.
+    ///
+    /// ```
+    /// use disco::{Limits, NewEvent};
+    /// let limits = Limits::default().with_max_events_per_append(2);
+    /// let events = vec![NewEvent::new("E", vec![]), NewEvent::new("E", vec![]), NewEvent::new("E", vec![])];
+    /// assert!(limits.check_append(&events[..2]).is_ok());
+    /// assert!(limits.check_append(&events).is_err());
+    /// ```
+    pub fn with_max_events_per_append(mut self, events: usize) -> Self {
+        self.max_events_per_append = events.max(1);
+        self
+    }
+
+    /// Checks the events of one append: at least one event and at most the
+    /// store's most, valid type names, no event over the size limit, no id
+    /// twice in the batch.
     pub fn check_append(&self, events: &[NewEvent]) -> Result<(), Error> {
         if events.is_empty() {
             return Err(Error::InvalidInput(
                 "an append needs at least one event".into(),
             ));
         }
+        self.check_count(events.len())?;
         // Small batches (the common case) compare ids pairwise; a set pays off
         // only for larger ones.
         let mut ids = HashSet::new();
@@ -107,6 +129,7 @@ impl Limits {
         for (_, _, events) in parts {
             self.check_append(events)?;
         }
+        self.check_count(parts.iter().map(|(_, _, e)| e.len()).sum())?;
         let mut streams = HashSet::new();
         let mut ids = HashSet::new();
         for (stream, _, events) in parts {
@@ -121,6 +144,19 @@ impl Limits {
                     return Err(Error::DuplicateEventId { id: event.id });
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl Limits {
+    fn check_count(&self, events: usize) -> Result<(), Error> {
+        // Invariant: an append never holds more events than its store takes in one step.
+        if events > self.max_events_per_append {
+            return Err(Error::InvalidInput(format!(
+                "this store takes at most {} events in one append; this one has {events} (split it into several appends)",
+                self.max_events_per_append
+            )));
         }
         Ok(())
     }

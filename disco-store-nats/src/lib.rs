@@ -148,6 +148,9 @@ async fn client(servers: &[String], options: &NatsOptions) -> Result<async_nats:
             (options.timeout.checked_div(4).unwrap_or_default()).max(Duration::from_millis(250)),
         )
         .require_tls(options.tls);
+    if !options.discover_servers {
+        connect = connect.ignore_discovered_servers();
+    }
     if let Some(ca) = &options.tls_ca {
         if !std::path::Path::new(ca).is_file() {
             return Err(Error::InvalidInput(format!(
@@ -264,7 +267,9 @@ impl NatsStore {
             open_stream(&js, &location, config, options.create_if_missing).await?;
         }
         let max_payload = client.server_info().max_payload;
-        let limits = Limits::default().with_max_event_size(max_payload.saturating_sub(1024).max(1));
+        let limits = Limits::default()
+            .with_max_event_size(max_payload.saturating_sub(1024).max(1))
+            .with_max_events_per_append(js::MAX_BATCH / 2);
         let store = NatsStore {
             inner: Arc::new(Inner {
                 js,

@@ -45,6 +45,10 @@ pub struct NatsOptions {
     /// Whether a server that acknowledges before fsync is accepted (with a
     /// warning) rather than refused.
     pub accept_ack_before_fsync: bool,
+    /// Whether the client also uses the servers the cluster announces
+    /// (true by default); false keeps it on the servers listed (for
+    /// clusters whose announced addresses a client cannot reach).
+    pub discover_servers: bool,
 }
 
 impl NatsOptions {
@@ -64,6 +68,7 @@ impl NatsOptions {
             tls_ca: None,
             monitor: Vec::new(),
             accept_ack_before_fsync: false,
+            discover_servers: true,
         })
     }
 
@@ -91,6 +96,12 @@ impl NatsOptions {
     /// refusing.
     pub fn accept_ack_before_fsync(mut self, accept: bool) -> Self {
         self.accept_ack_before_fsync = accept;
+        self
+    }
+
+    /// Sets whether the client also uses the servers the cluster announces.
+    pub fn discover_servers(mut self, discover: bool) -> Self {
+        self.discover_servers = discover;
         self
     }
 

@@ -111,3 +111,30 @@ pub async fn same_id_twice_in_one_append_is_rejected(store: Arc<dyn EventStore>)
     assert_duplicate(store.append(&s, Any, vec![e.clone(), ev("Other"), e]).await);
     assert_eq!(ok(store.head_position().await, "head_position"), 0);
 }
+
+/// A store that bounds the events of one append (its `Limits`) takes
+/// exactly that many, and refuses one more, plain or atomic, writing
+/// nothing; an unbounded store takes 1,000 in one append.
+pub async fn appends_past_the_stores_event_count_are_refused_whole(store: Arc<dyn EventStore>) {
+    let most = store.limits().max_events_per_append;
+    let s = sid("count-limit");
+    if most > 100_000 {
+        append_ok(&*store, &s, NoStream, evs(1000)).await;
+        assert_eq!(read_stream_all(&*store, &s).await.len(), 1000);
+        return;
+    }
+    assert_invalid(store.append(&s, NoStream, evs(most + 1)).await);
+    let (a, b) = (sid("count-limit-a"), sid("count-limit-b"));
+    let half = most / 2 + 1;
+    assert_invalid(
+        store
+            .append_atomic(vec![
+                (a.clone(), NoStream, evs(half)),
+                (b.clone(), NoStream, evs(most + 1 - half)),
+            ])
+            .await,
+    );
+    assert_eq!(ok(store.head_position().await, "head_position"), 0);
+    append_ok(&*store, &s, NoStream, evs(most)).await;
+    assert_eq!(read_stream_all(&*store, &s).await.len(), most);
+}
