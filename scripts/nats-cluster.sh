@@ -24,23 +24,29 @@ server() {
   echo "$venv/bin/nats-server"
 }
 
+# config N CLIENT HTTP ROUTE ROUTES DATA: node N's configuration.
 config() {
   local n="$1"
   cat <<CONF
 server_name: disco-n$n
-listen: 127.0.0.1:430$n
-http: 127.0.0.1:830$n
+listen: $2
+http: $3
 max_payload: 8MB
 jetstream {
-  store_dir: "$dir/n$n"
+  store_dir: "$6"
   sync_interval: always
 }
 cluster {
   name: disco
-  listen: 127.0.0.1:630$n
-  routes: [nats-route://127.0.0.1:6301, nats-route://127.0.0.1:6302, nats-route://127.0.0.1:6303]
+  listen: $4
+  routes: [$5]
 }
 CONF
+}
+
+loopback_config() {
+  config "$1" "127.0.0.1:430$1" "127.0.0.1:830$1" "127.0.0.1:630$1" \
+    "nats-route://127.0.0.1:6301, nats-route://127.0.0.1:6302, nats-route://127.0.0.1:6303" "$dir/n$1"
 }
 
 start() {
@@ -51,7 +57,7 @@ start() {
     if [ -f "$dir/n$n.pid" ] && kill -0 "$(cat "$dir/n$n.pid")" 2>/dev/null; then
       continue
     fi
-    config "$n" >"$dir/n$n.conf"
+    loopback_config "$n" >"$dir/n$n.conf"
     # Detached from the caller's output, so `$(... start)` returns.
     "$bin" -c "$dir/n$n.conf" -P "$dir/n$n.pid" -l "$dir/n$n.log" </dev/null >/dev/null 2>&1 &
   done
@@ -94,12 +100,75 @@ signal_node() {
   fi
 }
 
+# The same cluster with each node in a network namespace of its own
+# (disco-n1..3, 10.77.0.11-13, ports 4222/6222/8222, joined by the bridge
+# discobr0 at 10.77.0.1), so one node can be cut off from the others and
+# from clients: `netns-start`, `cut N` (its link down), `heal N`,
+# `netns-stop`. Needs root (ip netns); data under $dir-ns.
+ns_dir="$dir-ns"
+ns_url="nats://10.77.0.11:4222,10.77.0.12:4222,10.77.0.13:4222"
+
+netns_start() {
+  local bin
+  bin="$(server)"
+  mkdir -p "$ns_dir"
+  if ! ip link show discobr0 >/dev/null 2>&1; then
+    ip link add discobr0 type bridge
+    ip addr add 10.77.0.1/24 dev discobr0
+    ip link set discobr0 up
+  fi
+  for n in 1 2 3; do
+    if ! ip netns list | grep -q "^disco-n$n"; then
+      ip netns add "disco-n$n"
+      ip link add "dveth$n" type veth peer name eth0 netns "disco-n$n"
+      ip link set "dveth$n" master discobr0
+      ip link set "dveth$n" up
+      ip netns exec "disco-n$n" ip addr add "10.77.0.1$n/24" dev eth0
+      ip netns exec "disco-n$n" ip link set eth0 up
+      ip netns exec "disco-n$n" ip link set lo up
+    fi
+    ip link set "dveth$n" up
+    if [ -f "$ns_dir/n$n.pid" ] && kill -0 "$(cat "$ns_dir/n$n.pid")" 2>/dev/null; then
+      continue
+    fi
+    config "$n" "10.77.0.1$n:4222" "10.77.0.1$n:8222" "10.77.0.1$n:6222" \
+      "nats-route://10.77.0.11:6222, nats-route://10.77.0.12:6222, nats-route://10.77.0.13:6222" \
+      "$ns_dir/n$n" >"$ns_dir/n$n.conf"
+    ip netns exec "disco-n$n" "$bin" -c "$ns_dir/n$n.conf" -P "$ns_dir/n$n.pid" -l "$ns_dir/n$n.log" \
+      </dev/null >/dev/null 2>&1 &
+  done
+  for _ in $(seq 1 100); do
+    if curl -sf "http://10.77.0.11:8222/jsz" 2>/dev/null | grep -q '"leader"'; then
+      echo "DISCO_TEST_NATS_NETNS_URL=$ns_url"
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "the NATS cluster in network namespaces did not come up; see $ns_dir/n*.log" >&2
+  return 1
+}
+
+netns_stop() {
+  for n in 1 2 3; do
+    if [ -f "$ns_dir/n$n.pid" ]; then
+      kill "$(cat "$ns_dir/n$n.pid")" 2>/dev/null || true
+      rm -f "$ns_dir/n$n.pid"
+    fi
+    ip netns del "disco-n$n" 2>/dev/null || true
+  done
+  ip link del discobr0 2>/dev/null || true
+}
+
 case "${1:-}" in
+  netns-start) netns_start ;;
+  netns-stop) netns_stop ;;
+  cut) ip link set "dveth${2:?which node, 1 to 3}" down ;;
+  heal) ip link set "dveth${2:?which node, 1 to 3}" up ;;
   start) start ;;
   stop) stop ;;
   kill) kill_node "${2:?which node, 1 to 3}" ;;
   pause) signal_node "${2:?which node, 1 to 3}" STOP ;;
   resume) signal_node "${2:?which node, 1 to 3}" CONT ;;
   status) curl -sf "http://127.0.0.1:8301/jsz" || { echo "not running" >&2; exit 1; } ;;
-  *) echo "usage: $0 start|stop|status|kill N|pause N|resume N" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|kill N|pause N|resume N|netns-start|netns-stop|cut N|heal N" >&2; exit 2 ;;
 esac

@@ -87,6 +87,7 @@ pub enum ProjectionError {
 
 impl ProjectionError {
     /// The handler's failure on `event`.
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn handler(event: &disco_core::RecordedEvent, message: String) -> Self {
         ProjectionError::Handler {
             event_id: event.id,

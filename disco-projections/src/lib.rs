@@ -45,6 +45,8 @@
     )
 )]
 
+// The generation bookkeeping both database read models share.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod bookkeeping;
 mod definition;
 mod envelope;

@@ -17,171 +17,22 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use disco_core::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, StreamId, Uuid};
+use common::faults::{
+    as_store, check_stored, client, cluster, delivered, drop_store, everything, healthy_leader,
+    own_cluster_only, Writers,
+};
+use disco_core::Uuid;
 use disco_runtime::{Subscription, SubscriptionOptions};
 use disco_store_nats::{NatsOptions, NatsStore};
 
 const WRITERS: usize = 8;
-const PATIENCE: Duration = Duration::from_secs(45);
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/nats-cluster.sh")
-}
-
-fn cluster(args: &[&str]) {
-    let status = std::process::Command::new("bash")
-        .arg(script())
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run the cluster script");
-    assert!(status.success(), "scripts/nats-cluster.sh {args:?} failed");
-}
-
-/// The node (1-3) leading `stream`, and whether both followers are current.
-async fn leader(client: &async_nats::Client, stream: &str) -> Option<(usize, bool)> {
-    let answer = client
-        .request(format!("$JS.API.STREAM.INFO.{stream}"), "".into())
-        .await
-        .ok()?;
-    let info: serde_json::Value = serde_json::from_slice(&answer.payload).ok()?;
-    let name = info.pointer("/cluster/leader")?.as_str()?;
-    let node = name.strip_prefix("disco-n")?.parse().ok()?;
-    let current = info
-        .pointer("/cluster/replicas")
-        .and_then(|r| r.as_array())
-        .map(|r| r.len() == 2 && r.iter().all(|p| p["current"].as_bool() == Some(true)))
-        .unwrap_or(false);
-    Some((node, current))
-}
-
-async fn healthy_leader(client: &async_nats::Client, stream: &str) -> usize {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some((node, true)) = leader(client, stream).await {
-            return node;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stream did not get three current replicas within {PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Eight writers, each appending one event at a time to its own stream.
-struct Writers {
-    stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<Uuid>>>,
-    /// (sent, answered) of every acknowledged attempt.
-    oks: Arc<Mutex<Vec<(Instant, Instant)>>>,
-    tasks: Vec<tokio::task::JoinHandle<u64>>,
-}
-
-impl Writers {
-    fn start(store: Arc<NatsStore>) -> Writers {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked: Arc<Mutex<Vec<Uuid>>> = Arc::default();
-        let oks: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
-        let tasks = (0..WRITERS)
-            .map(|w| {
-                let (store, stop, acked, oks) =
-                    (store.clone(), stop.clone(), acked.clone(), oks.clone());
-                tokio::spawn(async move {
-                    let stream = StreamId::new(format!("writer-{w}")).expect("id");
-                    let mut refused = 0u64;
-                    while !stop.load(Ordering::Acquire) {
-                        let event = NewEvent::new("Written", b"{}".to_vec());
-                        let id = event.id;
-                        loop {
-                            let sent = Instant::now();
-                            match store
-                                .append(&stream, ExpectedVersion::Any, vec![event.clone()])
-                                .await
-                            {
-                                Ok(_) => {
-                                    acked.lock().expect("lock").push(id);
-                                    oks.lock().expect("lock").push((sent, Instant::now()));
-                                    break;
-                                }
-                                Err(e) if e.is_retryable() => {
-                                    refused += 1;
-                                    tokio::time::sleep(Duration::from_millis(20)).await;
-                                }
-                                Err(e) => panic!("writer {w}: a non-retryable error: {e}"),
-                            }
-                        }
-                    }
-                    refused
-                })
-            })
-            .collect();
-        Writers {
-            stop,
-            acked,
-            oks,
-            tasks,
-        }
-    }
-
-    /// How long after `at` an append sent after it was acknowledged.
-    async fn recovered_after(&self, at: Instant) -> Duration {
-        let deadline = at + PATIENCE;
-        loop {
-            let first = self
-                .oks
-                .lock()
-                .expect("lock")
-                .iter()
-                .filter(|(sent, _)| *sent > at)
-                .map(|(_, answered)| *answered)
-                .min();
-            if let Some(answered) = first {
-                return answered.duration_since(at);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no append succeeded within {PATIENCE:?} of the fault"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn stop(self) -> (Vec<Uuid>, u64) {
-        self.stop.store(true, Ordering::Release);
-        let mut refused = 0;
-        for task in self.tasks {
-            refused += task.await.expect("writer");
-        }
-        let acked = self.acked.lock().expect("lock").clone();
-        (acked, refused)
-    }
-}
-
-async fn everything(store: &NatsStore) -> Vec<RecordedEvent> {
-    let mut stored = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.read_all(after, 1000).await.expect("read_all");
-        let Some(last) = page.last() else {
-            return stored;
-        };
-        after = last.position;
-        stored.extend(page);
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_faults_lose_and_repeat_nothing() {
-    if std::env::var("DISCO_TEST_NATS_URL").is_ok_and(|u| !u.contains("127.0.0.1:4301")) {
-        panic!("the fault test kills nodes of the cluster scripts/nats-cluster.sh starts; unset DISCO_TEST_NATS_URL");
-    }
+    own_cluster_only("the fault test kills nodes of");
     cluster(&["start"]);
     // A short request timeout: a write sent to a dead leader is given up
     // (as retryable) after it, so the recovery times below are accurate to
@@ -197,20 +48,13 @@ async fn cluster_faults_lose_and_repeat_nothing() {
             .expect("a store on the test cluster"),
     );
     let name = format!("DISCO_E_{}", store.store_name());
-    let client = async_nats::connect(
-        common::servers()
-            .iter()
-            .map(|s| s.parse::<async_nats::ServerAddr>().expect("address"))
-            .collect::<Vec<_>>(),
-    )
-    .await
-    .expect("connect");
+    let client = client(&common::servers()).await;
     healthy_leader(&client, &name).await;
     let mut feed = Subscription::start(
-        store.clone() as Arc<dyn EventStore>,
+        as_store(&store),
         SubscriptionOptions::default().poll_interval(Duration::from_millis(200)),
     );
-    let writers = Writers::start(store.clone());
+    let writers = Writers::start(store.clone(), WRITERS);
     let mut report = Vec::new();
 
     // 1. The leader killed, three times.
@@ -259,43 +103,14 @@ async fn cluster_faults_lose_and_repeat_nothing() {
     healthy_leader(&client, &name).await;
 
     let stored = everything(&store).await;
-    let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
-    let unique: HashSet<Uuid> = ids.iter().copied().collect();
-    assert_eq!(unique.len(), ids.len(), "an event is stored twice");
-    let lost: Vec<&Uuid> = acked.iter().filter(|id| !unique.contains(id)).collect();
+    let lost = check_stored(&stored, &acked, "after the faults");
     assert!(
         lost.is_empty(),
         "{} acknowledged events are lost: {lost:?}",
         lost.len()
     );
-    let mut versions: HashMap<String, Vec<u64>> = HashMap::new();
-    for event in &stored {
-        versions
-            .entry(event.stream_id.to_string())
-            .or_default()
-            .push(event.version);
-    }
-    for (stream, list) in &versions {
-        let dense: Vec<u64> = (1..=list.len() as u64).collect();
-        assert_eq!(list, &dense, "versions of {stream} are not dense");
-    }
-    assert!(stored.windows(2).all(|w| w[0].position < w[1].position));
-
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + PATIENCE;
-    while seen.len() < stored.len() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, feed.next()).await {
-            Ok(Some(Ok(event))) => seen.push(event.id),
-            Ok(Some(Err(e))) => panic!("the subscription failed: {e}"),
-            Ok(None) => panic!("the subscription ended"),
-            Err(_) => panic!(
-                "the subscriber saw {} of {} events within {PATIENCE:?}",
-                seen.len(),
-                stored.len()
-            ),
-        }
-    }
+    let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
+    let seen = delivered(&mut feed, stored.len()).await;
     assert_eq!(
         seen, ids,
         "the subscriber missed, repeated or reordered events"
@@ -307,9 +122,5 @@ async fn cluster_faults_lose_and_repeat_nothing() {
         stored.len(),
         report.join("; ")
     );
-    let _ = NatsStore::drop_at(
-        &common::servers(),
-        NatsOptions::new(store.store_name()).expect("name"),
-    )
-    .await;
+    drop_store(&common::servers(), store.store_name()).await;
 }

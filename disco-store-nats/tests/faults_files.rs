@@ -17,66 +17,23 @@
 
 mod common;
 
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use disco_core::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, StreamId, Uuid};
+use common::faults::{
+    check_stored, client, cluster, drop_store, everything, healthy_leader, own_cluster_only,
+    Writers, PATIENCE,
+};
+use disco_core::Uuid;
 use disco_store_nats::{NatsOptions, NatsStore};
 
 const WRITERS: usize = 4;
-const PATIENCE: Duration = Duration::from_secs(45);
-
-fn cluster(args: &[&str]) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/nats-cluster.sh");
-    let status = std::process::Command::new("bash")
-        .arg(script)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run the cluster script");
-    assert!(status.success(), "scripts/nats-cluster.sh {args:?} failed");
-}
 
 fn data_dir() -> PathBuf {
     std::env::var("DISCO_NATS_DIR")
         .unwrap_or_else(|_| "/tmp/disco-nats".into())
         .into()
-}
-
-async fn info(client: &async_nats::Client, stream: &str) -> Option<serde_json::Value> {
-    let answer = client
-        .request(format!("$JS.API.STREAM.INFO.{stream}"), "".into())
-        .await
-        .ok()?;
-    serde_json::from_slice(&answer.payload).ok()
-}
-
-/// The node (1-3) leading `stream` once both followers are current.
-async fn healthy_leader(client: &async_nats::Client, stream: &str) -> usize {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let node = info(client, stream).await.and_then(|i| {
-            let name = i.pointer("/cluster/leader")?.as_str()?;
-            let current = i
-                .pointer("/cluster/replicas")?
-                .as_array()?
-                .iter()
-                .filter(|p| p["current"].as_bool() == Some(true))
-                .count();
-            (current == 2).then(|| name.strip_prefix("disco-n")?.parse().ok())?
-        });
-        if let Some(node) = node {
-            return node;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{stream} has no healthy leader within {PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// Asks the stream's leader to hand over to `node` until it has.
@@ -151,104 +108,15 @@ fn damage(node: usize, stream: &str) -> String {
     )
 }
 
-/// Writers that append one event at a time, each event's data its own id.
-struct Writers {
-    stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<Uuid>>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Writers {
-    fn start(store: Arc<NatsStore>) -> Writers {
-        let stop = Arc::new(AtomicBool::new(false));
-        let acked: Arc<Mutex<Vec<Uuid>>> = Arc::default();
-        let tasks = (0..WRITERS)
-            .map(|w| {
-                let (store, stop, acked) = (store.clone(), stop.clone(), acked.clone());
-                tokio::spawn(async move {
-                    let stream = StreamId::new(format!("writer-{w}")).expect("id");
-                    while !stop.load(Ordering::Acquire) {
-                        let mut event = NewEvent::new("Written", Vec::new());
-                        event.data = event.id.as_bytes().to_vec();
-                        loop {
-                            match store
-                                .append(&stream, ExpectedVersion::Any, vec![event.clone()])
-                                .await
-                            {
-                                Ok(_) => {
-                                    acked.lock().expect("lock").push(event.id);
-                                    break;
-                                }
-                                Err(e) if e.is_retryable() => {
-                                    tokio::time::sleep(Duration::from_millis(20)).await;
-                                }
-                                Err(e) => panic!("writer {w}: a non-retryable error: {e}"),
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        Writers { stop, acked, tasks }
-    }
-
-    async fn stop(self) -> Vec<Uuid> {
-        self.stop.store(true, Ordering::Release);
-        for task in self.tasks {
-            task.await.expect("writer");
-        }
-        let acked = self.acked.lock().expect("lock").clone();
-        acked
-    }
-}
-
-async fn everything(store: &NatsStore) -> Vec<RecordedEvent> {
-    let mut stored = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.read_all(after, 1000).await.expect("read_all");
-        let Some(last) = page.last() else {
-            return stored;
-        };
-        after = last.position;
-        stored.extend(page);
-    }
-}
-
 /// Checks what `store` reads against what was acknowledged; the number of
 /// acknowledged events it lacks.
 async fn check(store: &NatsStore, acked: &[Uuid], when: &str) -> usize {
-    let stored = everything(store).await;
-    for event in &stored {
-        assert_eq!(
-            event.data,
-            event.id.as_bytes().to_vec(),
-            "{when}: the event {} at {} reads back different from what was written",
-            event.id,
-            event.position
-        );
-    }
-    let ids: HashSet<Uuid> = stored.iter().map(|e| e.id).collect();
-    assert_eq!(ids.len(), stored.len(), "{when}: an event is stored twice");
-    let mut versions: HashMap<String, Vec<u64>> = HashMap::new();
-    for event in &stored {
-        versions
-            .entry(event.stream_id.to_string())
-            .or_default()
-            .push(event.version);
-    }
-    for (stream, list) in &versions {
-        let dense: Vec<u64> = (1..=list.len() as u64).collect();
-        assert_eq!(list, &dense, "{when}: versions of {stream} are not dense");
-    }
-    acked.iter().filter(|id| !ids.contains(id)).count()
+    check_stored(&everything(store).await, acked, when).len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_minoritys_damaged_files_lose_and_change_nothing() {
-    if std::env::var("DISCO_TEST_NATS_URL").is_ok_and(|u| !u.contains("127.0.0.1:4301")) {
-        panic!("this test damages files of the cluster scripts/nats-cluster.sh starts; unset DISCO_TEST_NATS_URL");
-    }
+    own_cluster_only("this test damages files of");
     cluster(&["start"]);
     let name = format!("d{}", &Uuid::new_v4().simple().to_string()[..20]);
     let options = NatsOptions::new(&name)
@@ -261,16 +129,9 @@ async fn a_minoritys_damaged_files_lose_and_change_nothing() {
             .expect("a store on the test cluster"),
     );
     let stream = format!("DISCO_E_{name}");
-    let client = async_nats::connect(
-        common::servers()
-            .iter()
-            .map(|s| s.parse::<async_nats::ServerAddr>().expect("address"))
-            .collect::<Vec<_>>(),
-    )
-    .await
-    .expect("connect");
+    let client = client(&common::servers()).await;
     healthy_leader(&client, &stream).await;
-    let writers = Writers::start(store.clone());
+    let writers = Writers::start(store.clone(), WRITERS);
     let mut report = Vec::new();
     let mut lost_total = 0;
     for round in ["a follower", "the leader"] {
@@ -299,7 +160,7 @@ async fn a_minoritys_damaged_files_lose_and_change_nothing() {
         ));
         eprintln!("{}", report.last().map_or("", String::as_str));
     }
-    let acked = writers.stop().await;
+    let (acked, _) = writers.stop().await;
     healthy_leader(&client, &stream).await;
     lost_total += check(&store, &acked, "at the end").await;
     // The replicas agree once all are current (allow a moment to settle).
@@ -322,5 +183,5 @@ async fn a_minoritys_damaged_files_lose_and_change_nothing() {
         agreed[0]
     );
     assert_eq!(lost_total, 0, "acknowledged events were lost");
-    let _ = NatsStore::drop_at(&common::servers(), NatsOptions::new(&name).expect("name")).await;
+    drop_store(&common::servers(), &name).await;
 }

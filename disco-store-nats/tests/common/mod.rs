@@ -151,3 +151,4 @@ impl Drop for OneServer {
         let _ = self.child.wait();
     }
 }
+pub mod faults;
