@@ -32,6 +32,7 @@
 pub mod cases;
 pub mod compat;
 pub mod crash;
+pub mod faulty;
 pub mod fencing;
 mod fixture;
 pub mod fuzz;
