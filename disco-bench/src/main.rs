@@ -6,6 +6,7 @@ mod backend;
 mod baseline;
 mod commands;
 mod memory_usage;
+mod nats_memory;
 mod partition_case;
 mod peer_workload;
 mod projection_cases;
@@ -58,6 +59,12 @@ struct Args {
     /// child), then wait to be killed.
     #[arg(long, value_name = "PATH", hide = true)]
     fill_redb: Option<std::path::PathBuf>,
+    /// Measure what a NATS store costs its servers in memory per million
+    /// events and per million streams, on the store this URL names (its
+    /// monitor= parameter names the servers' monitoring ports); the count
+    /// is 1,000,000 times --scale.
+    #[arg(long, value_name = "NATS_URL")]
+    nats_memory: Option<String>,
     /// Internal: how many MiB the child fills.
     #[arg(long, default_value_t = 1024, hide = true)]
     fill_mib: u64,
@@ -82,6 +89,19 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("disco-bench: filling the redb store failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(url) = &args.nats_memory {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        let count = (1_000_000.0 * args.scale).round().max(1.0) as usize;
+        return match runtime.block_on(nats_memory::run(url, count)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: the NATS memory measurement failed: {e}");
                 ExitCode::FAILURE
             }
         };

@@ -15,10 +15,15 @@ use disco_core::{
     AppendMany, AppendResult, Error, ExpectedVersion, Result, StreamId, Timestamp, Uuid,
 };
 
+use futures_util::StreamExt;
+
 use crate::codec;
 use crate::js::{Out, Refused, MAX_BATCH};
 use crate::state::State;
 use crate::{NatsStore, ROUNDS};
+
+/// How many reads an append's decision has in flight at once.
+const READS_AT_ONCE: usize = 32;
 
 /// The state an append is decided on, fetched before the decision.
 struct Facts {
@@ -139,36 +144,70 @@ impl NatsStore {
     /// Reads the state of every part's stream, and where the parts' ids sit
     /// when `careful` (the claims).
     async fn facts(&self, parts: &[AppendMany], careful: bool) -> Result<Facts> {
+        // The state this handle last saw saves a read, and so does an
+        // append that expects no stream (a new stream has no message on its
+        // subject); the server checks either guess (a wrong one fails the
+        // batch and the careful pass reads). The reads left go out together.
         let mut states = HashMap::new();
-        for (stream, _, _) in parts {
-            // The state this handle last saw saves a read; the server
-            // checks it (a stale one fails and the careful pass reads).
-            let known = if careful {
+        let mut to_read = Vec::new();
+        for (stream, expected, _) in parts {
+            let guess = if careful {
                 None
+            } else if let Some(state) = self.known().get(stream) {
+                Some(state)
+            } else if matches!(
+                expected,
+                ExpectedVersion::NoStream | ExpectedVersion::Exact(0)
+            ) {
+                Some(State::default())
             } else {
-                self.known().get(stream)
+                None
             };
-            let state = match known {
-                Some(state) => state,
-                None => {
-                    let state = self.state(stream).await?;
-                    self.known().remember(stream, state);
-                    state
+            match guess {
+                Some(state) => {
+                    states.insert(stream.clone(), state);
                 }
-            };
-            states.insert(stream.clone(), state);
+                None => to_read.push(stream),
+            }
+        }
+        let mut reads = Vec::with_capacity(to_read.len());
+        for stream in to_read {
+            reads.push(self.state_of(stream.clone()));
+        }
+        let read: Vec<Result<(StreamId, State)>> = futures_util::stream::iter(reads)
+            .buffered(READS_AT_ONCE)
+            .collect()
+            .await;
+        for result in read {
+            let (stream, state) = result?;
+            self.known().remember(&stream, state);
+            states.insert(stream, state);
         }
         let mut located = HashMap::new();
         if careful {
+            let mut finds = Vec::new();
             for (_, _, events) in parts {
                 for event in events {
-                    if let Some(location) = self.locate(event.id).await? {
-                        located.insert(event.id, location);
-                    }
+                    finds.push(self.locate(event.id));
+                }
+            }
+            let found: Vec<Result<Option<EventLocation>>> = futures_util::stream::iter(finds)
+                .buffered(READS_AT_ONCE)
+                .collect()
+                .await;
+            for location in found {
+                if let Some(location) = location? {
+                    located.insert(location.id, location);
                 }
             }
         }
         Ok(Facts { states, located })
+    }
+
+    /// `stream` and its state.
+    async fn state_of(&self, stream: StreamId) -> Result<(StreamId, State)> {
+        let state = self.state(&stream).await?;
+        Ok((stream, state))
     }
 
     /// Where the event `id` sits, from its claim; `None` if unclaimed (or
@@ -220,13 +259,17 @@ impl NatsStore {
                     out = out.expect_last(plan.last_seq);
                 }
                 events.push(out);
-                claims.push(
-                    Out::new(
-                        self.names().claim(event.id),
-                        codec::claim(back, version, stream),
-                    )
-                    .expect_last(0),
-                );
+                let mut claim = Out::new(
+                    self.names().claim(event.id),
+                    codec::claim(back, version, stream),
+                )
+                .expect_last(0);
+                if let Some(window) = self.id_window() {
+                    // Invariant: with an id window, a claim (and the
+                    // refusal of its id) lasts the window, then expires.
+                    claim = claim.with("Nats-TTL", crate::leases::ttl_header(window));
+                }
+                claims.push(claim);
             }
         }
         events.extend(claims);

@@ -20,7 +20,7 @@ const RELEASED: u8 = 2;
 
 /// The `Nats-TTL` of a lease: whole seconds, at least one (the server's
 /// least), "never" past what the server counts.
-fn ttl_header(ttl: Duration) -> String {
+pub(crate) fn ttl_header(ttl: Duration) -> String {
     let secs = ttl
         .as_secs()
         .saturating_add(u64::from(ttl.subsec_nanos() > 0))

@@ -100,6 +100,8 @@ struct Inner {
     grouper: Arc<group::Grouper>,
     /// The streams' states as this handle last saw them.
     known: state::Known,
+    /// How long an event id stays claimed; `None`: forever.
+    id_window: Option<Duration>,
 }
 
 impl std::fmt::Debug for NatsStore {
@@ -281,6 +283,7 @@ impl NatsStore {
                 watcher: Mutex::new(None),
                 grouper: Arc::default(),
                 known: state::Known::default(),
+                id_window: options.id_window,
             }),
         };
         let (head, _) = store.head_and_last().await?;
@@ -336,6 +339,10 @@ impl NatsStore {
 
     pub(crate) fn grouper(&self) -> &Arc<group::Grouper> {
         &self.inner.grouper
+    }
+
+    pub(crate) fn id_window(&self) -> Option<Duration> {
+        self.inner.id_window
     }
 
     pub(crate) fn known(&self) -> &state::Known {

@@ -45,6 +45,13 @@ pub struct NatsOptions {
     /// Whether a server that acknowledges before fsync is accepted (with a
     /// warning) rather than refused.
     pub accept_ack_before_fsync: bool,
+    /// How long an event id stays claimed (refused to another event, and a
+    /// retry of its append answered with the first result); `None`, the
+    /// default: forever, as the contract says. A window bounds the servers'
+    /// memory (one index entry per claimed id, about 200 bytes per replica)
+    /// at the cost of the contract's "no time window": a retry sent after
+    /// the window is written again.
+    pub id_window: Option<Duration>,
     /// Whether the client also uses the servers the cluster announces
     /// (true by default); false keeps it on the servers listed (for
     /// clusters whose announced addresses a client cannot reach).
@@ -69,6 +76,7 @@ impl NatsOptions {
             monitor: Vec::new(),
             accept_ack_before_fsync: false,
             discover_servers: true,
+            id_window: None,
         })
     }
 
@@ -102,6 +110,13 @@ impl NatsOptions {
     /// Sets whether the client also uses the servers the cluster announces.
     pub fn discover_servers(mut self, discover: bool) -> Self {
         self.discover_servers = discover;
+        self
+    }
+
+    /// Keeps event ids claimed for `window` only (see
+    /// [`NatsOptions::id_window`]); at least one second.
+    pub fn id_window(mut self, window: Duration) -> Self {
+        self.id_window = Some(window.max(Duration::from_secs(1)));
         self
     }
 

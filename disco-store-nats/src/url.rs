@@ -2,7 +2,7 @@
 //!
 //! `nats://HOST:PORT[,HOST:PORT...]?store=NAME[&replicas=N][&creds=PATH]
 //! [&user=U&password=P | &token=T][&tls=true][&tls_ca=PEM][&timeout_ms=MS]
-//! [&monitor=HOST:PORT,...][&ack_before_fsync=accept]`; a user and
+//! [&monitor=HOST:PORT,...][&ack_before_fsync=accept][&id_window_s=SECONDS]`; a user and
 //! password may also stand before the first host (`nats://u:p@host:4222`).
 //! `monitor` names the servers' HTTP monitoring endpoints, where the store
 //! checks that they sync each write before acknowledging it.
@@ -39,6 +39,7 @@ const PARAMETERS: &[&str] = &[
     "timeout_ms",
     "monitor",
     "ack_before_fsync",
+    "id_window_s",
 ];
 
 /// Parses a `nats://` URL into the servers and the options.
@@ -49,6 +50,9 @@ const PARAMETERS: &[&str] = &[
 /// assert_eq!(servers, vec!["nats://a:4301", "nats://b:4302"]);
 /// assert_eq!((options.store.as_str(), options.replicas), ("bank", 3));
 /// assert!(options_of_url("nats://a:4301?store=bank&replica=3").is_err());
+/// let (_, options) = options_of_url("nats://a:4301?store=bank&id_window_s=86400").unwrap();
+/// assert_eq!(options.id_window, Some(std::time::Duration::from_secs(86400)));
+/// assert!(options_of_url("nats://a:4301?store=bank&id_window_s=0").is_err());
 /// ```
 pub fn options_of_url(url: &str) -> Result<(Vec<String>, NatsOptions)> {
     let rest = url
@@ -91,6 +95,14 @@ pub fn options_of_url(url: &str) -> Result<(Vec<String>, NatsOptions)> {
             )))
         }
     };
+    if let Some(secs) = value("id_window_s") {
+        let secs: u64 = secs.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "nats: id_window_s is a positive number of seconds, not {secs:?}"
+            ))
+        })?;
+        options = options.id_window(Duration::from_secs(secs));
+    }
     options.tls_ca = value("tls_ca").map(str::to_owned);
     if options.tls_ca.is_some() {
         options.tls = true;
