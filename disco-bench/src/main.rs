@@ -7,6 +7,7 @@ mod baseline;
 mod commands;
 mod memory_usage;
 mod nats_memory;
+mod nats_scale_out;
 mod partition_case;
 mod peer_workload;
 mod projection_cases;
@@ -65,6 +66,11 @@ struct Args {
     /// is 1,000,000 times --scale.
     #[arg(long, value_name = "NATS_URL")]
     nats_memory: Option<String>,
+    /// Measure the aggregate append rate of N stores on the NATS cluster of
+    /// --store (a nats:// URL) written at once, against one store alone
+    /// (each for 10 s times --scale).
+    #[arg(long, value_name = "N")]
+    nats_scale_out: Option<usize>,
     /// Internal: how many MiB the child fills.
     #[arg(long, default_value_t = 1024, hide = true)]
     fill_mib: u64,
@@ -102,6 +108,19 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("disco-bench: the NATS memory measurement failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(n) = args.nats_scale_out {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        let time = std::time::Duration::from_secs_f64((10.0 * args.scale).max(1.0));
+        return match runtime.block_on(nats_scale_out::run(&args.store, n, time)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: the NATS scale-out measurement failed: {e}");
                 ExitCode::FAILURE
             }
         };
