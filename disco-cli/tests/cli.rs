@@ -499,3 +499,124 @@ async fn an_interrupted_copy_resumes_and_verifies() {
     drop(target);
     drop_pg(&to).await;
 }
+
+/// A fresh store on the test NATS cluster (`DISCO_TEST_NATS_URL`, else the
+/// three nodes `scripts/nats-cluster.sh start` starts).
+fn nats_url() -> String {
+    let servers = std::env::var("DISCO_TEST_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4301,127.0.0.1:4302,127.0.0.1:4303".into());
+    let hosts = servers.trim_start_matches("nats://").replace("nats://", "");
+    format!(
+        "nats://{hosts}?store=c{}&replicas=3",
+        &uuid::Uuid::new_v4().simple().to_string()[..20]
+    )
+}
+
+async fn open_nats(url: &str) -> Arc<dyn EventStore> {
+    match disco::connect(url).await {
+        Ok(store) => store,
+        Err(e) => panic!(
+            "cannot open {url}: {e}\nStart the test cluster with `scripts/nats-cluster.sh start` (bash .ci/run does), or point DISCO_TEST_NATS_URL at another one."
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_browse_tail_and_drop() {
+    let url = nats_url();
+    let store = open_nats(&url).await;
+    small(&*store).await;
+    let status = &json_lines(&ok(&["--store", &url, "--json", "status"]))[0];
+    assert_eq!(status["events"], 5, "{status}");
+    assert_eq!(status["streams"], 3);
+    assert_eq!(status["soft_deleted_streams"], 1);
+    assert_eq!(status["checkpoints"], 1);
+    let names: Vec<String> = json_lines(&ok(&[
+        "--store", &url, "--json", "streams", "--prefix", "wallet-",
+    ]))
+    .iter()
+    .filter_map(|s| s["stream"].as_str().map(str::to_owned))
+    .collect();
+    assert_eq!(names, vec!["wallet-1", "wallet-2"]);
+    let read = json_lines(&ok(&[
+        "--store", &url, "--json", "read", "wallet-1", "--from", "2",
+    ]));
+    assert_eq!(read.len(), 2);
+    assert_eq!(read[0]["data"]["amount"], 2);
+    assert_eq!(code(&["--store", &url, "read", "wallet-2"]), Some(4));
+    let raw = json_lines(&ok(&["--store", &url, "--json", "events", "--type", "Raw"]));
+    assert_eq!(raw.len(), 1);
+    assert_eq!(raw[0]["data"]["hex"], "009fff");
+    let checkpoints = json_lines(&ok(&["--store", &url, "--json", "checkpoints"]));
+    assert_eq!(checkpoints[0]["name"], "projector");
+
+    // tail prints what is appended while it runs.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_disco"))
+        .args(["--store", &url, "--json", "tail", "--prefix", "live-"])
+        .env_remove("DISCO_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run disco: {e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    store
+        .append(
+            &sid("live-1"),
+            ExpectedVersion::NoStream,
+            vec![NewEvent::new("Live", b"7".to_vec())],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::task::spawn_blocking(move || lines.next())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line
+        .unwrap_or_else(|| panic!("tail printed nothing"))
+        .unwrap_or_default();
+    assert_eq!(json_lines(&line)[0]["data"], 7, "{line}");
+
+    drop(store);
+    let out = disco(&["--store", &url, "drop", "--yes"]);
+    assert!(out.status.success(), "drop: {}", text(&out));
+    let out = disco(&["--store", &url, "status"]);
+    assert!(!out.status.success(), "the dropped store still opens");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_from_postgres_to_nats_and_back_verifies_equal() {
+    let (from, through, back) = (pg_url(), nats_url(), pg_url());
+    // The source has a hard-deleted stream, which PostgreSQL allows when asked.
+    let how = disco::backend::registry::OpenOptions {
+        allow_hard_delete: true,
+        ..Default::default()
+    };
+    let source = disco::open_url(&from, how)
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {from}: {e}"))
+        .store;
+    fill(&*source, 20_000).await;
+    for (a, b) in [(&from, &through), (&through, &back)] {
+        let out = disco(&["--json", "copy", "--from", a, "--to", b]);
+        assert!(
+            out.status.success(),
+            "copy {a} -> {b} failed: {}",
+            text(&out)
+        );
+        let report = &json_lines(&String::from_utf8_lossy(&out.stdout))[0];
+        assert_eq!(report["verified_events"], 20_000 - 20, "{report}");
+        println!("copy {a} -> {b}: {report}");
+    }
+    let middle = open_nats(&through).await;
+    assert_same(&*source, &*middle).await;
+    let target = open(&back).await;
+    assert_same(&*source, &*target).await;
+    drop((middle, target));
+    drop_pg(&from).await;
+    drop_pg(&back).await;
+    let out = disco(&["--store", &through, "drop", "--yes"]);
+    assert!(out.status.success(), "drop: {}", text(&out));
+}
