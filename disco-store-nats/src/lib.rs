@@ -122,6 +122,15 @@ fn seen_of(stream: &str) -> Arc<AtomicU64> {
     map.entry(stream.to_owned()).or_default().clone()
 }
 
+/// Where the servers are, as errors say it: `nats://a:4222,b:4222`.
+fn location_of(servers: &[String]) -> String {
+    let hosts: Vec<&str> = servers
+        .iter()
+        .map(|s| s.trim_start_matches("nats://"))
+        .collect();
+    format!("nats://{}", hosts.join(","))
+}
+
 /// The server version needed, as errors say it.
 fn needed() -> String {
     format!("server version {}.{} or newer", NEEDED.0, NEEDED.1)
@@ -182,7 +191,7 @@ async fn client(servers: &[String], options: &NatsOptions) -> Result<async_nats:
             })
         })
         .collect::<Result<_>>()?;
-    let where_ = servers.join(",");
+    let where_ = location_of(servers);
     connect.connect(addresses).await.map_err(|e| {
         use async_nats::ConnectErrorKind as Kind;
         match e.kind() {
@@ -248,7 +257,7 @@ impl NatsStore {
             client: client.clone(),
             timeout: options.timeout,
         };
-        let location = format!("nats://{}", servers.join(","));
+        let location = location_of(servers);
         let found = client.server_info().version;
         if version_of(&found) < NEEDED {
             return Err(Error::UnsupportedServer {
@@ -301,7 +310,7 @@ impl NatsStore {
             timeout: options.timeout,
         };
         let names = Names::new(&options.store)?;
-        let location = format!("nats://{}", servers.join(","));
+        let location = location_of(servers);
         for name in [&names.events, &names.meta] {
             match js.api(&format!("STREAM.INFO.{name}"), json!({})).await? {
                 Ok(info) => check_ours(&location, name, &info)?,

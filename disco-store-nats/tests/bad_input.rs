@@ -16,10 +16,15 @@ fn fresh_name() -> String {
 
 async fn absent(name: &str) -> bool {
     let options = NatsOptions::new(name).unwrap().create_if_missing(false);
-    matches!(
-        NatsStore::connect(&common::servers(), options).await,
-        Err(Error::NoStore { .. })
-    )
+    match NatsStore::connect(&common::servers(), options).await {
+        Err(Error::NoStore { location }) => {
+            // Each server once, under one scheme.
+            assert_eq!(location.matches("nats://").count(), 1, "{location}");
+            assert!(location.contains(name), "{location}");
+            true
+        }
+        _ => false,
+    }
 }
 
 #[tokio::test]

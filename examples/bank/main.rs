@@ -6,6 +6,7 @@
 //! cargo run --example bank                       # events in ./bank.db (SQLite)
 //! cargo run --example bank -- --store memory:
 //! cargo run --features full --example bank -- --store postgres://postgres@127.0.0.1:5432/test
+//! cargo run --features full --example bank -- --store 'nats://127.0.0.1:4301,127.0.0.1:4302,127.0.0.1:4303?store=bank&replicas=3'
 //! ```
 
 mod app;
@@ -15,7 +16,8 @@ mod flow;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: bank [--store memory:|sqlite:PATH|redb:PATH|postgres://...]";
+const USAGE: &str =
+    "usage: bank [--store memory:|sqlite:PATH|redb:PATH|postgres://...|nats://HOST:PORT,...?store=NAME]";
 
 fn store_url() -> Result<String, String> {
     let mut args = std::env::args().skip(1);
