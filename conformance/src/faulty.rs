@@ -449,3 +449,46 @@ where
     }
     Ok(report)
 }
+
+/// Generates one `#[test]` per [`Fault`], each returning `$caught(fault)`
+/// (a `fn(Fault) -> Result<(), String>` of the caller's that runs
+/// [`check_fault`] on its own stores).
+#[macro_export]
+macro_rules! faulty_suite {
+    ($caught:ident) => {
+        #[test]
+        fn suite_catches_a_store_that_ignores_expected_versions() -> Result<(), String> {
+            $caught($crate::faulty::Fault::IgnoresExpectedVersion)
+        }
+
+        #[test]
+        fn suite_catches_positions_out_of_commit_order() -> Result<(), String> {
+            $caught($crate::faulty::Fault::PositionsOutOfCommitOrder)
+        }
+
+        #[test]
+        fn suite_catches_a_store_that_drops_the_last_event_of_a_batch() -> Result<(), String> {
+            $caught($crate::faulty::Fault::DropsLastEventOfBatch)
+        }
+
+        #[test]
+        fn suite_catches_leases_that_are_not_exclusive() -> Result<(), String> {
+            $caught($crate::faulty::Fault::LeasesNeverExclusive)
+        }
+
+        #[test]
+        fn suite_catches_notifications_that_never_fire() -> Result<(), String> {
+            $caught($crate::faulty::Fault::SilentNotifications)
+        }
+
+        #[test]
+        fn suite_catches_a_store_that_ignores_fencing_tokens() -> Result<(), String> {
+            $caught($crate::faulty::Fault::IgnoresFences)
+        }
+
+        #[test]
+        fn suite_catches_a_store_that_never_closes() -> Result<(), String> {
+            $caught($crate::faulty::Fault::NeverCloses)
+        }
+    };
+}

@@ -16,40 +16,7 @@ fn caught(fault: Fault) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn suite_catches_a_store_that_ignores_expected_versions() -> Result<(), String> {
-    caught(Fault::IgnoresExpectedVersion)
-}
-
-#[test]
-fn suite_catches_positions_out_of_commit_order() -> Result<(), String> {
-    caught(Fault::PositionsOutOfCommitOrder)
-}
-
-#[test]
-fn suite_catches_a_store_that_drops_the_last_event_of_a_batch() -> Result<(), String> {
-    caught(Fault::DropsLastEventOfBatch)
-}
-
-#[test]
-fn suite_catches_leases_that_are_not_exclusive() -> Result<(), String> {
-    caught(Fault::LeasesNeverExclusive)
-}
-
-#[test]
-fn suite_catches_notifications_that_never_fire() -> Result<(), String> {
-    caught(Fault::SilentNotifications)
-}
-
-#[test]
-fn suite_catches_a_store_that_ignores_fencing_tokens() -> Result<(), String> {
-    caught(Fault::IgnoresFences)
-}
-
-#[test]
-fn suite_catches_a_store_that_never_closes() -> Result<(), String> {
-    caught(Fault::NeverCloses)
-}
+disco_conformance::faulty_suite!(caught);
 
 #[tokio::test]
 async fn the_suite_has_at_least_forty_cases_and_passes_on_the_memory_store() {

@@ -20,8 +20,9 @@ const PAGE: usize = 512;
 /// The most streams one listing reads (the server answers a `multi_last`
 /// of at most this many subjects).
 const MULTI_LAST: usize = 100_000;
-/// How often a read that ended below what this process saw is asked again.
-const FRESH_TRIES: u32 = 50;
+/// How often a read that ended below what this process saw is asked again
+/// (a millisecond apart: a follower is usually that far behind).
+const FRESH_TRIES: u32 = 100;
 
 impl NatsStore {
     /// A batch of messages on `subject` from `seq` on, from a replica that
@@ -54,7 +55,7 @@ impl NatsStore {
             }
             // Short of what this process saw written: a replica behind.
             tries = tries.saturating_add(1);
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
@@ -142,8 +143,23 @@ impl NatsStore {
         let subject = self.names().event_streams();
         let mut seq = after.saturating_add(1);
         let batch = PAGE.max(limit.min(1000));
+        let mut asked_leader = false;
         loop {
-            let page = self.page(seq, &subject, batch, self.seen()).await?;
+            let mut page = self.page(seq, &subject, batch, self.seen()).await?;
+            if page.len() < batch && !asked_leader {
+                // The end of the store, by the replica that answered: one
+                // that lost or has not yet applied messages (a node that
+                // restarts with damaged files) would end it early, so the
+                // leader says where it ends, and a shorter page is asked
+                // again up to there. A reader never stops short of what
+                // was acknowledged before it looked.
+                asked_leader = true;
+                let reached = page.last().map_or(seq.saturating_sub(1), |m| m.seq);
+                let (_, last) = self.head_and_last().await?;
+                if last > reached {
+                    page = self.page(seq, &subject, batch, last).await?;
+                }
+            }
             let done = page.len() < batch;
             for message in &page {
                 seq = message.seq.saturating_add(1);

@@ -17,16 +17,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::faults::{
-    as_store, check_stored, client, cluster, delivered, drop_store, everything, healthy_leader,
+    as_store, assert_nothing_lost, client, cluster, drop_store, fault_store, healthy_leader,
     own_cluster_only, Writers,
 };
-use disco_core::Uuid;
 use disco_runtime::{Subscription, SubscriptionOptions};
-use disco_store_nats::{NatsOptions, NatsStore};
 
 const WRITERS: usize = 8;
 
@@ -34,20 +31,12 @@ const WRITERS: usize = 8;
 async fn cluster_faults_lose_and_repeat_nothing() {
     own_cluster_only("the fault test kills nodes of");
     cluster(&["start"]);
-    // A short request timeout: a write sent to a dead leader is given up
-    // (as retryable) after it, so the recovery times below are accurate to
-    // about a second.
-    let name = format!("f{}", &Uuid::new_v4().simple().to_string()[..20]);
-    let options = NatsOptions::new(&name)
-        .expect("name")
-        .replicas(3)
-        .timeout(Duration::from_secs(1));
-    let store = Arc::new(
-        NatsStore::connect(&common::servers(), options)
-            .await
-            .expect("a store on the test cluster"),
-    );
-    let name = format!("DISCO_E_{}", store.store_name());
+    let (store, name) = fault_store(
+        "f",
+        &common::servers(),
+        "Start it with `scripts/nats-cluster.sh start` (`bash .ci/run` does).",
+    )
+    .await;
     let client = client(&common::servers()).await;
     healthy_leader(&client, &name).await;
     let mut feed = Subscription::start(
@@ -102,24 +91,12 @@ async fn cluster_faults_lose_and_repeat_nothing() {
     let (acked, refused) = writers.stop().await;
     healthy_leader(&client, &name).await;
 
-    let stored = everything(&store).await;
-    let lost = check_stored(&stored, &acked, "after the faults");
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged events are lost: {lost:?}",
-        lost.len()
-    );
-    let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
-    let seen = delivered(&mut feed, stored.len()).await;
-    assert_eq!(
-        seen, ids,
-        "the subscriber missed, repeated or reordered events"
-    );
+    let stored = assert_nothing_lost(&store, &mut feed, &acked, "after the faults").await;
 
     println!(
         "faults under {WRITERS} writers: {} events acknowledged, {} stored, 0 lost, 0 twice, {refused} retryable refusals; from each fault until an append sent after it was acknowledged: {}",
         acked.len(),
-        stored.len(),
+        stored,
         report.join("; ")
     );
     drop_store(&common::servers(), store.store_name()).await;

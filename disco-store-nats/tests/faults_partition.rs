@@ -12,46 +12,33 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::faults::{
-    as_store, check_stored, client, cluster, delivered, drop_store, everything, healthy_leader,
+    as_store, assert_nothing_lost, client, cluster, drop_store, fault_store, healthy_leader,
     Writers,
 };
-use disco_core::Uuid;
 use disco_runtime::{Subscription, SubscriptionOptions};
-use disco_store_nats::{NatsOptions, NatsStore};
 
 const WRITERS: usize = 8;
 
 /// The nodes in network namespaces: `DISCO_TEST_NATS_NETNS_URL`, else the
 /// addresses the script gives them.
 fn servers() -> Vec<String> {
-    let url = std::env::var("DISCO_TEST_NATS_NETNS_URL")
-        .unwrap_or_else(|_| "nats://10.77.0.11:4222,10.77.0.12:4222,10.77.0.13:4222".into());
-    url.trim_start_matches("nats://")
-        .split(',')
-        .map(|h| format!("nats://{}", h.trim_start_matches("nats://")))
-        .collect()
+    common::servers_of(
+        "DISCO_TEST_NATS_NETNS_URL",
+        "10.77.0.11:4222,10.77.0.12:4222,10.77.0.13:4222",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_partitioned_leader_loses_and_repeats_nothing() {
-    let name = format!("p{}", &Uuid::new_v4().simple().to_string()[..20]);
-    let options = NatsOptions::new(&name)
-        .expect("name")
-        .replicas(3)
-        .timeout(Duration::from_secs(1));
-    let store = match NatsStore::connect(&servers(), options).await {
-        Ok(store) => Arc::new(store),
-        Err(e) => panic!(
-            "cannot open a store on the NATS cluster in network namespaces {:?}: {e}\n\
-             Start it (as root) with `scripts/nats-cluster.sh netns-start` (`bash .ci/run` does).",
-            servers()
-        ),
-    };
-    let stream = format!("DISCO_E_{name}");
+    let (store, stream) = fault_store(
+        "p",
+        &servers(),
+        "Start it (as root) with `scripts/nats-cluster.sh netns-start` (`bash .ci/run` does).",
+    )
+    .await;
     let client = client(&servers()).await;
     healthy_leader(&client, &stream).await;
     let mut feed = Subscription::start(
@@ -74,23 +61,11 @@ async fn a_partitioned_leader_loses_and_repeats_nothing() {
     let (acked, refused) = writers.stop().await;
     healthy_leader(&client, &stream).await;
 
-    let stored = everything(&store).await;
-    let lost = check_stored(&stored, &acked, "after the partition");
-    assert!(
-        lost.is_empty(),
-        "{} acknowledged events are lost: {lost:?}",
-        lost.len()
-    );
-    let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
-    let seen = delivered(&mut feed, stored.len()).await;
-    assert_eq!(
-        seen, ids,
-        "the subscriber missed, repeated or reordered events"
-    );
+    let stored = assert_nothing_lost(&store, &mut feed, &acked, "after the partition").await;
     println!(
         "leader n{node} partitioned for 8 s under {WRITERS} writers: {} acknowledged, {} stored, 0 lost, 0 twice, {refused} retryable refusals; an append sent after the cut acknowledged after {recovered:?}; the healed node current again after {current:?}",
         acked.len(),
-        stored.len()
+        stored
     );
-    drop_store(&servers(), &name).await;
+    drop_store(&servers(), store.store_name()).await;
 }

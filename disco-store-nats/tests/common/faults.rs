@@ -253,6 +253,46 @@ pub async fn delivered(feed: &mut disco_runtime::Subscription, count: usize) -> 
     seen
 }
 
+/// A fresh R3 store on `servers` named `prefix` and a random tail, whose
+/// requests time out after a second (so a write sent to a dead leader is
+/// given up, as retryable, quickly), and the name of its events stream.
+pub async fn fault_store(prefix: &str, servers: &[String], how: &str) -> (Arc<NatsStore>, String) {
+    let name = format!("{prefix}{}", &Uuid::new_v4().simple().to_string()[..20]);
+    let options = disco_store_nats::NatsOptions::new(&name)
+        .expect("name")
+        .replicas(3)
+        .timeout(Duration::from_secs(1));
+    match NatsStore::connect(servers, options).await {
+        Ok(store) => (Arc::new(store), format!("DISCO_E_{name}")),
+        Err(e) => panic!("cannot open a store on the NATS cluster {servers:?}: {e}\n{how}"),
+    }
+}
+
+/// Checks that the store holds every acknowledged event once, as written
+/// (see [`check_stored`]) and that `feed` delivered exactly the stored
+/// events in order; returns how many are stored.
+pub async fn assert_nothing_lost(
+    store: &NatsStore,
+    feed: &mut disco_runtime::Subscription,
+    acked: &[Uuid],
+    when: &str,
+) -> usize {
+    let stored = everything(store).await;
+    let lost = check_stored(&stored, acked, when);
+    assert!(
+        lost.is_empty(),
+        "{when}: {} acknowledged events are lost: {lost:?}",
+        lost.len()
+    );
+    let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
+    let seen = delivered(feed, stored.len()).await;
+    assert_eq!(
+        seen, ids,
+        "{when}: the subscriber missed, repeated or reordered events"
+    );
+    stored.len()
+}
+
 /// Drops the store `name` from `servers`, quietly.
 pub async fn drop_store(servers: &[String], name: &str) {
     let options = disco_store_nats::NatsOptions::new(name).expect("name");

@@ -12,8 +12,16 @@ use disco_store_nats::{NatsOptions, NatsStore};
 /// `nats://` addresses), else the three nodes `scripts/nats-cluster.sh`
 /// starts on 127.0.0.1:4301-4303.
 pub fn servers() -> Vec<String> {
-    let url = std::env::var("DISCO_TEST_NATS_URL")
-        .unwrap_or_else(|_| "nats://127.0.0.1:4301,127.0.0.1:4302,127.0.0.1:4303".into());
+    servers_of(
+        "DISCO_TEST_NATS_URL",
+        "127.0.0.1:4301,127.0.0.1:4302,127.0.0.1:4303",
+    )
+}
+
+/// The servers the variable `name` lists (`nats://a:1,b:2` or
+/// `nats://a:1,nats://b:2`), else `default` (`a:1,b:2`).
+pub fn servers_of(name: &str, default: &str) -> Vec<String> {
+    let url = std::env::var(name).unwrap_or_else(|_| default.into());
     url.trim_start_matches("nats://")
         .split(',')
         .map(|h| format!("nats://{}", h.trim_start_matches("nats://")))
