@@ -71,9 +71,37 @@ struct Args {
     /// (each for 10 s times --scale).
     #[arg(long, value_name = "N")]
     nats_scale_out: Option<usize>,
+    /// Measure what one commit costs the NATS cluster of --store (a
+    /// nats:// URL, its replicas): a plain publish, and atomic batches of
+    /// 2, 4, 16, 64 messages, each acknowledged before the next.
+    #[arg(long)]
+    nats_commit_cost: bool,
     /// Internal: how many MiB the child fills.
     #[arg(long, default_value_t = 1024, hide = true)]
     fill_mib: u64,
+}
+
+/// Prints the cost of one commit on the cluster of `url` (see
+/// `--nats-commit-cost`).
+async fn nats_commit_cost(url: &str) -> disco_core::Result<()> {
+    let (servers, options) = disco_store_nats::options_of_url(url)?;
+    let raw = baseline::nats::RawNats::create(&servers, "commitcost", options.replicas).await?;
+    let mut line = format!("commit cost on R{}:", options.replicas);
+    for size in [1usize, 2, 4, 16, 64] {
+        let took = raw.commit_cost(size, 200).await?;
+        line.push_str(&format!(
+            " {} {:.2} ms;",
+            if size == 1 {
+                "publish".to_owned()
+            } else {
+                format!("batch of {size}")
+            },
+            took.as_secs_f64() * 1000.0
+        ));
+    }
+    raw.destroy().await;
+    println!("{}", line.trim_end_matches(';'));
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -108,6 +136,18 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("disco-bench: the NATS memory measurement failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.nats_commit_cost {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        return match runtime.block_on(nats_commit_cost(&args.store)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: the NATS commit cost measurement failed: {e}");
                 ExitCode::FAILURE
             }
         };

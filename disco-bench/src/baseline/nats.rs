@@ -121,6 +121,26 @@ impl RawNats {
         Ok(())
     }
 
+    /// The mean time of one acknowledged publish of `size` messages (one
+    /// plain publish for 1, one atomic batch for more), over `rounds`
+    /// sequential publishes of 200-byte messages: what a commit costs the
+    /// server, the floor under any store that writes in batches.
+    pub async fn commit_cost(&self, size: usize, rounds: u32) -> Result<std::time::Duration> {
+        let started = std::time::Instant::now();
+        for round in 0..rounds {
+            let messages = (0..size.max(1))
+                .map(|i| {
+                    (
+                        format!("{}.cost.{}", self.root, (round as usize + i) % 64),
+                        vec![b'x'; 200],
+                    )
+                })
+                .collect();
+            self.publish(messages).await?;
+        }
+        Ok(started.elapsed() / rounds.max(1))
+    }
+
     /// A batch direct get: how many messages, and the last one's sequence.
     async fn batch(&self, body: Value, limit: usize) -> Result<(usize, u64)> {
         let mut body = body;
