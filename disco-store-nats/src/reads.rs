@@ -143,21 +143,31 @@ impl NatsStore {
         let subject = self.names().event_streams();
         let mut seq = after.saturating_add(1);
         let batch = PAGE.max(limit.min(1000));
-        let mut asked_leader = false;
+        // Where the store ends, by its leader, asked once per call and
+        // alongside the first page (so it costs no wait): a replica that
+        // lost or has not yet applied messages (a node that restarted with
+        // damaged files) would end the store early, and a page short of the
+        // leader's end is asked again up to there. A reader never stops
+        // short of what was acknowledged before it looked.
+        let mut leader_end = None;
         loop {
-            let mut page = self.page(seq, &subject, batch, self.seen()).await?;
-            if page.len() < batch && !asked_leader {
-                // The end of the store, by the replica that answered: one
-                // that lost or has not yet applied messages (a node that
-                // restarts with damaged files) would end it early, so the
-                // leader says where it ends, and a shorter page is asked
-                // again up to there. A reader never stops short of what
-                // was acknowledged before it looked.
-                asked_leader = true;
+            let mut page = if leader_end.is_none() {
+                let (page, end) = tokio::join!(
+                    self.page(seq, &subject, batch, self.seen()),
+                    self.head_and_last()
+                );
+                let (_, last) = end?;
+                leader_end = Some(last);
+                page?
+            } else {
+                self.page(seq, &subject, batch, self.seen()).await?
+            };
+            if page.len() < batch {
                 let reached = page.last().map_or(seq.saturating_sub(1), |m| m.seq);
-                let (_, last) = self.head_and_last().await?;
-                if last > reached {
-                    page = self.page(seq, &subject, batch, last).await?;
+                if leader_end.is_some_and(|last| last > reached) {
+                    page = self
+                        .page(seq, &subject, batch, leader_end.unwrap_or_default())
+                        .await?;
                 }
             }
             let done = page.len() < batch;
