@@ -299,7 +299,7 @@ pub async fn drop_store(servers: &[String], name: &str) {
     let _ = NatsStore::drop_at(servers, options).await;
 }
 
-/// `EventStore` in scope for callers' `read_all`.
+/// `store` as the trait object a subscription takes.
 pub fn as_store(store: &Arc<NatsStore>) -> Arc<dyn EventStore> {
     store.clone()
 }
