@@ -54,32 +54,47 @@ start() {
   bin="$(server)"
   mkdir -p "$dir"
   for n in 1 2 3; do
-    if [ -f "$dir/n$n.pid" ] && kill -0 "$(cat "$dir/n$n.pid")" 2>/dev/null; then
+    if running "$dir" "$n"; then
       continue
     fi
     loopback_config "$n" >"$dir/n$n.conf"
     # Detached from the caller's output, so `$(... start)` returns.
     "$bin" -c "$dir/n$n.conf" -P "$dir/n$n.pid" -l "$dir/n$n.log" </dev/null >/dev/null 2>&1 &
   done
-  # Ready when every node answers and JetStream has a meta leader.
+  ready "http://127.0.0.1:8301/jsz" "DISCO_TEST_NATS_URL=$url" "$dir"
+}
+
+# running DIR N: whether node N of the cluster kept in DIR runs.
+running() {
+  [ -f "$1/n$2.pid" ] && kill -0 "$(cat "$1/n$2.pid")" 2>/dev/null
+}
+
+# ready JSZ LINE DIR: waits until JetStream has a meta leader (JSZ answers
+# one), then prints LINE; else points at DIR's logs.
+ready() {
   for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:8301/jsz" 2>/dev/null | grep -q '"leader"'; then
-      echo "DISCO_TEST_NATS_URL=$url"
+    if curl -sf "$1" 2>/dev/null | grep -q '"leader"'; then
+      echo "$2"
       return 0
     fi
     sleep 0.2
   done
-  echo "the NATS cluster did not come up; see $dir/n*.log" >&2
+  echo "the NATS cluster did not come up; see $3/n*.log" >&2
   return 1
 }
 
-stop() {
+# stop_nodes DIR: stops the nodes of the cluster kept in DIR.
+stop_nodes() {
   for n in 1 2 3; do
-    if [ -f "$dir/n$n.pid" ]; then
-      kill "$(cat "$dir/n$n.pid")" 2>/dev/null || true
-      rm -f "$dir/n$n.pid"
+    if [ -f "$1/n$n.pid" ]; then
+      kill "$(cat "$1/n$n.pid")" 2>/dev/null || true
+      rm -f "$1/n$n.pid"
     fi
   done
+}
+
+stop() {
+  stop_nodes "$dir"
 }
 
 # SIGKILL node N (1-3): the fault tests' crash; `start` brings it back.
@@ -128,7 +143,7 @@ netns_start() {
       ip netns exec "disco-n$n" ip link set lo up
     fi
     ip link set "dveth$n" up
-    if [ -f "$ns_dir/n$n.pid" ] && kill -0 "$(cat "$ns_dir/n$n.pid")" 2>/dev/null; then
+    if running "$ns_dir" "$n"; then
       continue
     fi
     config "$n" "10.77.0.1$n:4222" "10.77.0.1$n:8222" "10.77.0.1$n:6222" \
@@ -137,23 +152,12 @@ netns_start() {
     ip netns exec "disco-n$n" "$bin" -c "$ns_dir/n$n.conf" -P "$ns_dir/n$n.pid" -l "$ns_dir/n$n.log" \
       </dev/null >/dev/null 2>&1 &
   done
-  for _ in $(seq 1 100); do
-    if curl -sf "http://10.77.0.11:8222/jsz" 2>/dev/null | grep -q '"leader"'; then
-      echo "DISCO_TEST_NATS_NETNS_URL=$ns_url"
-      return 0
-    fi
-    sleep 0.2
-  done
-  echo "the NATS cluster in network namespaces did not come up; see $ns_dir/n*.log" >&2
-  return 1
+  ready "http://10.77.0.11:8222/jsz" "DISCO_TEST_NATS_NETNS_URL=$ns_url" "$ns_dir"
 }
 
 netns_stop() {
+  stop_nodes "$ns_dir"
   for n in 1 2 3; do
-    if [ -f "$ns_dir/n$n.pid" ]; then
-      kill "$(cat "$ns_dir/n$n.pid")" 2>/dev/null || true
-      rm -f "$ns_dir/n$n.pid"
-    fi
     ip netns del "disco-n$n" 2>/dev/null || true
   done
   ip link del discobr0 2>/dev/null || true
