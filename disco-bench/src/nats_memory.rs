@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use disco_core::{Error, EventStore, ExpectedVersion, NewEvent, Result, StreamId};
-use disco_store_nats::{options_of_url, NatsStore};
+use disco_store_nats::{options_of_url, NatsOptions, NatsStore};
 
 /// Data bytes of each event (the bench's usual size).
 const EVENT_BYTES: usize = 200;
@@ -45,6 +45,64 @@ fn event() -> NewEvent {
     NewEvent::new("Measured", vec![b'x'; EVENT_BYTES])
 }
 
+/// What a measurement writes.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// `count` events on one stream.
+    OneStream,
+    /// `count` streams of one event each.
+    ManyStreams,
+}
+
+/// Writes `count` events shaped as `shape` into a fresh store of
+/// `options`, and prints what the servers' memory grew by.
+async fn measure(
+    servers: &[String],
+    options: &NatsOptions,
+    monitors: &[String],
+    shape: Shape,
+    count: usize,
+) -> Result<()> {
+    let _ = NatsStore::drop_at(servers, options.clone()).await;
+    let store = NatsStore::connect(servers, options.clone()).await?;
+    let before = servers_memory(monitors)?;
+    let started = Instant::now();
+    for n in 0..count / PER_APPEND {
+        match shape {
+            Shape::OneStream => {
+                let batch = (0..PER_APPEND).map(|_| event()).collect();
+                let stream = StreamId::new("measured-1")?;
+                let expected = ExpectedVersion::Exact((n * PER_APPEND) as u64);
+                store.append(&stream, expected, batch).await?;
+            }
+            Shape::ManyStreams => {
+                let parts = (0..PER_APPEND)
+                    .map(|i| {
+                        StreamId::new(format!("measured-{}", n * PER_APPEND + i))
+                            .map(|s| (s, ExpectedVersion::NoStream, vec![event()]))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                store.append_atomic(parts).await?;
+            }
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = servers_memory(monitors)?;
+    let per_one = after.saturating_sub(before) as f64 / count as f64;
+    let (what, each) = match shape {
+        Shape::OneStream => ("events on one stream", "event"),
+        Shape::ManyStreams => ("streams of one event", "stream (its event included)"),
+    };
+    println!(
+        "  {count} {what}: {:.0} -> {:.0} MiB in {:.0?}: {per_one:.0} bytes per {each}, {:.0} MiB per million",
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        started.elapsed(),
+        per_one * 1e6 / 1048576.0
+    );
+    store.close().await
+}
+
 /// Runs the measurement and prints its table.
 pub async fn run(url: &str, count: usize) -> Result<()> {
     let (servers, options) = options_of_url(url)?;
@@ -65,63 +123,24 @@ pub async fn run(url: &str, count: usize) -> Result<()> {
         options.monitor.len()
     );
 
-    // One stream of `count` events.
     let events_options = fresh("memev");
-    let _ = NatsStore::drop_at(&servers, events_options.clone()).await;
-    let store = NatsStore::connect(&servers, events_options.clone()).await?;
-    let before = servers_memory(&options.monitor)?;
-    let started = Instant::now();
-    let stream = StreamId::new("measured-1")?;
-    for n in 0..count / PER_APPEND {
-        let batch = (0..PER_APPEND).map(|_| event()).collect();
-        store
-            .append(
-                &stream,
-                ExpectedVersion::Exact((n * PER_APPEND) as u64),
-                batch,
-            )
-            .await?;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = servers_memory(&options.monitor)?;
-    let per_event = after.saturating_sub(before) as f64 / count as f64;
-    println!(
-        "  {count} events on one stream: {:.0} -> {:.0} MiB in {:.0?}: {:.0} bytes per event, {:.0} MiB per million events",
-        before as f64 / 1048576.0,
-        after as f64 / 1048576.0,
-        started.elapsed(),
-        per_event,
-        per_event * 1e6 / 1048576.0
-    );
-    store.close().await?;
-
-    // `count` streams of one event each.
+    measure(
+        &servers,
+        &events_options,
+        &options.monitor,
+        Shape::OneStream,
+        count,
+    )
+    .await?;
     let streams_options = fresh("memst");
-    let _ = NatsStore::drop_at(&servers, streams_options.clone()).await;
-    let store = NatsStore::connect(&servers, streams_options.clone()).await?;
-    let before = servers_memory(&options.monitor)?;
-    let started = Instant::now();
-    for n in 0..count / PER_APPEND {
-        let parts = (0..PER_APPEND)
-            .map(|i| {
-                StreamId::new(format!("measured-{}", n * PER_APPEND + i))
-                    .map(|s| (s, ExpectedVersion::NoStream, vec![event()]))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        store.append_atomic(parts).await?;
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = servers_memory(&options.monitor)?;
-    let per_stream = after.saturating_sub(before) as f64 / count as f64;
-    println!(
-        "  {count} streams of one event: {:.0} -> {:.0} MiB in {:.0?}: {:.0} bytes per stream (its event included), {:.0} MiB per million streams",
-        before as f64 / 1048576.0,
-        after as f64 / 1048576.0,
-        started.elapsed(),
-        per_stream,
-        per_stream * 1e6 / 1048576.0
-    );
-    store.close().await?;
+    measure(
+        &servers,
+        &streams_options,
+        &options.monitor,
+        Shape::ManyStreams,
+        count,
+    )
+    .await?;
     // DISCO_BENCH_KEEP=1 keeps both stores, to measure the servers again
     // after a restart (when the index is rebuilt from disk, without the
     // write buffers).

@@ -76,14 +76,7 @@ pub async fn run(url: &str, n: usize, time: Duration) -> Result<()> {
         let _ = NatsStore::drop_at(&servers, own.clone()).await;
         stores.push(Arc::new(NatsStore::connect(&servers, own).await?));
     }
-    let addresses = servers
-        .iter()
-        .map(|s| s.parse::<async_nats::ServerAddr>())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::InvalidInput(format!("NATS: {e}")))?;
-    let client = async_nats::connect(addresses)
-        .await
-        .map_err(|e| Error::Unavailable(format!("NATS: {e}")))?;
+    let client = crate::baseline::nats::connect(&servers).await?;
     let placed = leaders(&client, &names).await;
 
     let started = Instant::now();

@@ -12,6 +12,17 @@ use serde_json::{json, Value};
 
 use crate::target::Target;
 
+/// A plain client of `servers` (`nats://HOST:PORT` each).
+pub async fn connect(servers: &[String]) -> Result<async_nats::Client> {
+    let addresses: Vec<async_nats::ServerAddr> = servers
+        .iter()
+        .map(|s| s.parse().map_err(|e| failed("address", e)))
+        .collect::<Result<_>>()?;
+    async_nats::connect(addresses)
+        .await
+        .map_err(|e| failed("connect", e))
+}
+
 /// The raw NATS baseline: its own stream on the cluster.
 pub struct RawNats {
     client: async_nats::Client,
@@ -30,13 +41,7 @@ fn hex(bytes: &[u8]) -> String {
 impl RawNats {
     /// Creates the baseline's stream `BENCH_{name}` (replaced if it exists).
     pub async fn create(servers: &[String], name: &str, replicas: usize) -> Result<RawNats> {
-        let addresses: Vec<async_nats::ServerAddr> = servers
-            .iter()
-            .map(|s| s.parse().map_err(|e| failed("address", e)))
-            .collect::<Result<_>>()?;
-        let client = async_nats::connect(addresses)
-            .await
-            .map_err(|e| failed("connect", e))?;
+        let client = connect(servers).await?;
         let raw = RawNats {
             client,
             stream: format!("BENCH_{name}"),
