@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::faults::{
-    check_stored, client, cluster, drop_store, everything, fault_store, healthy_leader, leader,
-    own_cluster_only, Writers, PATIENCE,
+    any_leader, check_stored, client, cluster, drop_store, everything, fault_store, healthy_leader,
+    leader, own_cluster_only, Writers,
 };
 use disco_core::Uuid;
 use disco_store_nats::NatsStore;
@@ -56,18 +56,6 @@ async fn lead_from(client: &async_nats::Client, stream: &str, node: usize, time:
             )
             .await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-/// A leader of `stream`, current followers or not.
-async fn any_leader(client: &async_nats::Client, stream: &str) -> usize {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Some((node, _)) = leader(client, stream).await {
-            return node;
-        }
-        assert!(Instant::now() < deadline, "{stream} has no leader");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

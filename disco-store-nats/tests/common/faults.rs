@@ -65,14 +65,29 @@ pub async fn leader(client: &async_nats::Client, stream: &str) -> Option<(usize,
 
 /// The node leading `stream` once both followers are current.
 pub async fn healthy_leader(client: &async_nats::Client, stream: &str) -> usize {
+    wait_for_leader(client, stream, true).await
+}
+
+/// The node leading `stream`, its followers current or not.
+pub async fn any_leader(client: &async_nats::Client, stream: &str) -> usize {
+    wait_for_leader(client, stream, false).await
+}
+
+async fn wait_for_leader(client: &async_nats::Client, stream: &str, current: bool) -> usize {
     let deadline = Instant::now() + PATIENCE;
     loop {
-        if let Some((node, true)) = leader(client, stream).await {
-            return node;
+        match leader(client, stream).await {
+            Some((node, all_current)) if all_current || !current => return node,
+            _ => {}
         }
         assert!(
             Instant::now() < deadline,
-            "{stream} did not get three current replicas within {PATIENCE:?}"
+            "{stream} did not get a leader{} within {PATIENCE:?}",
+            if current {
+                " and three current replicas"
+            } else {
+                ""
+            }
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
