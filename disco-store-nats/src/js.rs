@@ -18,7 +18,9 @@ pub(crate) const MAX_BATCH: usize = 1000;
 pub(crate) struct Out {
     pub subject: String,
     pub headers: Vec<(&'static str, String)>,
-    pub payload: Vec<u8>,
+    /// Shared, so a grouped batch keeps its appends' messages without
+    /// copying them (to publish each alone if the group is refused).
+    pub payload: bytes::Bytes,
 }
 
 impl Out {
@@ -26,7 +28,7 @@ impl Out {
         Out {
             subject,
             headers: Vec::new(),
-            payload,
+            payload: payload.into(),
         }
     }
 
@@ -147,11 +149,11 @@ impl Js {
         &self,
         subject: String,
         headers: HeaderMap,
-        payload: Vec<u8>,
+        payload: bytes::Bytes,
     ) -> Result<Message> {
         let request = async_nats::Request::new()
             .headers(headers)
-            .payload(payload.into())
+            .payload(payload)
             .timeout(Some(self.timeout));
         self.client
             .send_request(subject, request)
@@ -175,7 +177,7 @@ impl Js {
             .request(
                 format!("$JS.API.{what}"),
                 HeaderMap::new(),
-                body.to_string().into_bytes(),
+                body.to_string().into_bytes().into(),
             )
             .await?;
         let (value, refused) = answer_of(&message)?;
@@ -218,7 +220,7 @@ impl Js {
                 return ack_of(&message);
             }
             self.client
-                .publish_with_headers(out.subject, headers, out.payload.into())
+                .publish_with_headers(out.subject, headers, out.payload)
                 .await
                 .map_err(|e| unavailable("publish", e))?;
         }

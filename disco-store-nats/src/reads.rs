@@ -162,13 +162,9 @@ impl NatsStore {
             } else {
                 self.page(seq, &subject, batch, self.seen()).await?
             };
-            if page.len() < batch {
-                let reached = page.last().map_or(seq.saturating_sub(1), |m| m.seq);
-                if leader_end.is_some_and(|last| last > reached) {
-                    page = self
-                        .page(seq, &subject, batch, leader_end.unwrap_or_default())
-                        .await?;
-                }
+            let reached = page.last().map_or(seq.saturating_sub(1), |m| m.seq);
+            if let Some(end) = leader_end.filter(|end| page.len() < batch && *end > reached) {
+                page = self.page(seq, &subject, batch, end).await?;
             }
             let done = page.len() < batch;
             for message in &page {
