@@ -73,7 +73,11 @@ fn check(session: &app::Session) {
     assert_eq!(session.invalid["amount"], vec!["must be a whole number"]);
     assert_eq!(
         session.unknown_account["to"],
-        vec!["there is no such account"]
+        vec!["there is no account with this id"]
+    );
+    assert_eq!(
+        session.unknown_account["amount"],
+        vec!["must be greater than 0"]
     );
     assert_eq!(session.same_request.0, session.same_request.1);
     let sent: BTreeSet<Uuid> = session.dispatched.iter().copied().collect();

@@ -2,6 +2,7 @@
 //! (consumers, projections) hold the command's events.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use disco_core::progress::{Behind, Progress};
@@ -68,18 +69,24 @@ impl DispatchOptions {
     }
 }
 
-/// The read models an orchestrator can wait for, by name.
+/// The read models an orchestrator can wait for, by name; more may be
+/// added once it is built (a process manager's, which starts over the
+/// orchestrator).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ReadModels(BTreeMap<String, Progress>);
+pub(crate) struct ReadModels(Arc<RwLock<BTreeMap<String, Progress>>>);
 
 impl ReadModels {
-    pub(crate) fn insert(&mut self, progress: Progress) -> Option<Progress> {
-        self.0.insert(progress.name().to_owned(), progress)
+    pub(crate) fn insert(&self, progress: Progress) -> Option<Progress> {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(progress.name().to_owned(), progress)
     }
 
     /// The first name of `names` that is not registered.
     pub(crate) fn unknown<'a>(&self, names: &'a [String]) -> Option<&'a String> {
-        names.iter().find(|name| !self.0.contains_key(*name))
+        let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        names.iter().find(|name| !known.contains_key(*name))
     }
 
     /// Waits until every read model of `names` has seen `position`, within
@@ -91,10 +98,14 @@ impl ReadModels {
         timeout: Duration,
     ) -> Result<(), Behind> {
         let deadline = tokio::time::Instant::from_std(disco_core::clock::deadline_after(timeout));
-        for name in names {
-            let Some(progress) = self.0.get(name) else {
-                continue;
-            };
+        let progresses: Vec<Progress> = {
+            let known = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            names
+                .iter()
+                .filter_map(|name| known.get(name).cloned())
+                .collect()
+        };
+        for progress in progresses {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             progress.wait_for(position, left).await?;
         }

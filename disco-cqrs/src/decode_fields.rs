@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::params::FieldErrors;
+use crate::field_errors::FieldErrors;
 
 /// The message for a field the command does not have.
 pub const UNKNOWN_FIELD: &str = "is not a field of this command";
@@ -40,16 +40,38 @@ pub const UNKNOWN_FIELD: &str = "is not a field of this command";
 /// assert!(decode_fields::<Open>(json!({"owner": "ann", "limit": 3})).is_ok());
 /// ```
 pub fn decode_fields<C: DeserializeOwned>(params: Value) -> Result<C, FieldErrors> {
-    let mut errors = FieldErrors::new();
+    let (decoded, decoding) = decode_leniently::<C>(params);
+    match decoded {
+        Some(command) if decoding.errors.is_empty() => Ok(command),
+        _ => Err(decoding.errors),
+    }
+}
+
+/// What [`decode_leniently`] found besides the value.
+#[derive(Debug, Default)]
+pub(crate) struct Decoding {
+    /// Every field's problem, as [`decode_fields`] reports them.
+    pub(crate) errors: FieldErrors,
+    /// The fields that did not decode: each holds a stand-in in the value.
+    pub(crate) stand_ins: BTreeSet<String>,
+    /// The parameters the value decoded from (unknown fields dropped,
+    /// stand-ins in place), to decode it again.
+    pub(crate) filled: Map<String, Value>,
+}
+
+/// [`decode_fields`] that also answers a value when only some fields had
+/// problems: each such field holds a stand-in of a fitting shape (listed
+/// in [`Decoding::stand_ins`]), so checks of the other fields can run. No
+/// value when no stand-in fits a field, or the parameters as a whole are
+/// not what the type reads.
+pub(crate) fn decode_leniently<C: DeserializeOwned>(params: Value) -> (Option<C>, Decoding) {
+    let mut decoding = Decoding::default();
     let mut input = match params {
         Value::Object(map) => map,
         Value::Null => Map::new(),
         _ => {
-            errors.insert(
-                String::new(),
-                vec!["parameters must be a JSON object".into()],
-            );
-            return Err(errors);
+            decoding.errors.add("", "parameters must be a JSON object");
+            return (None, decoding);
         }
     };
     let mut reported = BTreeSet::new();
@@ -69,14 +91,17 @@ pub fn decode_fields<C: DeserializeOwned>(params: Value) -> Result<C, FieldError
         if let Some(fields) = recorder.fields.take() {
             for key in input.keys() {
                 if !fields.contains(&key.as_str()) && reported.insert(key.clone()) {
-                    errors.insert(key.clone(), vec![UNKNOWN_FIELD.into()]);
+                    decoding.errors.add(key, UNKNOWN_FIELD);
                 }
             }
             input.retain(|key, _| fields.contains(&key.as_str()));
         }
         let error = match result {
-            Ok(command) if errors.is_empty() => return Ok(command),
-            Ok(_) => return Err(errors),
+            Ok(command) => {
+                decoding.stand_ins = tried.into_keys().collect();
+                decoding.filled = input;
+                return (Some(command), decoding);
+            }
             Err(error) => error,
         };
         let (field, message) = match recorder.failed.take() {
@@ -84,26 +109,33 @@ pub fn decode_fields<C: DeserializeOwned>(params: Value) -> Result<C, FieldError
             None => match missing_field(&error.to_string()) {
                 Some(field) => (field, "is required".to_owned()),
                 None => {
-                    errors
-                        .entry(String::new())
-                        .or_default()
-                        .push(error.to_string());
-                    return Err(errors);
+                    decoding.errors.add("", error.to_string());
+                    return (None, decoding);
                 }
             },
         };
         if reported.insert(field.clone()) {
-            errors.entry(field.clone()).or_default().push(message);
+            decoding.errors.add(&field, message);
         }
         let next = tried.entry(field.clone()).or_insert(0);
         let Some(stand_in) = STAND_INS.get(*next) else {
             // No stand-in fits this field: later fields stay unchecked.
-            return Err(errors);
+            return (None, decoding);
         };
         *next = next.saturating_add(1);
         input.insert(field, stand_in());
     }
-    Err(errors)
+    (None, decoding)
+}
+
+/// `C` decoded again from what [`decode_leniently`] decoded it from.
+pub(crate) fn decode_again<C: DeserializeOwned>(filled: &Map<String, Value>) -> Option<C> {
+    let recorder = Recorder::default();
+    C::deserialize(Top {
+        map: filled.clone(),
+        recorder: &recorder,
+    })
+    .ok()
 }
 
 /// Values of common shapes tried in place of a bad field.

@@ -28,27 +28,35 @@
 )]
 
 mod aggregate;
+mod checks;
 mod consistency;
 mod decode_fields;
 #[doc(hidden)]
 pub mod doc_fixture;
+mod envelope;
 mod errors;
+mod field_errors;
 mod orchestrator;
 mod params;
 pub mod process;
 mod repository;
 mod routes;
+mod suggest;
 pub mod testing;
 
 pub use aggregate::{
     decode, encode, encode_nth, event_id, Aggregate, CommandContext, DomainEvent, Metadata,
 };
+pub use checks::{no_such, Checks, Lookup};
 pub use consistency::DispatchOptions;
 pub use decode_fields::{decode_fields, UNKNOWN_FIELD};
+pub use envelope::Envelope;
 pub use errors::{BuildError, CodecError, LoadError, Rejection};
+pub use field_errors::FieldErrors;
 pub use orchestrator::{
     DispatchError, Dispatched, Orchestrator, OrchestratorBuilder, Pending, Target,
 };
-pub use params::{FieldErrors, Params};
+pub use params::Params;
 pub use repository::{ExecuteError, Executed, Repository};
-pub use routes::{AggregateRoutes, Lookup};
+pub use routes::AggregateRoutes;
+pub use suggest::Unknown;

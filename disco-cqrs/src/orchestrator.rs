@@ -15,9 +15,11 @@ use tracing::Instrument;
 use crate::aggregate::{Aggregate, CommandContext};
 use crate::consistency::{DispatchOptions, ReadModels};
 use crate::errors::{BuildError, CodecError, LoadError, Rejection};
-use crate::params::{FieldErrors, Params};
+use crate::field_errors::FieldErrors;
+use crate::params::Params;
 use crate::repository::{ExecuteError, Executed, Repository};
 use crate::routes::AggregateRoutes;
+use crate::suggest::Unknown;
 use disco_core::progress::{Behind, Progress};
 use disco_core::{Error, EventStore, Uuid};
 
@@ -33,12 +35,14 @@ pub enum Target {
 /// Why a dispatch or query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
-    /// No command of this name is registered.
-    #[error("unknown command {0:?}")]
-    UnknownCommand(String),
-    /// No query of this name is registered.
-    #[error("unknown query {0:?}")]
-    UnknownQuery(String),
+    /// No command of this name is registered (the nearest that is, or the
+    /// names there are, in the message).
+    #[error("unknown command {0}")]
+    UnknownCommand(Unknown),
+    /// No query of this name is registered (the nearest that is, or the
+    /// names there are, in the message).
+    #[error("unknown query {0}")]
+    UnknownQuery(Unknown),
     /// The parameters did not decode or validate: field -> every message.
     #[error("invalid parameters: {0:?}")]
     Validation(FieldErrors),
@@ -141,12 +145,46 @@ pub(crate) type Prepared =
 /// the caller chose the command's id (so sending it again targets the same
 /// aggregate); `None` makes a fresh one.
 pub(crate) type CommandRoute =
-    Arc<dyn Fn(Value, Option<Uuid>) -> Result<(String, Prepared), DispatchError> + Send + Sync>;
+    Arc<dyn Fn(Value, Option<Uuid>) -> Result<(String, Prepared), Refused> + Send + Sync>;
+
+/// Why a route would not prepare a command.
+pub(crate) enum Refused {
+    /// The parameters have `errors`; `rest` is the route's validation step
+    /// still to run, for the problems only it finds.
+    Invalid {
+        errors: FieldErrors,
+        rest: Option<BoxFuture<Result<FieldErrors, DispatchError>>>,
+    },
+}
+
+impl Refused {
+    /// Every problem: the ones found so far and the validation step's (a
+    /// validation step that cannot read the store adds none: the problems
+    /// known stand).
+    async fn all(self) -> DispatchError {
+        let Refused::Invalid { mut errors, rest } = self;
+        if let Some(rest) = rest {
+            match rest.await {
+                Ok(more) => errors.merge(more),
+                Err(error) => {
+                    tracing::debug!(%error, "the validation step could not finish")
+                }
+            }
+        }
+        DispatchError::Validation(errors)
+    }
+
+    /// The problems found so far, without running the validation step.
+    fn now(self) -> DispatchError {
+        let Refused::Invalid { errors, .. } = self;
+        DispatchError::Validation(errors)
+    }
+}
 type QueryRoute = Arc<
     dyn Fn(Value) -> Result<BoxFuture<Result<Value, DispatchError>>, DispatchError> + Send + Sync,
 >;
 
-/// Runs a route's `decode` on `params`: every field message it recorded,
+/// Runs a query's `decode` on `params`: every field message it recorded,
 /// or a general one if it gave up without recording any.
 fn decode_params<T>(
     params: Value,
@@ -154,12 +192,6 @@ fn decode_params<T>(
 ) -> Result<T, DispatchError> {
     let mut p = Params::new(params);
     let decoded = decode(&mut p);
-    finish_params(p, decoded)
-}
-
-/// Every message `p` recorded, or what `decode` gave (a general message if
-/// it gave up without recording any).
-pub(crate) fn finish_params<T>(p: Params, decoded: Option<T>) -> Result<T, DispatchError> {
     p.finish().map_err(DispatchError::Validation)?;
     decoded.ok_or_else(|| {
         let mut errors = FieldErrors::new();
@@ -256,7 +288,7 @@ impl OrchestratorBuilder {
     /// Registers a read model (a consumer's or projection's
     /// [`Progress`]) that dispatches may wait for, under its name
     /// ([`DispatchOptions::strong`]).
-    pub fn read_model(mut self, progress: Progress) -> Self {
+    pub fn read_model(self, progress: Progress) -> Self {
         self.read_models.insert(progress);
         self
     }
@@ -316,8 +348,8 @@ impl Pending {
 ///     .aggregate::<Counter, _>(|routes| {
 ///         routes.command("add", |p| {
 ///             let id = p.string("counter_id");
-///             let n = p.integer("n");
-///             Some((Target::Existing(id?), u64::try_from(n?).ok()?))
+///             let n = p.unsigned("n");
+///             Some((Target::Existing(id?), n?))
 ///         })
 ///     })
 ///     .build()?;
@@ -360,6 +392,25 @@ impl Orchestrator {
         &self.store
     }
 
+    /// Registers a read model (a consumer's, a partitioned consumer's or a
+    /// projection's [`Progress`]) that dispatches may wait for, once the
+    /// orchestrator is built: for what starts over it. A process manager
+    /// started by [`ProcessManagerConsumer`](crate::process::ProcessManagerConsumer)
+    /// is registered under its name by itself. A read model of the same
+    /// name is replaced (a restarted consumer's).
+    ///
+    /// ```
+    /// # async fn demo(app: disco::cqrs::Orchestrator, store: std::sync::Arc<dyn disco::EventStore>) -> disco::Result<()> {
+    /// use disco::consumer::{handler_fn, Consumer};
+    /// let emails = Consumer::new("emails", handler_fn(|_event| async { Ok(()) })).start(store)?;
+    /// app.add_read_model(emails.progress());
+    /// // DispatchOptions::strong(["emails"]) now waits for it
+    /// # Ok(()) }
+    /// ```
+    pub fn add_read_model(&self, progress: Progress) {
+        self.read_models.insert(progress);
+    }
+
     /// The command names, sorted.
     pub fn commands(&self) -> Vec<&str> {
         self.commands.keys().map(String::as_str).collect()
@@ -370,17 +421,10 @@ impl Orchestrator {
         self.queries.keys().map(String::as_str).collect()
     }
 
-    fn prepare(
-        &self,
-        name: &str,
-        params: Value,
-        new_id: Option<Uuid>,
-    ) -> Result<(String, Prepared), DispatchError> {
-        let route = self
-            .commands
+    fn route(&self, name: &str) -> Result<&CommandRoute, DispatchError> {
+        self.commands
             .get(name)
-            .ok_or_else(|| DispatchError::UnknownCommand(name.to_owned()))?;
-        route(params, new_id)
+            .ok_or_else(|| DispatchError::UnknownCommand(Unknown::among(name, self.commands())))
     }
 
     /// Decodes and validates `params` for the command `name`, runs it, and
@@ -401,7 +445,10 @@ impl Orchestrator {
         let span =
             tracing::info_span!("dispatch", command = name, command_id = %context.command_id);
         async {
-            let (_, prepared) = self.prepare(name, params, new_id)?;
+            let prepared = match self.route(name)?(params, new_id) {
+                Ok((_, prepared)) => prepared,
+                Err(refused) => return Err(refused.all().await),
+            };
             prepared(context).await
         }
         .instrument(span)
@@ -481,7 +528,7 @@ impl Orchestrator {
     /// [`Pending`] handle (and the log).
     pub fn dispatch_async(&self, name: &str, params: Value) -> Result<Pending, DispatchError> {
         let context = CommandContext::new();
-        let (id, prepared) = self.prepare(name, params, None)?;
+        let (id, prepared) = self.route(name)?(params, None).map_err(Refused::now)?;
         let span = tracing::info_span!("dispatch", command = name, command_id = %context.command_id, id = %id, mode = "async");
         let command = name.to_owned();
         let task = tokio::spawn(
@@ -505,7 +552,7 @@ impl Orchestrator {
         let route = self
             .queries
             .get(name)
-            .ok_or_else(|| DispatchError::UnknownQuery(name.to_owned()))?;
+            .ok_or_else(|| DispatchError::UnknownQuery(Unknown::among(name, self.queries())))?;
         let span = tracing::info_span!("query", query = name);
         async { route(params)?.await }.instrument(span).await
     }

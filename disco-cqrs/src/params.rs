@@ -1,15 +1,12 @@
 //! [`Params`]: decoding and validating a command's or query's JSON
 //! parameters field by field, collecting every message of every field.
 
-use std::collections::BTreeMap;
-
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use disco_core::Uuid;
 
-/// Field name -> every message for that field.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
+use crate::field_errors::FieldErrors;
 
 /// A command's or query's parameters while they are decoded. Each getter
 /// records a message when its field is missing or malformed and returns
@@ -61,10 +58,7 @@ impl Params {
 
     /// Records `message` for `field`.
     pub fn invalid(&mut self, field: &str, message: impl Into<String>) {
-        self.errors
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+        self.errors.add(field, message);
     }
 
     /// Records `message` for `field` unless `ok`; returns `ok`.
@@ -161,6 +155,26 @@ impl Params {
         }
     }
 
+    /// A required whole number, 0 or more (a negative number, a fraction
+    /// or anything else gets "must be a whole number, 0 or more").
+    ///
+    /// ```
+    /// use disco::cqrs::Params;
+    /// let mut p = Params::new(serde_json::json!({"amount": -5, "days": 14}));
+    /// assert_eq!((p.unsigned("amount"), p.unsigned("days")), (None, Some(14)));
+    /// assert_eq!(p.finish().unwrap_err()["amount"], vec!["must be a whole number, 0 or more"]);
+    /// ```
+    pub fn unsigned(&mut self, field: &str) -> Option<u64> {
+        let value = self.present(field)?;
+        match value.as_u64() {
+            Some(n) => Some(n),
+            None => {
+                self.invalid(field, "must be a whole number, 0 or more");
+                None
+            }
+        }
+    }
+
     /// A required whole number.
     pub fn integer(&mut self, field: &str) -> Option<i64> {
         let value = self.present(field)?;
@@ -180,11 +194,7 @@ impl Params {
 
     /// `Ok` when no field had a problem, else every message.
     pub fn finish(self) -> Result<(), FieldErrors> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
-        }
+        self.errors.into_result()
     }
 }
 

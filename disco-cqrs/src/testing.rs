@@ -102,7 +102,7 @@ where
 /// # #[derive(Clone, Default, serde::Serialize, serde::Deserialize)] struct Mirror { seen: u64 }
 /// # impl ProcessManager for Mirror {
 /// #     const NAME: &'static str = "mirror"; type Event = Added;
-/// #     fn decode(e: &disco::RecordedEvent) -> Option<Result<Added, disco::cqrs::CodecError>> { disco::cqrs::process::events_of::<Counter>(e) }
+/// #     fn decode(e: &disco::RecordedEvent) -> Option<Result<Added, disco::cqrs::CodecError>> { disco::cqrs::process::events_of::<Counter>(e).map(|r| r.map(|e| e.event)) }
 /// #     fn route(_: &Added) -> Route { Route::Start("m".into()) }
 /// #     fn handle(&self, Added(n): &Added) -> Vec<Command> { vec![Command::to::<Counter>("b", 2 * n)] }
 /// #     fn apply(&mut self, _: &Added) { self.seen += 1; }

@@ -117,6 +117,18 @@ async fn routes_of_every_aggregate_work_and_names_are_listed() {
         o.query("nope", json!({})).await,
         Err(DispatchError::UnknownQuery(n)) if n == "nope"
     ));
+    // A typo names the command meant; a name far from all lists them.
+    let typo = o.dispatch("cont", json!({})).await;
+    assert!(
+        matches!(&typo, Err(DispatchError::UnknownCommand(u)) if u.nearest.as_deref() == Some("count")),
+        "{typo:?}"
+    );
+    let far = o.dispatch("zzzzzzzz", json!({})).await;
+    let Err(DispatchError::UnknownCommand(far)) = far else {
+        panic!("{far:?}");
+    };
+    assert_eq!(far.known, o.commands());
+    assert!(far.to_string().contains("the names are: "), "{far}");
     let duplicate = Orchestrator::builder(store)
         .aggregate::<Tally, _>(|r| r.command("x", |_| None).command("x", |_| None))
         .build();

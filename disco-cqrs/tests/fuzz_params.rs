@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use disco::cqrs::doc_fixture::Counter;
-use disco::cqrs::{DispatchError, FieldErrors, Orchestrator, Target};
+use disco::cqrs::{DispatchError, Orchestrator, Target};
 use disco::memory::MemoryStore;
 use disco::EventStore;
 use disco_conformance::fuzz;
@@ -41,19 +41,12 @@ fn app(store: Arc<dyn EventStore>) -> Orchestrator {
                 .validated(
                     "add_checked",
                     |add: Add, _| Some((Target::Existing(add.counter_id), add.n)),
-                    |n, lookup| async move {
-                        let mut errors = FieldErrors::new();
-                        if !lookup.exists::<Counter>("known").await.unwrap_or(false) {
-                            errors.insert("counter_id".into(), vec!["no such counter".into()]);
-                        }
-                        if n > 50 {
-                            errors.insert("n".into(), vec!["must be 50 or less".into()]);
-                        }
-                        if errors.is_empty() {
-                            Ok(())
-                        } else {
-                            Err(errors)
-                        }
+                    |add: Add, checks| async move {
+                        checks
+                            .exists::<Counter>("counter_id", &add.counter_id)
+                            .await?;
+                        checks.check("n", add.n <= 50, "must be 50 or less");
+                        Ok(())
                     },
                 )
                 .command("open", |p| {

@@ -1,8 +1,9 @@
 //! Process managers through the public API, on the memory store: an event
 //! delivered again changes nothing, a refusal is recorded and made up for
 //! once, instances start, continue and stop, commands and their events
-//! carry the triggering event as their cause, and a failure stops the
-//! consumer with the error on its handle.
+//! carry the triggering event as their cause, a failure stops the
+//! consumer with the error on its handle, and a strong dispatch waits for a
+//! process manager (single or partitioned) started over the orchestrator.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +12,13 @@ use disco::consumer::{ConsumerExit, ErrorPolicy};
 use disco::cqrs::doc_fixture::{Added, Counter};
 use disco::cqrs::process::{events_of, Command, ProcessManager, ProcessManagerConsumer, Route};
 use disco::cqrs::testing::given_process;
-use disco::cqrs::{CodecError, CommandContext, Metadata, Orchestrator};
+use disco::cqrs::{
+    CodecError, CommandContext, DispatchError, DispatchOptions, Metadata, Orchestrator, Target,
+};
 use disco::memory::MemoryStore;
 use disco::{EventStore, ReadDirection, RecordedEvent, StreamId};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 /// Copies every addition to `counter-src-{k}` onto `counter-dst-{k}`; an
 /// addition of 0 stops the copy of `k`. A copy the destination refuses
@@ -35,12 +39,13 @@ impl ProcessManager for Copier {
     type Event = Copy;
 
     fn decode(event: &RecordedEvent) -> Option<Result<Copy, CodecError>> {
-        let key = event
-            .stream_id
-            .as_str()
-            .strip_prefix("counter-src-")?
-            .to_owned();
-        Some(events_of::<Counter>(event)?.map(|Added(n)| Copy { key, n }))
+        let added = match events_of::<Counter>(event)? {
+            Ok(added) => added,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = added.aggregate_id.strip_prefix("src-")?.to_owned();
+        let Added(n) = added.event;
+        Some(Ok(Copy { key, n }))
     }
 
     fn route(event: &Copy) -> Route {
@@ -368,4 +373,73 @@ async fn a_partitioned_process_manager_runs_instances_in_parallel_with_the_same_
     }
     assert_eq!(handle.local_partitions().await, vec![0, 1, 2]);
     handle.stop().await;
+}
+
+/// An orchestrator with an `add` command, for dispatches by name.
+fn app_with_add(store: Arc<dyn EventStore>) -> Arc<Orchestrator> {
+    Arc::new(
+        Orchestrator::builder(store)
+            .aggregate::<Counter, _>(|routes| {
+                routes.command("add", |p| {
+                    let id = p.string("id");
+                    let n = p.unsigned("n");
+                    Some((Target::Existing(id?), n?))
+                })
+            })
+            .build()
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strong_dispatch_waits_for_a_process_manager_started_after_the_build() {
+    for partitions in [None, Some(3)] {
+        let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+        let app = app_with_add(store.clone());
+        let strong = DispatchOptions::strong(["copier"]).timeout(Duration::from_secs(10));
+        let before = app
+            .dispatch_with("add", json!({"id": "src-early", "n": 1}), &strong)
+            .await;
+        assert!(
+            matches!(before, Err(DispatchError::UnknownReadModel(ref name)) if name == "copier"),
+            "{before:?}"
+        );
+        let (single, split) = match partitions {
+            None => (
+                Some(
+                    ProcessManagerConsumer::<Copier>::new()
+                        .start(app.clone())
+                        .unwrap_or_else(|e| panic!("{e}")),
+                ),
+                None,
+            ),
+            Some(n) => (
+                None,
+                Some(
+                    ProcessManagerConsumer::<Copier>::new()
+                        .start_partitioned(app.clone(), n)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                ),
+            ),
+        };
+        for i in 0..12 {
+            let done = app
+                .dispatch_with("add", json!({"id": format!("src-k{i}"), "n": 3}), &strong)
+                .await
+                .unwrap_or_else(|e| panic!("{partitions:?}: {e}"));
+            // The process manager has handled the event: its copy is made.
+            assert_eq!(
+                value(&app, &format!("dst-k{i}")).await,
+                3,
+                "{partitions:?}: after position {}",
+                done.position
+            );
+        }
+        if let Some(handle) = single {
+            handle.stop().await;
+        }
+        if let Some(handle) = split {
+            handle.stop().await;
+        }
+    }
 }

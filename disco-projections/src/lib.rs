@@ -49,6 +49,7 @@
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod bookkeeping;
 mod definition;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod envelope;
 mod error;
 mod handle;
@@ -64,7 +65,7 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use definition::{Projection, Tables, MAX_TABLE_NAME_LEN};
-pub use envelope::Envelope;
+pub use disco_cqrs::Envelope;
 pub use error::ProjectionError;
 pub use handle::{ProjectionExit, ProjectionHandle, ProjectionState, ProjectionStatus};
 pub use interest::Interest;

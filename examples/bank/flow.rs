@@ -48,22 +48,20 @@ impl ProcessManager for TransferFlow {
     type Event = FlowEvent;
 
     fn decode(event: &RecordedEvent) -> Option<Result<FlowEvent, CodecError>> {
-        let aggregate_id = |prefix: &str| event.stream_id.as_str()[prefix.len() + 1..].to_owned();
         if let Some(decoded) = events_of::<Transfer>(event) {
-            let transfer = aggregate_id(<Transfer as disco::cqrs::Aggregate>::NAME);
-            return Some(decoded.map(|e| match e {
-                TransferEvent::Started { from, to, amount } => FlowEvent::Started {
+            return Some(decoded.map(|e| match (e.event, e.aggregate_id) {
+                (TransferEvent::Started { from, to, amount }, transfer) => FlowEvent::Started {
                     transfer,
                     from,
                     to,
                     amount,
                 },
-                TransferEvent::Completed | TransferEvent::Failed { .. } => {
+                (TransferEvent::Completed | TransferEvent::Failed { .. }, transfer) => {
                     FlowEvent::Ended { transfer }
                 }
             }));
         }
-        match events_of::<Account>(event)? {
+        match events_of::<Account>(event)?.map(|e| e.event) {
             Err(e) => Some(Err(e)),
             Ok(AccountEvent::Debited { transfer, .. }) => Some(Ok(FlowEvent::Debited { transfer })),
             Ok(AccountEvent::Credited { transfer, .. }) => {

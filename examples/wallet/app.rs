@@ -1,14 +1,13 @@
 //! The wallet example's domain, read model and console session. `main.rs`
 //! runs it; the facade's `tests/wallet_example.rs` runs it end to end.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use disco::cqrs::{
-    Aggregate, BuildError, DispatchError, DispatchOptions, DomainEvent, Orchestrator, Params,
-    Target,
+    Aggregate, BuildError, DispatchError, DispatchOptions, DomainEvent, FieldErrors, Orchestrator,
+    Params, Target,
 };
 use disco::progress::Progress;
 #[cfg(feature = "postgres")]
@@ -347,14 +346,14 @@ pub const DEMO_USER: &str = "0190f5a0-0000-7000-8000-00000000d15c";
 pub struct Session {
     pub created: Vec<String>,
     pub listed: Vec<WalletRow>,
-    pub validation: BTreeMap<String, Vec<String>>,
+    pub validation: FieldErrors,
     pub rejected: String,
     /// Events the directory applied in this run (a second run applies only
     /// its own: nothing is rebuilt).
     pub applied: u64,
 }
 
-fn show_errors(errors: &BTreeMap<String, Vec<String>>) -> String {
+fn show_errors(errors: &FieldErrors) -> String {
     errors
         .iter()
         .map(|(field, messages)| format!("{field}: {}", messages.join(", ")))

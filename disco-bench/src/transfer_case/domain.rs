@@ -161,20 +161,18 @@ impl ProcessManager for Flow {
     type Event = FlowEvent;
 
     fn decode(event: &RecordedEvent) -> Option<Result<FlowEvent, CodecError>> {
-        let id = |e: &RecordedEvent| e.stream_id.as_str()["transfer-".len()..].to_owned();
         if let Some(decoded) = events_of::<Transfer>(event) {
-            let transfer = id(event);
-            return Some(decoded.map(|e| match e {
-                TransferEvent::Started { from, to, amount } => FlowEvent::Started {
+            return Some(decoded.map(|e| match (e.event, e.aggregate_id) {
+                (TransferEvent::Started { from, to, amount }, transfer) => FlowEvent::Started {
                     transfer,
                     from,
                     to,
                     amount,
                 },
-                TransferEvent::Completed => FlowEvent::Completed { transfer },
+                (TransferEvent::Completed, transfer) => FlowEvent::Completed { transfer },
             }));
         }
-        Some(events_of::<Account>(event)?.map(|e| match e {
+        Some(events_of::<Account>(event)?.map(|e| match e.event {
             AccountEvent::Debited { transfer, .. } => FlowEvent::Debited { transfer },
             AccountEvent::Credited { transfer, .. } => FlowEvent::Credited { transfer },
         }))

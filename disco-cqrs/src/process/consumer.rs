@@ -81,38 +81,46 @@ impl<P: ProcessManager> ProcessManagerConsumer<P> {
     /// `partitions` by instance: events of one instance are handled in
     /// order by one runner at a time, instances of different partitions at
     /// once, the partitions shared among the processes that run it (see
-    /// [`PartitionedConsumer`]).
+    /// [`PartitionedConsumer`]). Its progress (the lowest of its
+    /// partitions') is registered with the orchestrator under `P::NAME`.
     pub fn start_partitioned(
         self,
         orchestrator: Arc<Orchestrator>,
         partitions: u32,
     ) -> disco_core::Result<PartitionedHandle> {
         let store = orchestrator.store().clone();
-        PartitionedConsumer::new(
+        let handle = PartitionedConsumer::new(
             P::NAME,
             partitions,
             ProcessHandler::<P> {
-                orchestrator,
+                orchestrator: orchestrator.clone(),
                 instances: Instances::new(),
             },
         )
         .keyed_by(instance_key::<P>)
         .options(self.options)
-        .start(store)
+        .start(store)?;
+        orchestrator.add_read_model(handle.progress());
+        Ok(handle)
     }
 
-    /// Starts the runner (a standby while another process holds the lease).
+    /// Starts the runner (a standby while another process holds the lease),
+    /// and registers its progress with the orchestrator under `P::NAME`, so
+    /// [`DispatchOptions::strong`](crate::DispatchOptions::strong) may wait
+    /// for it.
     pub fn start(self, orchestrator: Arc<Orchestrator>) -> disco_core::Result<ConsumerHandle> {
         let store = orchestrator.store().clone();
-        Consumer::new(
+        let handle = Consumer::new(
             P::NAME,
             ProcessHandler::<P> {
-                orchestrator,
+                orchestrator: orchestrator.clone(),
                 instances: Instances::new(),
             },
         )
         .options(self.options)
-        .start(store)
+        .start(store)?;
+        orchestrator.add_read_model(handle.progress());
+        Ok(handle)
     }
 }
 

@@ -51,7 +51,8 @@ use serde::Serialize;
 
 use disco_core::{EventFilter, RecordedEvent};
 
-use crate::aggregate::{decode, Aggregate};
+use crate::aggregate::Aggregate;
+use crate::envelope::Envelope;
 use crate::errors::CodecError;
 
 /// What an event does to an instance of a process manager.
@@ -73,23 +74,25 @@ pub enum Route {
 /// ```
 /// use disco::cqrs::doc_fixture::{Added, Counter};
 /// use disco::cqrs::process::{events_of, Command, ProcessManager, Route};
-/// use disco::cqrs::CodecError;
+/// use disco::cqrs::{CodecError, Envelope};
 ///
-/// /// Doubles every addition to counter "a" onto counter "b".
+/// /// Doubles every addition to a counter onto its "-double" counter.
 /// #[derive(Clone, Default, serde::Serialize, serde::Deserialize)]
 /// struct Mirror { seen: u64 }
 ///
 /// impl ProcessManager for Mirror {
 ///     const NAME: &'static str = "mirror";
-///     type Event = Added;
-///     fn decode(event: &disco::RecordedEvent) -> Option<Result<Added, CodecError>> {
-///         (event.stream_id.as_str() == "counter-a").then(|| events_of::<Counter>(event))?
+///     type Event = Envelope<Added>;
+///     fn decode(event: &disco::RecordedEvent) -> Option<Result<Envelope<Added>, CodecError>> {
+///         // the counters' events, with the counter's id; not the doubles'
+///         events_of::<Counter>(event).filter(|_| !event.stream_id.as_str().ends_with("-double"))
 ///     }
-///     fn route(_: &Added) -> Route { Route::Start("a-to-b".into()) }
-///     fn handle(&self, Added(n): &Added) -> Vec<Command> {
-///         vec![Command::to::<Counter>("b", 2 * n)]
+///     fn route(added: &Envelope<Added>) -> Route { Route::Start(added.aggregate_id.clone()) }
+///     fn handle(&self, added: &Envelope<Added>) -> Vec<Command> {
+///         let Added(n) = added.event;
+///         vec![Command::to::<Counter>(format!("{}-double", added.aggregate_id), 2 * n)]
 ///     }
-///     fn apply(&mut self, _: &Added) { self.seen += 1; }
+///     fn apply(&mut self, _: &Envelope<Added>) { self.seen += 1; }
 /// }
 /// ```
 pub trait ProcessManager:
@@ -131,10 +134,25 @@ pub trait ProcessManager:
     }
 }
 
-/// `event` decoded as an event of aggregate `A`, if it belongs to one of
-/// `A`'s streams (`"{A::NAME}-..."`); `None` otherwise.
-pub fn events_of<A: Aggregate>(event: &RecordedEvent) -> Option<Result<A::Event, CodecError>> {
+/// `event` decoded as an event of aggregate `A`, in an [`Envelope`] that
+/// names the aggregate (`"account-7"` gives `aggregate_id` `"7"`), if it
+/// belongs to one of `A`'s streams (`"{A::NAME}-..."`); `None` otherwise.
+///
+/// ```
+/// use disco::cqrs::doc_fixture::{Added, Counter};
+/// use disco::cqrs::process::events_of;
+/// use disco::cqrs::{encode, CommandContext};
+///
+/// let new = encode(&Added(3), &CommandContext::new()).unwrap();
+/// let stream = disco::StreamId::new("counter-7").unwrap();
+/// let recorded = disco::RecordedEvent::recorded(new, stream, 1, 1, disco::Timestamp::from_micros(1));
+/// let added = events_of::<Counter>(&recorded).unwrap().unwrap();
+/// assert_eq!((added.aggregate_id.as_str(), added.event), ("7", Added(3)));
+/// ```
+pub fn events_of<A: Aggregate>(
+    event: &RecordedEvent,
+) -> Option<Result<Envelope<A::Event>, CodecError>> {
     let id = event.stream_id.as_str().strip_prefix(A::NAME)?;
-    id.starts_with('-')
-        .then(|| decode::<A::Event>(event).map(|(decoded, _)| decoded))
+    let id = id.strip_prefix('-')?;
+    Some(Envelope::decode(event, id))
 }

@@ -54,10 +54,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
 use crate::definition::Tables;
-use crate::envelope::Envelope;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, PartitionRow};
 use crate::{HandlerError, Projection};
+use disco_cqrs::Envelope;
 
 pub use projector::PgProjector;
 /// The sqlx this adapter is built with (its `Transaction` is the handler's).

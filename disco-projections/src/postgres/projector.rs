@@ -13,7 +13,7 @@ use super::txn::{self, begin};
 use super::{db, PgProjection, PgReadModels, PgTransaction};
 use crate::bookkeeping;
 use crate::definition::Tables;
-use crate::envelope::Envelope;
+use crate::envelope;
 use crate::error::ProjectionError;
 use crate::interest::Interest;
 use crate::read_model::{
@@ -280,7 +280,7 @@ impl<P: PgProjection> PgProjector<P> {
         // Invariant: an event at or below the stored position is never
         // applied again (it was applied in the transaction that stored it).
         for event in events.iter().filter(|e| e.position > position) {
-            let envelope = Envelope::<P::Event>::decode(event, &self.interest)?;
+            let envelope = envelope::decode::<P::Event>(event, &self.interest)?;
             match CatchPanic(self.projection.apply(tx, &tables, envelope)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => return Err(ProjectionError::handler(event, error.to_string())),

@@ -55,10 +55,10 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction};
 
 use crate::definition::Tables;
-use crate::envelope::Envelope;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, PartitionRow};
 use crate::{HandlerError, Projection};
+use disco_cqrs::Envelope;
 
 pub use projector::SqliteProjector;
 /// The rusqlite this adapter is built with (its `Transaction` is the

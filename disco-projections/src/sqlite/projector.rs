@@ -15,7 +15,7 @@ use super::txn::{self, begin, ensure};
 use super::{db, SqliteProjection, SqliteReadModels};
 use crate::bookkeeping;
 use crate::definition::Tables;
-use crate::envelope::Envelope;
+use crate::envelope;
 use crate::error::ProjectionError;
 use crate::interest::Interest;
 use crate::read_model::{
@@ -327,7 +327,7 @@ fn apply_events<P: SqliteProjection>(
     // Invariant: an event at or below the stored position is never applied
     // again (it was applied in the transaction that stored the position).
     for event in events.iter().filter(|e| e.position > position) {
-        let envelope = Envelope::<P::Event>::decode(event, interest)?;
+        let envelope = envelope::decode::<P::Event>(event, interest)?;
         let applied = catch_unwind(AssertUnwindSafe(|| projection.apply(tx, &tables, envelope)));
         match applied {
             Ok(Ok(())) => {}

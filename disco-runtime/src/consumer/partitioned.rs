@@ -31,8 +31,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use tokio::sync::Mutex as AsyncMutex;
+use tokio::task::JoinHandle;
 
 use disco_core::limits::check_checkpoint_name;
+use disco_core::progress::{Progress, ProgressTracker};
 use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 
 use super::membership::{Assignment, Member, MembershipOptions};
@@ -150,6 +152,14 @@ impl PartitionedConsumer {
             store: store.clone(),
             runners: runners.clone(),
         };
+        let (tracker, progress) = Progress::channel(&name, 0);
+        let combiner = tokio::spawn(combine(
+            store.clone(),
+            name.clone(),
+            count,
+            runners.clone(),
+            tracker,
+        ));
         let member = Member::join(store.clone(), name.clone(), options, assignment);
         Ok(PartitionedHandle {
             name,
@@ -157,6 +167,8 @@ impl PartitionedConsumer {
             store,
             runners,
             member,
+            progress,
+            combiner,
         })
     }
 }
@@ -189,6 +201,60 @@ pub struct PartitionedHandle {
     store: Arc<dyn EventStore>,
     runners: SharedRunners,
     member: Member,
+    progress: Progress,
+    combiner: JoinHandle<()>,
+}
+
+/// How often the combined progress looks at this process's runners.
+const LOCAL_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// How often the combined progress reads the checkpoints of partitions
+/// other processes run.
+const REMOTE_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Keeps the combined progress: the lowest of the partitions' positions,
+/// each the larger of this process's runner's and its checkpoint's.
+async fn combine(
+    store: Arc<dyn EventStore>,
+    name: String,
+    count: u32,
+    runners: SharedRunners,
+    tracker: ProgressTracker,
+) {
+    let mut stored: HashMap<String, u64> = HashMap::new();
+    let mut read_at: Option<tokio::time::Instant> = None;
+    loop {
+        // The handle and the member are gone: so is anyone to tell.
+        if Arc::strong_count(&runners) == 1 {
+            return;
+        }
+        let local: HashMap<u32, u64> = runners
+            .lock()
+            .await
+            .iter()
+            .map(|(partition, runner)| (*partition, runner.progress().position()))
+            .collect();
+        let all_local = (0..count).all(|p| local.contains_key(&p));
+        if !all_local && read_at.is_none_or(|at| at.elapsed() >= REMOTE_EVERY) {
+            if let Ok(checkpoints) = store.list_checkpoints().await {
+                stored = checkpoints
+                    .into_iter()
+                    .map(|c| (c.name, c.position))
+                    .collect();
+            }
+            read_at = Some(tokio::time::Instant::now());
+        }
+        let lowest = (0..count)
+            .map(|p| {
+                let own = local.get(&p).copied().unwrap_or(0);
+                let saved = stored.get(&partition_name(&name, p, count)).copied();
+                own.max(saved.unwrap_or(0))
+            })
+            .min()
+            .unwrap_or(0);
+        tracker.advance(lowest);
+        tokio::time::sleep(LOCAL_EVERY).await;
+    }
 }
 
 /// The runners of the partitions this process runs, by partition.
@@ -272,6 +338,15 @@ impl PartitionedHandle {
         all
     }
 
+    /// The consumer's progress: the lowest position of its partitions (this
+    /// process's runners announce theirs at once, other processes' are read
+    /// from their checkpoints, saved every
+    /// [`ConsumerOptions::checkpoint_every`]); what the orchestrator's
+    /// strong consistency waits on.
+    pub fn progress(&self) -> Progress {
+        self.progress.clone()
+    }
+
     /// Waits until every partition has seen `position` (by this process's
     /// runners or, for the others, their checkpoints), or `timeout` passes.
     pub async fn wait_for(&self, position: u64, timeout: std::time::Duration) -> bool {
@@ -293,11 +368,13 @@ impl PartitionedHandle {
     /// left, and the others take the partitions over at once.
     pub async fn stop(self) {
         self.member.leave().await;
+        self.combiner.abort();
     }
 
     /// Ends at once, as a crash would: nothing is saved or released; the
     /// others take the partitions over once the leases end.
     pub fn abort(self) {
+        self.combiner.abort();
         self.member.abort();
         let runners = self.runners;
         tokio::spawn(async move {
