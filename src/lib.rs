@@ -1,4 +1,4 @@
-#![doc = include_str!("../README.md")]
+#![doc = include_str!("lib.md")]
 #![deny(missing_docs)]
 // The lint gate: library code takes no shortcut that bad input could turn
 // into a panic (unwrap, expect, panic, unchecked indexing or arithmetic);
@@ -25,6 +25,12 @@ pub use disco_runtime::{
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use read_models::{open_read_models, read_models_beside, ReadModelDb};
 pub use registry::{backends, connect, drop_url, open_url};
+
+/// The README's code blocks, compiled and run as doctests (the README is
+/// the repository's front page; the crate's is `lib.md`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// The attribute that implements disco's async traits (handlers,
 /// projections), re-exported so an application needs no extra dependency.

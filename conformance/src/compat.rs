@@ -1,7 +1,7 @@
 //! Backward compatibility: the content a store file (or schema) written by a
 //! release holds, and the check that a later release still reads it all.
 //!
-//! Each durable backend commits a small fixture written by [`write`] with
+//! Each durable backend commits a small fixture written by [`write()`] with
 //! its release, and a test that opens a copy (upgrading it) and runs
 //! [`check`]. Setting `DISCO_WRITE_FIXTURES=1` makes those tests write the
 //! fixture anew instead, which is only done when a release changes what a
@@ -73,7 +73,7 @@ pub async fn write(store: &dyn EventStore) {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-/// Checks that `store` holds exactly what [`write`] wrote, byte for byte.
+/// Checks that `store` holds exactly what [`write()`] wrote, byte for byte.
 pub async fn check(store: &dyn EventStore) {
     let all = store
         .read_all(0, 100)

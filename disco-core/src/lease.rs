@@ -19,7 +19,7 @@
 //! Every acquisition of a name gets a [token](Lease::token) greater than every
 //! earlier one of that name. A holder writes its checkpoint with
 //! [`EventStore::save_checkpoint_fenced`](crate::EventStore::save_checkpoint_fenced),
-//! and the store refuses the write with [`Error::Fenced`] once a newer token
+//! and the store refuses the write with [`Error::Fenced`](crate::Error::Fenced) once a newer token
 //! was handed out. So a holder that lost its lease without noticing (paused,
 //! cut off) can never overwrite the position of the one that took over.
 //! [`Lease::is_held`] is the cheap local check a holder makes before each

@@ -219,7 +219,7 @@ pub(crate) async fn schema_version(pool: &PgPool, st: &Statements, schema: &str)
     Ok(found.version)
 }
 
-/// What [`drop_store`] did.
+/// What dropping a store did (`drop_store`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Dropped {
     /// disco's objects were dropped, then the schema, which disco had

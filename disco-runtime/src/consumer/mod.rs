@@ -13,7 +13,7 @@
 //!   id. A retried event is never passed over: nothing after it is handled
 //!   before it succeeds or is skipped.
 //! - **One active runner per name** across every process sharing the store,
-//!   through the store's lease ([`crate::lease`]). A runner that does not get
+//!   through the store's lease ([`disco_core::lease`]). A runner that does not get
 //!   the lease waits as a standby and takes over within
 //!   [`ConsumerOptions::takeover_poll`] of the holder's end (plus the lease's
 //!   time to live on stores whose leases expire, such as SQLite).
