@@ -38,10 +38,17 @@ pub async fn streams(
         .store()
         .list_streams(prefix, after.as_ref(), limit.max(1))
         .await?;
+    // The ids' column is as wide as the page's longest id, so the columns
+    // after it line up whatever the ids.
+    let width = page
+        .iter()
+        .map(|info| show::escape(info.stream_id.as_str()).chars().count())
+        .max()
+        .unwrap_or(0);
     for info in &page {
         match format {
             Format::Human => println!(
-                "{:<40} version {:<8} {}",
+                "{:<width$} version {:<8} {}",
                 show::escape(info.stream_id.as_str()),
                 info.version,
                 state_name(info.state)

@@ -620,3 +620,34 @@ async fn copy_from_postgres_to_nats_and_back_verifies_equal() {
     let out = disco(&["--store", &through, "drop", "--yes"]);
     assert!(out.status.success(), "drop: {}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_line_up_whatever_the_length_of_their_ids() {
+    let dir = TempDir::new("cli-wide");
+    let url = format!("sqlite:{}", dir.file("events.db").display());
+    {
+        let store = open(&url).await;
+        for id in [
+            "a-1".to_owned(),
+            format!("b-{}", "x".repeat(45)),
+            format!("c-{}", "y".repeat(70)),
+        ] {
+            store
+                .append(
+                    &sid(&id),
+                    ExpectedVersion::NoStream,
+                    vec![NewEvent::new("E", b"{}".to_vec())],
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let page = ok(&["--store", &url, "streams"]);
+    let columns: Vec<usize> = page
+        .lines()
+        .filter(|line| !line.starts_with("--"))
+        .map(|line| line.find(" version ").unwrap_or_else(|| panic!("{page}")))
+        .collect();
+    assert_eq!(columns.len(), 3, "{page}");
+    assert!(columns.iter().all(|c| *c == columns[0]), "{page}");
+}

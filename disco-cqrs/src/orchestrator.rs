@@ -16,7 +16,7 @@ use crate::aggregate::{Aggregate, CommandContext};
 use crate::consistency::{DispatchOptions, ReadModels};
 use crate::errors::{BuildError, CodecError, LoadError, Rejection};
 use crate::field_errors::FieldErrors;
-use crate::params::Params;
+use crate::params::{oversized, Params};
 use crate::repository::{ExecuteError, Executed, Repository};
 use crate::routes::AggregateRoutes;
 use crate::suggest::Unknown;
@@ -214,6 +214,7 @@ fn query_failed<E: std::error::Error + Send + Sync + 'static>(error: E) -> Dispa
 /// checks that no name is taken twice.
 pub struct OrchestratorBuilder {
     store: Arc<dyn EventStore>,
+    max_params: usize,
     read_models: ReadModels,
     commands: Vec<(String, CommandRoute)>,
     queries: Vec<(String, QueryRoute)>,
@@ -293,6 +294,15 @@ impl OrchestratorBuilder {
         self
     }
 
+    /// Refuses, before decoding, parameters that take more than `bytes`
+    /// written as JSON ([`DispatchError::Validation`] on `""`). Default:
+    /// the store's [`max_event_size`](disco_core::Limits::max_event_size),
+    /// since no event could hold more.
+    pub fn max_parameter_size(mut self, bytes: usize) -> Self {
+        self.max_params = bytes;
+        self
+    }
+
     /// The orchestrator, or [`BuildError::Duplicate`] for a name taken
     /// twice.
     pub fn build(self) -> Result<Orchestrator, BuildError> {
@@ -310,6 +320,7 @@ impl OrchestratorBuilder {
         }
         Ok(Orchestrator {
             store: self.store,
+            max_params: self.max_params,
             read_models: self.read_models,
             commands,
             queries,
@@ -360,6 +371,7 @@ impl Pending {
 /// ```
 pub struct Orchestrator {
     store: Arc<dyn EventStore>,
+    max_params: usize,
     read_models: ReadModels,
     commands: BTreeMap<String, CommandRoute>,
     queries: BTreeMap<String, QueryRoute>,
@@ -379,6 +391,7 @@ impl Orchestrator {
     /// Starts registering routes over `store`.
     pub fn builder(store: Arc<dyn EventStore>) -> OrchestratorBuilder {
         OrchestratorBuilder {
+            max_params: store.limits().max_event_size,
             store,
             read_models: ReadModels::default(),
             commands: Vec::new(),
@@ -421,6 +434,14 @@ impl Orchestrator {
         self.queries.keys().map(String::as_str).collect()
     }
 
+    /// Refuses parameters over the size limit, before anything decodes them.
+    fn check_size(&self, params: &Value) -> Result<(), DispatchError> {
+        match oversized(params, self.max_params) {
+            Some(errors) => Err(DispatchError::Validation(errors)),
+            None => Ok(()),
+        }
+    }
+
     fn route(&self, name: &str) -> Result<&CommandRoute, DispatchError> {
         self.commands
             .get(name)
@@ -445,7 +466,9 @@ impl Orchestrator {
         let span =
             tracing::info_span!("dispatch", command = name, command_id = %context.command_id);
         async {
-            let prepared = match self.route(name)?(params, new_id) {
+            let route = self.route(name)?;
+            self.check_size(&params)?;
+            let prepared = match route(params, new_id) {
                 Ok((_, prepared)) => prepared,
                 Err(refused) => return Err(refused.all().await),
             };
@@ -528,7 +551,9 @@ impl Orchestrator {
     /// [`Pending`] handle (and the log).
     pub fn dispatch_async(&self, name: &str, params: Value) -> Result<Pending, DispatchError> {
         let context = CommandContext::new();
-        let (id, prepared) = self.route(name)?(params, None).map_err(Refused::now)?;
+        let route = self.route(name)?;
+        self.check_size(&params)?;
+        let (id, prepared) = route(params, None).map_err(Refused::now)?;
         let span = tracing::info_span!("dispatch", command = name, command_id = %context.command_id, id = %id, mode = "async");
         let command = name.to_owned();
         let task = tokio::spawn(
@@ -554,6 +579,7 @@ impl Orchestrator {
             .get(name)
             .ok_or_else(|| DispatchError::UnknownQuery(Unknown::among(name, self.queries())))?;
         let span = tracing::info_span!("query", query = name);
+        self.check_size(&params)?;
         async { route(params)?.await }.instrument(span).await
     }
 

@@ -211,3 +211,37 @@ pub(crate) fn aggregate_id_problem<A: crate::Aggregate>(id: &str) -> Option<Stri
         None
     }
 }
+
+/// Whether `params`, written as JSON, fit in `limit` bytes; their problem
+/// (on `""`) when they do not. Counting stops at the limit, so a huge value
+/// costs no more than `limit` bytes' worth of writing.
+pub(crate) fn oversized(params: &Value, limit: usize) -> Option<FieldErrors> {
+    struct Counting {
+        written: usize,
+        limit: usize,
+    }
+    impl std::io::Write for Counting {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.written = self.written.saturating_add(bytes.len());
+            if self.written > self.limit {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counting = Counting { written: 0, limit };
+    match serde_json::to_writer(&mut counting, params) {
+        Ok(()) => None,
+        Err(_) => {
+            let mut errors = FieldErrors::new();
+            errors.add(
+                "",
+                format!("the parameters are more than {limit} bytes of JSON, the most accepted"),
+            );
+            Some(errors)
+        }
+    }
+}

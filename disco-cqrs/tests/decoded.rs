@@ -242,3 +242,53 @@ fn field_errors_read_as_a_map() {
     assert_eq!(errors["a"], vec!["one", "two"]);
     assert!(errors.contains_key("a") && !errors.contains_key("b"));
 }
+
+#[tokio::test]
+async fn parameters_larger_than_any_event_are_refused_before_decoding() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let app = app(store.clone());
+    // Larger than the store's biggest event (16 MiB by default): refused
+    // as parameters, not by the store after the command ran.
+    let huge = "x".repeat(disco::Limits::default().max_event_size + 1);
+    for name in ["add", "add_to_existing"] {
+        let errors = validation(
+            app.dispatch(name, json!({"counter_id": "c", "n": 1, "note": huge}))
+                .await,
+        );
+        assert!(errors[""][0].contains("bytes of JSON"), "{errors:?}");
+        assert_eq!(errors.len(), 1);
+    }
+    let refused = app.dispatch_async("add", json!({"counter_id": "c", "n": 1, "note": huge}));
+    assert!(
+        matches!(refused, Err(DispatchError::Validation(_))),
+        "{refused:?}"
+    );
+    // A limit of the application's own.
+    let small = Orchestrator::builder(store.clone())
+        .max_parameter_size(64)
+        .aggregate::<Counter, _>(|routes| {
+            routes.decoded("add", |add: Add, _| {
+                Some((Target::Existing(add.counter_id), add.n))
+            })
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let long = "y".repeat(64);
+    let errors = validation(
+        small
+            .dispatch("add", json!({"counter_id": long, "n": 1}))
+            .await,
+    );
+    assert!(errors.contains_key(""), "{errors:?}");
+    small
+        .dispatch("add", json!({"counter_id": "c", "n": 1}))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store
+            .head_position()
+            .await
+            .unwrap_or_else(|e| panic!("{e}")),
+        1
+    );
+}

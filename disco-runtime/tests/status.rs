@@ -167,3 +167,33 @@ async fn the_error_a_runner_recovered_from_is_not_reported_once_it_is_active() {
     );
     handle.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_needs_no_store_read_and_agrees_with_the_status() {
+    let store: Arc<dyn EventStore> = Arc::new(MemoryStore::new());
+    let handle = Consumer::new("snap", handler_fn(|_| async { Ok(()) }))
+        .start(store.clone())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for n in 0..3 {
+        store
+            .append(
+                &StreamId::new(format!("s-{n}")).unwrap_or_else(|e| panic!("{e}")),
+                ExpectedVersion::NoStream,
+                vec![NewEvent::new("E", b"{}".to_vec())],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    handle
+        .wait_for(3, Duration::from_secs(10))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snapshot = handle.snapshot();
+    assert_eq!(
+        (snapshot.position, snapshot.head, snapshot.lag),
+        (3, 3, 0),
+        "{snapshot:?}"
+    );
+    assert_eq!(snapshot, handle.status().await);
+    handle.stop().await;
+}

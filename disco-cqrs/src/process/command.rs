@@ -52,7 +52,10 @@ pub struct Command {
 }
 
 impl Command {
-    /// `command` for the aggregate `A` with `id`.
+    /// `command` for the aggregate `A` with `id`. The aggregate's command
+    /// type must be `Debug + PartialEq` (derive both): a process manager's
+    /// decisions are compared in tests ([`given_process`](crate::testing::given_process))
+    /// and shown in its log and refusal records.
     pub fn to<A>(id: impl Into<String>, command: A::Command) -> Command
     where
         A: Aggregate + Clone,

@@ -176,6 +176,19 @@ impl ConsumerHandle {
     /// now (or the last head the store announced, if it cannot be read).
     pub async fn status(&self) -> ConsumerStatus {
         let head = head_or_announced(&*self.store).await;
+        self.status_at(head)
+    }
+
+    /// The runner's status without asking the store: the lag is measured
+    /// against the last head the store announced to this process (its own
+    /// appends at once, other processes' as notifications arrive), so it
+    /// may be smaller than [`ConsumerHandle::status`]'s.
+    pub fn snapshot(&self) -> ConsumerStatus {
+        let position = self.shared.position.load(Ordering::Acquire);
+        self.status_at(self.store.notifications().head().max(position))
+    }
+
+    fn status_at(&self, head: u64) -> ConsumerStatus {
         let position = self.shared.position.load(Ordering::Acquire);
         let (state, last_error) = self.shared.lock().clone();
         ConsumerStatus {
