@@ -1,7 +1,12 @@
 //! [`ReadModelDb`]: a read-model database named by a URL, as the examples
 //! and `disco projections` open it.
 
-use disco_projections::{GenerationRow, PartitionRow, ProjectionError};
+use serde::de::DeserializeOwned;
+
+use disco_projections::sql::{
+    DocumentProjection, Documents, Portable, Row, SqlProjection, SqlValue,
+};
+use disco_projections::{GenerationRow, PartitionRow, ProjectionError, Projector, Tables};
 
 /// A database holding projections' read models.
 #[derive(Clone, Debug)]
@@ -150,5 +155,183 @@ impl ReadModelDb {
             #[cfg(feature = "postgres")]
             ReadModelDb::Postgres(models) => models.drop_retired(name).await,
         }
+    }
+
+    /// `projection`, written once for every database ([`SqlProjection`]),
+    /// on this one: start it with [`Projector::start`] (or partition it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use disco::cqrs::doc_fixture::{Added, Counter};
+    /// use disco::projections::sql::{SqlProjection, Statements};
+    /// use disco::projections::{args, Envelope, HandlerError, Interest, Projection};
+    ///
+    /// struct Totals;
+    /// impl Projection for Totals {
+    ///     type Event = Added;
+    ///     const NAME: &'static str = "totals";
+    ///     const TABLES: &'static [&'static str] = &["totals"];
+    ///     fn interest() -> Interest { Interest::aggregate::<Counter>() }
+    /// }
+    /// impl SqlProjection for Totals {
+    ///     fn setup(&self, sql: &mut Statements) {
+    ///         sql.run("CREATE TABLE {totals} (id TEXT PRIMARY KEY, total BIGINT NOT NULL)", args![]);
+    ///     }
+    ///     fn apply(&self, e: Envelope<Added>, sql: &mut Statements) -> Result<(), HandlerError> {
+    ///         sql.run(
+    ///             "INSERT INTO {totals} (id, total) VALUES ($1, $2)
+    ///              ON CONFLICT (id) DO UPDATE SET total = {totals}.total + excluded.total",
+    ///             args![e.aggregate_id, e.event.0],
+    ///         );
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let store = disco::connect("memory:").await?;
+    /// let models = disco::open_read_models("memory:", false).await?; // or postgres://...
+    /// let totals = models.projection(Totals).start(store.clone())?;
+    /// let app = disco::cqrs::Orchestrator::builder(store).aggregate::<Counter, _>(|r| r).build()?;
+    /// let done = app.execute::<Counter>("a", 5).await?;
+    /// totals.wait_for(done.position, std::time::Duration::from_secs(5)).await?;
+    /// let total: Option<i64> = models
+    ///     .query_scalar("SELECT total FROM totals WHERE id = $1", args!["a"])
+    ///     .await?;
+    /// assert_eq!(total, Some(5));
+    /// # Ok(()) }
+    /// ```
+    pub fn projection<P: SqlProjection>(&self, projection: P) -> Projector {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => Projector::new(models.projection(Portable(projection))),
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => {
+                Projector::new(models.projection(Portable(projection)))
+            }
+        }
+    }
+
+    /// `projection`, a document per key ([`DocumentProjection`]), on this
+    /// database: start it with [`Projector::start`]; read its documents
+    /// with [`ReadModelDb::document`] and [`ReadModelDb::document_page`].
+    pub fn document_projection<P: DocumentProjection>(&self, projection: P) -> Projector {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => Projector::new(models.projection(Documents(projection))),
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => {
+                Projector::new(models.projection(Documents(projection)))
+            }
+        }
+    }
+
+    /// Runs the query `sql`, in the SQL SQLite and PostgreSQL share, with
+    /// `$1, $2, ...` for `args` ([`args!`](disco_projections::args)); every
+    /// row. Queries read the views named as the projections' tables.
+    pub async fn query_rows(
+        &self,
+        sql: &str,
+        args: Vec<SqlValue>,
+    ) -> Result<Vec<Row>, ProjectionError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite(models) => models.query(sql, args).await,
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres(models) => models.query(sql, args).await,
+        }
+    }
+
+    /// [`ReadModelDb::query_rows`], each row as a `T` (its columns by name).
+    pub async fn query<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: Vec<SqlValue>,
+    ) -> Result<Vec<T>, ProjectionError> {
+        self.query_rows(sql, args)
+            .await?
+            .iter()
+            .map(Row::decode)
+            .collect()
+    }
+
+    /// The first row of [`ReadModelDb::query_rows`] as a `T`, if there is one.
+    pub async fn query_one<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: Vec<SqlValue>,
+    ) -> Result<Option<T>, ProjectionError> {
+        self.query_rows(sql, args)
+            .await?
+            .first()
+            .map(Row::decode)
+            .transpose()
+    }
+
+    /// The first column of the first row of [`ReadModelDb::query_rows`] as
+    /// a `T`; `None` when there is no row or it is NULL.
+    pub async fn query_scalar<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: Vec<SqlValue>,
+    ) -> Result<Option<T>, ProjectionError> {
+        match self.query_rows(sql, args).await?.first() {
+            Some(row) => row.first(),
+            None => Ok(None),
+        }
+    }
+
+    /// The document with `key` of the document projection keeping `table`.
+    pub async fn document<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+    ) -> Result<Option<T>, ProjectionError> {
+        // Invariant: only a plain identifier is put in the SQL text.
+        Tables::new(0, &[table])?;
+        let text: Option<String> = self
+            .query_scalar(
+                &format!("SELECT document FROM {table} WHERE id = $1"),
+                vec![SqlValue::from(key)],
+            )
+            .await?;
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| {
+                ProjectionError::ReadModel(format!("a document in {table} does not decode: {e}"))
+            })
+    }
+
+    /// Up to `limit` documents of `table` in key order, after the key
+    /// `after` (keyset paging: pass the last key of a page for the next).
+    pub async fn document_page<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(String, T)>, ProjectionError> {
+        // Invariant: only a plain identifier is put in the SQL text.
+        Tables::new(0, &[table])?;
+        let rows = self
+            .query_rows(
+                &format!("SELECT id, document FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"),
+                vec![SqlValue::from(after.unwrap_or("")), SqlValue::from(limit)],
+            )
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let (Some(SqlValue::Text(key)), Some(SqlValue::Text(text))) =
+                    (row.get("id"), row.get("document"))
+                else {
+                    return Err(ProjectionError::ReadModel(format!(
+                        "{table} is not a document table"
+                    )));
+                };
+                let document = serde_json::from_str(text).map_err(|e| {
+                    ProjectionError::ReadModel(format!(
+                        "a document in {table} does not decode: {e}"
+                    ))
+                })?;
+                Ok((key.clone(), document))
+            })
+            .collect()
     }
 }

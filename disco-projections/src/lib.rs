@@ -58,6 +58,7 @@ mod options;
 pub mod partitioned;
 pub mod read_model;
 mod runner;
+pub mod sql;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -51,8 +51,14 @@ impl std::fmt::Debug for Projector {
 impl Projector {
     /// A projector for `read_model` with the default options.
     pub fn new(read_model: impl ReadModel) -> Self {
+        Self::shared(Arc::new(read_model))
+    }
+
+    /// A projector for a read model already shared (say, chosen at run
+    /// time among databases), with the default options.
+    pub fn shared(read_model: Arc<dyn ReadModel>) -> Self {
         Projector {
-            read_model: Arc::new(read_model),
+            read_model,
             options: ProjectionOptions::default(),
         }
     }

@@ -5,6 +5,9 @@
 
 mod support;
 
+/// The cases run through each adapter's own projection trait.
+pub const PORTABLE: bool = false;
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

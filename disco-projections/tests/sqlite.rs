@@ -3,6 +3,9 @@
 
 mod support;
 
+/// The cases run through each adapter's own projection trait.
+pub const PORTABLE: bool = false;
+
 use support::{Source, Target};
 
 mod from_memory {

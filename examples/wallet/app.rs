@@ -10,12 +10,9 @@ use disco::cqrs::{
     Params, Target,
 };
 use disco::progress::Progress;
-#[cfg(feature = "postgres")]
-use disco::projections::postgres::{sqlx, PgTransaction};
-use disco::projections::sqlite::{rusqlite, SqliteProjection};
+use disco::projections::sql::{SqlProjection, Statements};
 use disco::projections::{
-    Envelope, HandlerError, Interest, Projection, ProjectionError, ProjectionHandle, Projector,
-    Tables,
+    args, Envelope, HandlerError, Interest, Projection, ProjectionError, ProjectionHandle,
 };
 use disco::{EventStore, ReadModelDb, Uuid};
 use serde::{Deserialize, Serialize};
@@ -149,83 +146,34 @@ impl Projection for WalletDirectory {
     }
 }
 
-/// The SQL of one event: the statement and its (wallet, user, amount).
-fn change(event: &Envelope<WalletEvent>) -> (&'static str, String, i64) {
-    match &event.event {
-        WalletEvent::WalletCreated { user_id, balance } => {
-            ("create", user_id.to_string(), *balance)
-        }
-        WalletEvent::Deposited { amount } => ("add", String::new(), *amount),
-        WalletEvent::Withdrawn { amount } => ("add", String::new(), -amount),
-    }
-}
-
-impl SqliteProjection for WalletDirectory {
-    fn setup(&self, tx: &rusqlite::Transaction<'_>, tables: &Tables) -> Result<(), HandlerError> {
-        let wallets = tables.name("wallets");
-        tx.execute_batch(&format!(
-            "CREATE TABLE {wallets} (wallet_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, balance INTEGER NOT NULL);
-             CREATE INDEX {wallets}_by_user ON {wallets} (user_id);"
-        ))?;
-        Ok(())
+impl SqlProjection for WalletDirectory {
+    fn setup(&self, sql: &mut Statements) {
+        sql.run(
+            "CREATE TABLE {wallets} (wallet_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, balance BIGINT NOT NULL)",
+            args![],
+        )
+        .run("CREATE INDEX {wallets}_by_user ON {wallets} (user_id)", args![]);
     }
 
     fn apply(
         &self,
-        tx: &rusqlite::Transaction<'_>,
-        tables: &Tables,
         event: Envelope<WalletEvent>,
+        sql: &mut Statements,
     ) -> Result<(), HandlerError> {
-        let wallets = tables.name("wallets");
-        match change(&event) {
-            ("create", user, balance) => tx.execute(
-                &format!("INSERT INTO {wallets} (wallet_id, user_id, balance) VALUES (?1, ?2, ?3)"),
-                rusqlite::params![event.aggregate_id, user, balance],
-            )?,
-            (_, _, amount) => tx.execute(
-                &format!("UPDATE {wallets} SET balance = balance + ?2 WHERE wallet_id = ?1"),
-                rusqlite::params![event.aggregate_id, amount],
-            )?,
+        match event.event {
+            WalletEvent::WalletCreated { user_id, balance } => sql.run(
+                "INSERT INTO {wallets} (wallet_id, user_id, balance) VALUES ($1, $2, $3)",
+                args![event.aggregate_id, user_id, balance],
+            ),
+            WalletEvent::Deposited { amount } => sql.run(
+                "UPDATE {wallets} SET balance = balance + $2 WHERE wallet_id = $1",
+                args![event.aggregate_id, amount],
+            ),
+            WalletEvent::Withdrawn { amount } => sql.run(
+                "UPDATE {wallets} SET balance = balance - $2 WHERE wallet_id = $1",
+                args![event.aggregate_id, amount],
+            ),
         };
-        Ok(())
-    }
-}
-
-#[cfg(feature = "postgres")]
-#[disco::async_trait]
-impl disco::projections::postgres::PgProjection for WalletDirectory {
-    async fn setup(&self, tx: &mut PgTransaction, tables: &Tables) -> Result<(), HandlerError> {
-        let wallets = tables.name("wallets");
-        for sql in [
-            format!("CREATE TABLE {wallets} (wallet_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, balance BIGINT NOT NULL)"),
-            format!("CREATE INDEX {wallets}_by_user ON {wallets} (user_id)"),
-        ] {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **tx).await?;
-        }
-        Ok(())
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut PgTransaction,
-        tables: &Tables,
-        event: Envelope<WalletEvent>,
-    ) -> Result<(), HandlerError> {
-        let wallets = tables.name("wallets");
-        let query = match change(&event) {
-            ("create", user, balance) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "INSERT INTO {wallets} (wallet_id, user_id, balance) VALUES ($1, $2, $3)"
-            )))
-            .bind(event.aggregate_id.clone())
-            .bind(user)
-            .bind(balance),
-            (_, _, amount) => sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE {wallets} SET balance = balance + $2 WHERE wallet_id = $1"
-            )))
-            .bind(event.aggregate_id.clone())
-            .bind(amount),
-        };
-        query.execute(&mut **tx).await?;
         Ok(())
     }
 }
@@ -235,12 +183,7 @@ pub fn start_directory(
     models: &ReadModelDb,
     store: Arc<dyn EventStore>,
 ) -> Result<ProjectionHandle, ProjectionError> {
-    let projector = match models {
-        ReadModelDb::Sqlite(m) => Projector::new(m.projection(WalletDirectory)),
-        #[cfg(feature = "postgres")]
-        ReadModelDb::Postgres(m) => Projector::new(m.projection(WalletDirectory)),
-    };
-    projector.start(store)
+    models.projection(WalletDirectory).start(store)
 }
 
 /// `list_wallets`: the wallets of `user`, from the `wallets` view.
@@ -248,38 +191,12 @@ pub async fn wallets_of(
     models: &ReadModelDb,
     user: Uuid,
 ) -> Result<Vec<WalletRow>, ProjectionError> {
-    let user = user.to_string();
-    match models {
-        ReadModelDb::Sqlite(m) => {
-            m.with_connection(move |c| {
-                let mut stmt = c.prepare(
-                    "SELECT wallet_id, balance FROM wallets WHERE user_id = ?1 ORDER BY wallet_id",
-                )?;
-                let rows = stmt.query_map([user], |r| {
-                    Ok(WalletRow {
-                        wallet_id: r.get(0)?,
-                        balance: r.get(1)?,
-                    })
-                })?;
-                rows.collect()
-            })
-            .await
-        }
-        #[cfg(feature = "postgres")]
-        ReadModelDb::Postgres(m) => {
-            let rows: Vec<(String, i64)> = sqlx::query_as(
-                "SELECT wallet_id, balance FROM wallets WHERE user_id = $1 ORDER BY wallet_id",
-            )
-            .bind(user)
-            .fetch_all(m.pool())
-            .await
-            .map_err(|e| ProjectionError::ReadModel(e.to_string()))?;
-            Ok(rows
-                .into_iter()
-                .map(|(wallet_id, balance)| WalletRow { wallet_id, balance })
-                .collect())
-        }
-    }
+    models
+        .query(
+            "SELECT wallet_id, balance FROM wallets WHERE user_id = $1 ORDER BY wallet_id",
+            args![user],
+        )
+        .await
 }
 
 // ---- wiring -------------------------------------------------------------

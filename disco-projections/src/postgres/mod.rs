@@ -43,6 +43,7 @@
 //! ```
 
 mod partitions;
+mod portable;
 mod projector;
 mod txn;
 
@@ -155,6 +156,18 @@ impl PgReadModels {
     /// The pool, for queries (they read the views named as the tables).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Runs the portable query `sql` (the SQL both databases share, `$1,
+    /// $2, ...` for `args`) and reads every row.
+    pub async fn query(
+        &self,
+        sql: &str,
+        args: Vec<crate::sql::SqlValue>,
+    ) -> Result<Vec<crate::sql::Row>, ProjectionError> {
+        portable::query(&self.pool, sql, &args)
+            .await
+            .map_err(|e| ProjectionError::ReadModel(e.to_string()))
     }
 
     /// `projection`, writing to this database; start it with

@@ -45,6 +45,7 @@
 //! ```
 
 mod partitions;
+mod portable;
 mod projector;
 mod txn;
 
@@ -128,6 +129,21 @@ impl SqliteReadModels {
     /// [`Projector`](crate::Projector).
     pub fn projection<P: SqliteProjection>(&self, projection: P) -> SqliteProjector<P> {
         SqliteProjector::new(self.clone(), projection)
+    }
+
+    /// Runs the portable query `sql` (the SQL both databases share, `$1,
+    /// $2, ...` for `args`) and reads every row.
+    pub async fn query(
+        &self,
+        sql: &str,
+        args: Vec<crate::sql::SqlValue>,
+    ) -> Result<Vec<crate::sql::Row>, ProjectionError> {
+        let sql = sql.to_owned();
+        self.blocking(move |conn| {
+            portable::query(conn, &sql, &args)
+                .map_err(|e| ProjectionError::ReadModel(e.to_string()))
+        })
+        .await
     }
 
     /// Runs `f` on the connection on a blocking thread (queries read the

@@ -14,11 +14,13 @@ use std::time::Duration;
 
 use disco::cqrs::{encode, CommandContext, DomainEvent};
 use disco::projections::postgres::{sqlx, PgProjection, PgReadModels, PgTransaction};
+use disco::projections::read_model::ReadModel;
+use disco::projections::sql::{Portable, SqlProjection, Statements};
 use disco::projections::sqlite::rusqlite::{self, Transaction};
 use disco::projections::sqlite::{SqliteProjection, SqliteReadModels};
 use disco::projections::{
-    Envelope, GenerationRow, HandlerError, Interest, Projection, ProjectionOptions, Projector,
-    Tables,
+    args, Envelope, GenerationRow, HandlerError, Interest, Projection, ProjectionOptions,
+    Projector, Tables,
 };
 use disco::{EventStore, ExpectedVersion, StreamId, Uuid};
 use serde::{Deserialize, Serialize};
@@ -164,6 +166,35 @@ impl<const V: u32> PgProjection for Balances<V> {
             .bind(e.position as i64)
             .execute(&mut **tx)
             .await?;
+        Ok(())
+    }
+}
+
+/// The same projection written once for both databases: the test binaries
+/// whose root says `PORTABLE = true` run every case through it.
+impl<const V: u32> SqlProjection for Balances<V> {
+    fn setup(&self, sql: &mut Statements) {
+        sql.run(
+            "CREATE TABLE {balances} (id TEXT PRIMARY KEY, balance BIGINT NOT NULL, events BIGINT NOT NULL, tag INTEGER NOT NULL)",
+            args![],
+        )
+        .run(
+            "CREATE TABLE {applied} (event_id TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+            args![],
+        );
+    }
+
+    fn apply(&self, e: Envelope<Credited>, sql: &mut Statements) -> Result<(), HandlerError> {
+        self.check(&e)?;
+        sql.run(
+            "INSERT INTO {balances} (id, balance, events, tag) VALUES ($1, $2, 1, $3)
+             ON CONFLICT (id) DO UPDATE SET balance = {balances}.balance + $2, events = {balances}.events + 1",
+            args![e.aggregate_id, e.event.amount, V],
+        )
+        .run(
+            "INSERT INTO {applied} (event_id, position) VALUES ($1, $2)",
+            args![e.id, e.position],
+        );
         Ok(())
     }
 }
@@ -436,12 +467,20 @@ impl ReadModels {
         let mut options = options;
         options.poll_interval = Duration::from_millis(200);
         options.save_seen_every = Duration::from_millis(50);
-        match self {
-            ReadModels::Sqlite(models, _) => {
-                Projector::new(models.projection(projection)).options(options)
+        Projector::shared(self.read_model(projection)).options(options)
+    }
+
+    /// The read model of `projection` here: through the portable layer in
+    /// a binary whose root says `PORTABLE = true`.
+    pub fn read_model<const V: u32>(&self, projection: Balances<V>) -> Arc<dyn ReadModel> {
+        match (self, crate::PORTABLE) {
+            (ReadModels::Sqlite(models, _), false) => Arc::new(models.projection(projection)),
+            (ReadModels::Sqlite(models, _), true) => {
+                Arc::new(models.projection(Portable(projection)))
             }
-            ReadModels::Postgres(models, _, _) => {
-                Projector::new(models.projection(projection)).options(options)
+            (ReadModels::Postgres(models, _, _), false) => Arc::new(models.projection(projection)),
+            (ReadModels::Postgres(models, _, _), true) => {
+                Arc::new(models.projection(Portable(projection)))
             }
         }
     }
@@ -460,34 +499,34 @@ impl ReadModels {
         }
     }
 
-    /// The balances view, read in one query (with the tags of the rows).
+    /// The balances view, read in one query (with the tags of the rows),
+    /// through the portable query of either database.
     pub async fn answer(&self) -> Answer {
-        let rows: Vec<(String, i64, i64, i64)> = match self {
-            ReadModels::Sqlite(models, _) => models
-                .with_connection(|c| {
-                    let mut stmt = c.prepare("SELECT id, balance, events, tag FROM balances")?;
-                    let rows = stmt
-                        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-                        .collect::<rusqlite::Result<Vec<_>>>()?;
-                    Ok(rows)
-                })
-                .await
-                .expect("query the view"),
-            ReadModels::Postgres(models, _, _) => sqlx::query_as::<_, (String, i64, i64, i32)>(
-                "SELECT id, balance, events, tag FROM balances",
-            )
-            .fetch_all(models.pool())
-            .await
-            .expect("query the view")
-            .into_iter()
-            .map(|(a, b, c, d)| (a, b, c, d as i64))
-            .collect(),
-        };
-        let mut tags: Vec<i64> = rows.iter().map(|r| r.3).collect();
+        #[derive(Deserialize)]
+        struct Line {
+            id: String,
+            balance: i64,
+            events: i64,
+            tag: i64,
+        }
+        let sql = "SELECT id, balance, events, tag FROM balances";
+        let rows = match self {
+            ReadModels::Sqlite(models, _) => models.query(sql, args![]).await,
+            ReadModels::Postgres(models, _, _) => models.query(sql, args![]).await,
+        }
+        .expect("query the view");
+        let lines: Vec<Line> = rows
+            .iter()
+            .map(|row| row.decode().expect("a balances row"))
+            .collect();
+        let mut tags: Vec<i64> = lines.iter().map(|l| l.tag).collect();
         tags.sort();
         tags.dedup();
         Answer {
-            balances: rows.into_iter().map(|(id, b, e, _)| (id, (b, e))).collect(),
+            balances: lines
+                .into_iter()
+                .map(|l| (l.id, (l.balance, l.events)))
+                .collect(),
             tags,
         }
     }

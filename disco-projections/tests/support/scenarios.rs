@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use disco::projections::{GenerationState, ProjectionExit, ProjectionState, ReadModel};
+use disco::projections::{GenerationState, ProjectionExit, ProjectionState};
 
 use super::*;
 
@@ -89,10 +89,7 @@ pub async fn redelivery_is_a_no_op(store: Arc<dyn EventStore>, models: ReadModel
     credit_many(&*store, 3, 40).await;
     let events = store.read_all(0, 100).await.expect("read");
     let head = events.last().map_or(0, |e| e.position);
-    let read_model: Box<dyn ReadModel> = match &models {
-        ReadModels::Sqlite(m, _) => Box::new(m.projection(Balances::<1>::new())),
-        ReadModels::Postgres(m, _, _) => Box::new(m.projection(Balances::<1>::new())),
-    };
+    let read_model = models.read_model(Balances::<1>::new());
     let plan = read_model.plan().await.expect("plan");
     let generation = plan.live.expect("a live generation");
     let claim = Uuid::new_v4().to_string();
