@@ -43,6 +43,7 @@ pub(crate) fn render(sql: &str, tables: &Tables) -> Result<String, ProjectionErr
 
 /// The highest `N` of the `$N` parameters in `sql`, outside quoted text
 /// and quoted names (0: none).
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn highest_parameter(sql: &str) -> usize {
     let mut highest = 0usize;
     let mut quote: Option<char> = None;
@@ -68,6 +69,7 @@ pub(crate) fn highest_parameter(sql: &str) -> usize {
 }
 
 /// Whether `args` are exactly the values of `sql`'s `$1..$N`.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(crate) fn check_arity(sql: &str, given: usize) -> Result<(), String> {
     let highest = highest_parameter(sql);
     if highest > given {
@@ -82,6 +84,7 @@ pub(crate) fn check_arity(sql: &str, given: usize) -> Result<(), String> {
 }
 
 /// The number `N` of a parameter named `$N` (1 or more).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 pub(crate) fn parameter_number(name: &str) -> Option<usize> {
     let digits = name.strip_prefix('$')?;
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
