@@ -14,6 +14,12 @@
     )
 )]
 
+// The crate's own paths, as its users write them (the guide fixture's
+// files are the lending example's, written against `disco::`).
+extern crate self as disco;
+
+#[doc(hidden)]
+pub mod guide;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod read_models;
 mod registry;
@@ -31,6 +37,11 @@ pub use registry::{backends, connect, drop_url, open_url};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guide's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+pub struct GuideDoctests;
 
 /// The attribute that implements disco's async traits (handlers,
 /// projections), re-exported so an application needs no extra dependency.

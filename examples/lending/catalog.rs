@@ -6,7 +6,7 @@ use disco::projections::sql::{DocumentProjection, SqlProjection, Statements};
 use disco::projections::{args, Envelope, HandlerError, Interest, Projection};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Book, BookEvent, Member, MemberEvent};
+use super::domain::{Book, BookEvent, Member, MemberEvent};
 
 /// The catalog: every book with its copies and how many are on loan, and
 /// every loan with its state.

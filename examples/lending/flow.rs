@@ -9,7 +9,7 @@ use disco::cqrs::CodecError;
 use disco::{EventFilter, RecordedEvent};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Book, BookCommand, BookEvent, Member, MemberCommand, MemberEvent};
+use super::domain::{Book, BookCommand, BookEvent, Member, MemberCommand, MemberEvent};
 
 /// What the flow reacts to, each with its loan.
 #[derive(Clone, Debug, PartialEq)]
