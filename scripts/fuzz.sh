@@ -20,7 +20,7 @@ run() {
     failed=1
   fi
 }
-run --test fuzz_inputs
+run -p disco-conformance --test fuzz_inputs
 run -p disco-cqrs --test fuzz_params
 run -p disco-cli --test fuzz_args
 run -p disco-store-sqlite --test fuzz_stored

@@ -19,6 +19,8 @@ mod flow;
 #[cfg(feature = "postgres")]
 #[path = "support/pg.rs"]
 mod pg;
+#[path = "support/temp.rs"]
+mod temp;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
@@ -26,9 +28,9 @@ use std::time::{Duration, Instant};
 
 use disco::cqrs::{decode, CommandContext, DispatchOptions};
 use disco::{EventStore, Uuid};
-use disco_conformance::helpers::TempDir;
 use domain::{AccountEvent, Status};
 use serde_json::json;
+use temp::TempDir;
 
 async fn session(url: &str) -> app::Session {
     let mut out = Vec::new();

@@ -18,8 +18,10 @@ mod flow;
 #[cfg(feature = "postgres")]
 #[path = "support/pg.rs"]
 mod pg;
+#[path = "support/temp.rs"]
+mod temp;
 
-use disco_conformance::helpers::TempDir;
+use temp::TempDir;
 
 async fn session(url: &str) -> app::Session {
     let mut out = Vec::new();

@@ -4,6 +4,8 @@
 //! arrive in order, and no stream is ever handled by two processes at once
 //! (each handling's start and end are logged by the process that did it).
 
+#[path = "support/temp.rs"]
+mod temp;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use disco::consumer::{handler_fn, ConsumerOptions, PartitionedConsumer};
 use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
-use disco_conformance::helpers::TempDir;
+use temp::TempDir;
 
 #[cfg(feature = "postgres")]
 #[path = "support/pg.rs"]

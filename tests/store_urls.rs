@@ -7,11 +7,13 @@
 #[path = "support/pg.rs"]
 #[allow(dead_code)]
 mod pg;
+#[path = "support/temp.rs"]
+mod temp;
 
 use std::time::{Duration, Instant};
 
 use disco::Error;
-use disco_conformance::helpers::TempDir;
+use temp::TempDir;
 
 fn invalid_naming<T>(result: Result<T, Error>, names: &[&str]) {
     match result.map(|_| ()) {

@@ -6,8 +6,10 @@
 #[path = "../examples/wallet/app.rs"]
 #[allow(dead_code)]
 mod app;
+#[path = "support/temp.rs"]
+mod temp;
 
-use disco_conformance::helpers::TempDir;
+use temp::TempDir;
 
 #[cfg(feature = "postgres")]
 #[path = "support/pg.rs"]

@@ -4,8 +4,6 @@
 //! error or a correct result, and nothing written on a refusal. Each runs
 //! for `DISCO_FUZZ_SECONDS` (see `disco_conformance::fuzz`).
 
-#![cfg(all(feature = "sqlite", feature = "redb", feature = "postgres"))]
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
