@@ -174,8 +174,13 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
             // other message, never as a store error.
             if let Some((Target::Existing(id), _)) = &value {
                 if let Some(problem) = aggregate_id_problem::<A>(id) {
-                    let field = p.field_holding(id).unwrap_or_else(|| "id".to_owned());
-                    p.invalid(&field, problem);
+                    match p.field_holding(id) {
+                        Some(field) => p.invalid(&field, problem),
+                        None if stand_ins.is_empty() => p.invalid("id", problem),
+                        // Made from a stand-in: its field's problem is
+                        // reported already.
+                        None => {}
+                    }
                 }
             }
             let id = value.as_ref().map(|(target, _)| match target {

@@ -18,6 +18,13 @@
 //!   excluded.col` (name the table before a column inside the update);
 //! - parameters: `$1, $2, ...` (each number once or more, any order).
 
+// What runs the statements is in the adapters: with neither, only the
+// types are used.
+#![cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres")),
+    allow(dead_code, unused_imports)
+)]
+
 mod document;
 mod projection;
 mod rows;
