@@ -49,6 +49,7 @@ use tokio::task::JoinHandle;
 
 use disco_core::progress::{Behind, Progress, ProgressTracker};
 use disco_core::{EventStore, RecordedEvent, Timestamp};
+use disco_runtime::consumer::lowest::{keep_lowest, Lowest};
 use disco_runtime::consumer::membership::{member_name, Assignment, Member, MembershipOptions};
 use disco_runtime::consumer::{head_or_announced, partition_name, KeyFn, Partition};
 
@@ -356,8 +357,8 @@ async fn remote_positions(read_model: &dyn ReadModel) -> (Option<u32>, HashMap<u
     (Some(live), positions)
 }
 
-/// Keeps the combined progress: the lowest of the partitions' positions,
-/// each the larger of this process's runner's announcement and its row's.
+/// Keeps the combined progress: this process's runners' announcements, and
+/// the rows of the partitions other processes run.
 async fn combine(
     read_model: Arc<dyn ReadModel>,
     count: u32,
@@ -365,38 +366,33 @@ async fn combine(
     moved: Arc<Notify>,
     tracker: ProgressTracker,
 ) {
-    let mut stored: HashMap<u32, u64> = HashMap::new();
-    let mut read_at: Option<tokio::time::Instant> = None;
-    loop {
-        // The handle and the member are gone (dropped, stopped): so is
-        // anyone to tell.
-        if Arc::strong_count(&runners) == 1 {
-            return;
+    let lowest = Lowest {
+        count,
+        poll: REMOTE_EVERY,
+        stored_every: REMOTE_EVERY,
+        wake: Some(moved),
+    };
+    let local = || {
+        let runners = runners.clone();
+        async move {
+            // The handle and the member are gone: so is anyone to tell (this
+            // closure's clone and the loop's are the two left).
+            if Arc::strong_count(&runners) <= 2 {
+                return None;
+            }
+            let own = runners.lock().await;
+            Some(
+                own.iter()
+                    .map(|(p, r)| (*p, r.progress().position()))
+                    .collect(),
+            )
         }
-        let local: HashMap<u32, u64> = runners
-            .lock()
-            .await
-            .iter()
-            .map(|(partition, runner)| (*partition, runner.progress().position()))
-            .collect();
-        let all_local = (0..count).all(|p| local.contains_key(&p));
-        if !all_local && read_at.is_none_or(|at| at.elapsed() >= REMOTE_EVERY) {
-            stored = remote_positions(&*read_model).await.1;
-            read_at = Some(tokio::time::Instant::now());
-        }
-        let lowest = (0..count)
-            .map(|p| {
-                let own = local.get(&p).copied().unwrap_or(0);
-                own.max(stored.get(&p).copied().unwrap_or(0))
-            })
-            .min()
-            .unwrap_or(0);
-        tracker.advance(lowest);
-        tokio::select! {
-            _ = moved.notified() => {}
-            _ = tokio::time::sleep(REMOTE_EVERY) => {}
-        }
-    }
+    };
+    let stored = || {
+        let read_model = read_model.clone();
+        async move { remote_positions(&*read_model).await.1 }
+    };
+    keep_lowest(lowest, local, stored, tracker).await;
 }
 
 /// This process's runners of a partitioned projection: what membership

@@ -48,6 +48,7 @@
 //! ```
 
 mod handle;
+pub mod lowest;
 pub mod membership;
 pub mod parking;
 mod partition;

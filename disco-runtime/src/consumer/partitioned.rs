@@ -37,6 +37,7 @@ use disco_core::limits::check_checkpoint_name;
 use disco_core::progress::{Progress, ProgressTracker};
 use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 
+use super::lowest::{keep_lowest, Lowest};
 use super::membership::{Assignment, Member, MembershipOptions};
 use super::partition::{KeyFn, Partition};
 use super::{
@@ -210,10 +211,10 @@ const LOCAL_EVERY: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// How often the combined progress reads the checkpoints of partitions
 /// other processes run.
-const REMOTE_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+const STORED_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Keeps the combined progress: the lowest of the partitions' positions,
-/// each the larger of this process's runner's and its checkpoint's.
+/// Keeps the combined progress: this process's runners' positions, and the
+/// checkpoints of the others.
 async fn combine(
     store: Arc<dyn EventStore>,
     name: String,
@@ -221,40 +222,42 @@ async fn combine(
     runners: SharedRunners,
     tracker: ProgressTracker,
 ) {
-    let mut stored: HashMap<String, u64> = HashMap::new();
-    let mut read_at: Option<tokio::time::Instant> = None;
-    loop {
-        // The handle and the member are gone: so is anyone to tell.
-        if Arc::strong_count(&runners) == 1 {
-            return;
-        }
-        let local: HashMap<u32, u64> = runners
-            .lock()
-            .await
-            .iter()
-            .map(|(partition, runner)| (*partition, runner.progress().position()))
-            .collect();
-        let all_local = (0..count).all(|p| local.contains_key(&p));
-        if !all_local && read_at.is_none_or(|at| at.elapsed() >= REMOTE_EVERY) {
-            if let Ok(checkpoints) = store.list_checkpoints().await {
-                stored = checkpoints
-                    .into_iter()
-                    .map(|c| (c.name, c.position))
-                    .collect();
+    let lowest = Lowest {
+        count,
+        poll: LOCAL_EVERY,
+        stored_every: STORED_EVERY,
+        wake: None,
+    };
+    let local = || {
+        let runners = runners.clone();
+        async move {
+            // The handle and the member are gone: so is anyone to tell (this
+            // closure's clone and the loop's are the two left).
+            if Arc::strong_count(&runners) <= 2 {
+                return None;
             }
-            read_at = Some(tokio::time::Instant::now());
+            let own = runners.lock().await;
+            Some(
+                own.iter()
+                    .map(|(p, r)| (*p, r.progress().position()))
+                    .collect(),
+            )
         }
-        let lowest = (0..count)
-            .map(|p| {
-                let own = local.get(&p).copied().unwrap_or(0);
-                let saved = stored.get(&partition_name(&name, p, count)).copied();
-                own.max(saved.unwrap_or(0))
-            })
-            .min()
-            .unwrap_or(0);
-        tracker.advance(lowest);
-        tokio::time::sleep(LOCAL_EVERY).await;
-    }
+    };
+    let stored = || {
+        let (store, name) = (store.clone(), name.clone());
+        async move {
+            let checkpoints = store.list_checkpoints().await.unwrap_or_default();
+            (0..count)
+                .filter_map(|p| {
+                    let wanted = partition_name(&name, p, count);
+                    let position = checkpoints.iter().find(|c| c.name == wanted)?.position;
+                    Some((p, position))
+                })
+                .collect()
+        }
+    };
+    keep_lowest(lowest, local, stored, tracker).await;
 }
 
 /// The runners of the partitions this process runs, by partition.
