@@ -198,6 +198,7 @@ impl Backend {
                         Case::Hold1M
                             | Case::Append8x1At5M
                             | Case::ProjectionRebuild
+                            | Case::ProjectionPortable
                             | Case::ReopenAfterKill
                     ) || extra.contains(c)
                 })
@@ -383,6 +384,8 @@ impl Backend {
             (Postgres(_), Case::TransferProcess) => Some(Goal::MinRatio(0.25)),
             (Postgres(_), Case::CopyFromSqlite) => Some(Goal::MinRate(20_000.0)),
             (Postgres(_), Case::ProjectionRebuild) => Some(Goal::MinRatio(0.5)),
+            // Written once, a projection keeps most of its speed.
+            (Sqlite(_) | Postgres(_), Case::ProjectionPortable) => Some(Goal::MinRatio(0.8)),
             (Sqlite(_) | Postgres(_), Case::ProjectionLatency) => Some(Goal::MaxP99Ms(10.0)),
             // A killed writer's 1 GiB file opens within a second.
             (Redb(_), Case::ReopenAfterKill) => Some(Goal::MaxP99Ms(1000.0)),

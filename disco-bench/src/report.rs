@@ -201,6 +201,9 @@ pub async fn measure(backend: &Backend, case: Case, sizes: Sizes) -> disco_core:
             let events = store.store();
             let measured = match case {
                 Case::ProjectionRebuild => projection_cases::rebuild(backend, events, sizes).await,
+                Case::ProjectionPortable => {
+                    projection_cases::portable(backend, events, sizes).await
+                }
                 _ => projection_cases::latency(backend, events, sizes).await,
             };
             store.finish().await;

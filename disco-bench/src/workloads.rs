@@ -63,6 +63,12 @@ pub enum Case {
     /// events (500 per transaction); raw: the same upserts in transactions
     /// of 500, the rows read and decoded before the clock starts.
     ProjectionRebuild,
+    /// The same rebuild with the projection written once for every
+    /// read-model database (`SqlProjection`: statements in the SQL SQLite
+    /// and PostgreSQL share); raw: the projection written for this
+    /// database. Two rounds each, alternating: the cost of the portable
+    /// layer.
+    ProjectionPortable,
     /// At one append every 5 ms, the time from an append's start until the
     /// projection's row is committed; raw: the append, then the upsert by
     /// hand. Reported as p50 and p99.
@@ -88,7 +94,7 @@ pub enum Case {
 
 impl Case {
     /// Every case, in the order they run.
-    pub const ALL: [Case; 20] = [
+    pub const ALL: [Case; 21] = [
         Case::Append1x1,
         Case::Append8x1,
         Case::Group8,
@@ -104,6 +110,7 @@ impl Case {
         Case::DispatchGrowth,
         Case::CopyFromSqlite,
         Case::ProjectionRebuild,
+        Case::ProjectionPortable,
         Case::ProjectionLatency,
         Case::TransferProcess,
         Case::PartitionedIo,
@@ -129,6 +136,7 @@ impl Case {
             Case::DispatchGrowth => "dispatch-growth",
             Case::CopyFromSqlite => "copy-from-sqlite",
             Case::ProjectionRebuild => "projection-rebuild",
+            Case::ProjectionPortable => "projection-portable",
             Case::ProjectionLatency => "projection-latency",
             Case::TransferProcess => "transfer-process",
             Case::PartitionedIo => "partitioned-io",
@@ -406,6 +414,7 @@ pub async fn run(case: Case, target: Arc<dyn Target>, sizes: Sizes) -> Result<Me
             Ok(Measurement::with_latencies(took, start))
         }
         Case::ProjectionRebuild
+        | Case::ProjectionPortable
         | Case::ProjectionLatency
         | Case::TransferProcess
         | Case::PartitionedIo

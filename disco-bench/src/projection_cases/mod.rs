@@ -18,6 +18,7 @@ use disco_projections::{ProjectionHandle, ProjectionOptions, Projector};
 
 use crate::backend::Backend;
 use crate::workloads::{bench_event, Case, Measurement, Sizes};
+use disco_projections::sql::Portable;
 use projection::{sql, BenchRows, PREFIX};
 
 /// Events per read-model transaction, on both sides.
@@ -68,11 +69,15 @@ impl Models {
         }
     }
 
-    fn start(&self, store: Arc<dyn EventStore>) -> Result<ProjectionHandle> {
+    /// Starts the projection: written for this database, or once for
+    /// every database (`portable`).
+    fn start(&self, store: Arc<dyn EventStore>, portable: bool) -> Result<ProjectionHandle> {
         let options = ProjectionOptions::default().batch_size(BATCH);
-        let projector = match self {
-            Models::Sqlite(m, _) => Projector::new(m.projection(BenchRows)),
-            Models::Postgres(m) => Projector::new(m.projection(BenchRows)),
+        let projector = match (self, portable) {
+            (Models::Sqlite(m, _), false) => Projector::new(m.projection(BenchRows)),
+            (Models::Sqlite(m, _), true) => Projector::new(m.projection(Portable(BenchRows))),
+            (Models::Postgres(m), false) => Projector::new(m.projection(BenchRows)),
+            (Models::Postgres(m), true) => Projector::new(m.projection(Portable(BenchRows))),
         };
         projector
             .options(options)
@@ -204,7 +209,7 @@ pub async fn rebuild(
     let models = Models::open(backend).await?;
 
     let start = Instant::now();
-    let handle = models.start(store.clone())?;
+    let handle = models.start(store.clone(), false)?;
     handle
         .wait_for(head, Duration::from_secs(3600))
         .await
@@ -228,6 +233,37 @@ pub async fn rebuild(
     Ok((on_store, on_raw))
 }
 
+/// `projection-portable`: (written once, written for this database), the
+/// rebuild of the same events into a fresh read-model database each time,
+/// two rounds in the order portable, native, native, portable.
+pub async fn portable(
+    backend: &Backend,
+    store: Arc<dyn EventStore>,
+    sizes: Sizes,
+) -> Result<(Measurement, Measurement)> {
+    let head = fill(&*store, sizes.projection_events).await?;
+    let events = u64::try_from(sizes.projection_events).unwrap_or(u64::MAX);
+    let mut took = [Duration::ZERO, Duration::ZERO];
+    for portable in [true, false, false, true] {
+        let models = Models::open(backend).await?;
+        let start = Instant::now();
+        let handle = models.start(store.clone(), portable)?;
+        handle
+            .wait_for(head, Duration::from_secs(3600))
+            .await
+            .map_err(|e| failed("the projection", e))?;
+        took[usize::from(!portable)] += start.elapsed();
+        handle.stop().await;
+        models.remove().await;
+    }
+    let side = |elapsed: Duration| Measurement {
+        events: events.saturating_mul(2),
+        elapsed,
+        latency: None,
+    };
+    Ok((side(took[0]), side(took[1])))
+}
+
 /// `projection-latency`: (store side, raw side), one append every 5 ms.
 pub async fn latency(
     backend: &Backend,
@@ -235,7 +271,7 @@ pub async fn latency(
     sizes: Sizes,
 ) -> Result<(Measurement, Measurement)> {
     let models = Models::open(backend).await?;
-    let handle = models.start(store.clone())?;
+    let handle = models.start(store.clone(), false)?;
     let stream = StreamId::new(format!("{PREFIX}latency"))?;
     let gap = Duration::from_millis(5);
     let samples = sizes.latency_samples;
@@ -284,5 +320,8 @@ pub async fn latency(
 
 /// Whether `case` is one of these.
 pub fn is_projection_case(case: Case) -> bool {
-    matches!(case, Case::ProjectionRebuild | Case::ProjectionLatency)
+    matches!(
+        case,
+        Case::ProjectionRebuild | Case::ProjectionPortable | Case::ProjectionLatency
+    )
 }

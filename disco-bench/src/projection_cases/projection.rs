@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use disco_cqrs::DomainEvent;
 use disco_projections::postgres::{PgProjection, PgTransaction};
+use disco_projections::sql::{SqlProjection, Statements};
 use disco_projections::sqlite::{rusqlite, SqliteProjection};
-use disco_projections::{Envelope, HandlerError, Interest, Projection, Tables};
+use disco_projections::{args, Envelope, HandlerError, Interest, Projection, Tables};
 use serde::{Deserialize, Serialize};
 
 /// A bench event's payload (`bench_event`'s data).
@@ -90,6 +91,29 @@ impl PgProjection for BenchRows {
             .bind(event.event.n as i64)
             .execute(&mut **tx)
             .await?;
+        Ok(())
+    }
+}
+
+/// The same projection, written once for every read-model database.
+impl SqlProjection for BenchRows {
+    fn setup(&self, sql: &mut Statements) {
+        sql.run(
+            "CREATE TABLE {bench_rows} (id TEXT PRIMARY KEY, n BIGINT NOT NULL, last BIGINT NOT NULL)",
+            args![],
+        );
+    }
+
+    fn apply(
+        &self,
+        event: Envelope<BenchPayload>,
+        sql: &mut Statements,
+    ) -> Result<(), HandlerError> {
+        sql.run(
+            "INSERT INTO {bench_rows} (id, n, last) VALUES ($1, 1, $2)
+             ON CONFLICT (id) DO UPDATE SET n = {bench_rows}.n + 1, last = $2",
+            args![event.aggregate_id, event.event.n],
+        );
         Ok(())
     }
 }
