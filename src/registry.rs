@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use disco_runtime::measured::Measured;
+
 use disco_backend::registry::{find, Backend, Dropped, OpenOptions, Opened};
 use disco_core::{EventStore, Result};
 
@@ -49,7 +51,22 @@ pub fn backends() -> Vec<Backend> {
 /// # Ok(()) }
 /// ```
 pub async fn connect(url: &str) -> Result<Arc<dyn EventStore>> {
-    Ok(open_url(url, OpenOptions::default()).await?.store)
+    let store = open_url(url, OpenOptions::default()).await?.store;
+    Ok(Arc::new(Measured::new(store, system_of(url))))
+}
+
+/// The kind of store `url` names, as its appends are reported
+/// (`db.system.name`, after OpenTelemetry's names where there is one).
+fn system_of(url: &str) -> &'static str {
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => "sqlite",
+        "postgres" | "postgresql" => "postgresql",
+        "redb" => "redb",
+        "nats" => "nats",
+        "memory" => "memory",
+        _ => "other",
+    }
 }
 
 /// Opens the store a URL names as `options` allow (create, migrate, or use

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Borrow;
 use tokio::task::JoinHandle;
+
+use disco_runtime::measured::COMMAND_DURATION;
 use tracing::Instrument;
 
 use crate::aggregate::{Aggregate, CommandContext};
@@ -198,6 +201,30 @@ fn decode_params<T>(
         errors.insert(String::new(), vec!["the parameters are not valid".into()]);
         DispatchError::Validation(errors)
     })
+}
+
+/// Reports a named command's time and outcome ([`COMMAND_DURATION`]); an
+/// unknown name is reported as `unknown`, so a caller cannot mint labels.
+fn report<T, E: std::borrow::Borrow<DispatchError>>(
+    name: &str,
+    started: std::time::Instant,
+    outcome: &Result<T, E>,
+) {
+    let (command, outcome) = match outcome.as_ref().map_err(Borrow::borrow) {
+        Ok(_) => (name, "ok"),
+        Err(DispatchError::UnknownCommand(_)) => ("unknown", "unknown"),
+        Err(DispatchError::Validation(_)) => (name, "invalid"),
+        Err(DispatchError::Rejected(_)) => (name, "rejected"),
+        Err(DispatchError::Conflict { .. }) => (name, "conflict"),
+        Err(DispatchError::Behind { .. }) => (name, "behind"),
+        Err(_) => (name, "error"),
+    };
+    metrics::histogram!(
+        COMMAND_DURATION,
+        "disco.command" => command.to_owned(),
+        "disco.outcome" => outcome
+    )
+    .record(started.elapsed().as_secs_f64());
 }
 
 /// A query's failure: a store error stays one, anything else is the
@@ -465,7 +492,8 @@ impl Orchestrator {
     ) -> Result<Dispatched, DispatchError> {
         let span =
             tracing::info_span!("dispatch", command = name, command_id = %context.command_id);
-        async {
+        let started = std::time::Instant::now();
+        let outcome = async {
             let route = self.route(name)?;
             self.check_size(&params)?;
             let prepared = match route(params, new_id) {
@@ -475,7 +503,9 @@ impl Orchestrator {
             prepared(context).await
         }
         .instrument(span)
-        .await
+        .await;
+        report(name, started, &outcome);
+        outcome
     }
 
     /// [`Orchestrator::dispatch`] as `options` say: under their
@@ -550,15 +580,22 @@ impl Orchestrator {
     /// valid: the aggregate's id at once, the outcome through the
     /// [`Pending`] handle (and the log).
     pub fn dispatch_async(&self, name: &str, params: Value) -> Result<Pending, DispatchError> {
+        let started = std::time::Instant::now();
         let context = CommandContext::new();
-        let route = self.route(name)?;
-        self.check_size(&params)?;
-        let (id, prepared) = route(params, None).map_err(Refused::now)?;
+        let prepared = self
+            .route(name)
+            .and_then(|route| {
+                self.check_size(&params)?;
+                route(params, None).map_err(Refused::now)
+            })
+            .inspect_err(|error| report(name, started, &Err::<(), _>(error)));
+        let (id, prepared) = prepared?;
         let span = tracing::info_span!("dispatch", command = name, command_id = %context.command_id, id = %id, mode = "async");
         let command = name.to_owned();
         let task = tokio::spawn(
             async move {
                 let outcome = prepared(context).await;
+                report(&command, started, &outcome);
                 match &outcome {
                     Ok(done) => {
                         tracing::info!(command, id = %done.id, version = done.version, "async command done")

@@ -29,6 +29,7 @@ use super::handle::{Control, Shared};
 use super::parking::{self, ParkedStream, Release};
 use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
 use crate::catch_panic::CatchPanic;
+use crate::measured::{CONSUMED, CONSUMER_LABEL, CONSUMER_LAG, PROCESS_DURATION};
 use crate::{Progressed, Subscription, SubscriptionOptions};
 use disco_core::lease::Lease;
 use disco_core::{EventStore, ExpectedVersion, ReadDirection, RecordedEvent, StreamId, Uuid};
@@ -51,12 +52,14 @@ pub(crate) fn spawn(
     let (control, commands) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared::new(&name, options.start_after));
     let runner = Runner {
+        meter: Meter::new(&name),
         name: name.clone(),
         handler,
         options,
         store: store.clone(),
         commands,
         shared: shared.clone(),
+        ticks: 0,
     };
     let task = tokio::spawn(run_caught(runner));
     ConsumerHandle {
@@ -96,6 +99,31 @@ struct Runner {
     store: Arc<dyn EventStore>,
     commands: mpsc::UnboundedReceiver<Control>,
     shared: Arc<Shared>,
+    meter: Meter,
+    /// Events delivered, for timing one in [`TIME_EVERY`].
+    ticks: u32,
+}
+
+/// One delivery in this many is timed ([`PROCESS_DURATION`]): reading the
+/// clock for every event costs more than a no-op delivery.
+const TIME_EVERY: u32 = 16;
+
+/// The consumer's metrics, registered once (see [`crate::measured`]).
+struct Meter {
+    consumed: metrics::Counter,
+    process: metrics::Histogram,
+    lag: metrics::Gauge,
+}
+
+impl Meter {
+    fn new(name: &str) -> Self {
+        let label = || name.to_owned();
+        Meter {
+            consumed: metrics::counter!(CONSUMED, CONSUMER_LABEL => label()),
+            process: metrics::histogram!(PROCESS_DURATION, CONSUMER_LABEL => label()),
+            lag: metrics::gauge!(CONSUMER_LAG, CONSUMER_LABEL => label()),
+        }
+    }
 }
 
 /// The state of one stretch as the active runner.
@@ -163,6 +191,13 @@ enum Wait {
 }
 
 impl Runner {
+    /// Reports how far behind the head the consumer is, against the head
+    /// the store last announced to this process.
+    fn report_lag(&self, position: u64) {
+        let head = self.store.notifications().head();
+        self.meter.lag.set(head.saturating_sub(position) as f64);
+    }
+
     async fn run(mut self) -> ConsumerExit {
         let mut lost = false;
         let exit = loop {
@@ -336,6 +371,7 @@ impl Runner {
             let count_due = s.since_save >= self.options.checkpoint_every_events;
             if unclocked >= CLOCK_EVERY || count_due {
                 unclocked = 0;
+                self.report_lag(s.position);
                 let now = Instant::now();
                 if now >= s.renew_due && !self.renew(&mut s).await {
                     return Err(StandBy::LeaseLost);
@@ -361,6 +397,7 @@ impl Runner {
                         unannounced = 0;
                         self.shared.advance(s.position);
                     }
+                    self.report_lag(s.position);
                     unclocked = CLOCK_EVERY;
                     let deadline = s.renew_due.min(s.save_due);
                     let woke = tokio::select! {
@@ -426,6 +463,8 @@ impl Runner {
             if !s.lease.is_held() {
                 return Err(StandBy::LeaseLost);
             }
+            self.ticks = self.ticks.wrapping_add(1);
+            let timed = (self.ticks % TIME_EVERY == 0).then(std::time::Instant::now);
             let delivered = match self.deliver(&event, &mut s).await {
                 Delivery::Park(error) => match Box::pin(self.park(&event, error, &mut s)).await {
                     Ok(()) => Delivery::Skipped,
@@ -435,6 +474,10 @@ impl Runner {
             };
             match delivered {
                 Delivery::Handled | Delivery::Skipped => {
+                    if let Some(started) = timed {
+                        self.meter.process.record(started.elapsed().as_secs_f64());
+                    }
+                    self.meter.consumed.increment(1);
                     // What the feed has seen once this event is delivered:
                     // beyond it when the rest of its page was filtered out.
                     s.position = event.position.max(s.feed.seen());
