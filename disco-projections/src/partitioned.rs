@@ -49,7 +49,7 @@ use tokio::task::JoinHandle;
 
 use disco_core::progress::{Behind, Progress, ProgressTracker};
 use disco_core::{EventStore, RecordedEvent, Timestamp};
-use disco_runtime::consumer::lowest::{keep_lowest, Lowest};
+use disco_runtime::consumer::lowest::{keep_lowest, LocalRunners, Lowest};
 use disco_runtime::consumer::membership::{member_name, Assignment, Member, MembershipOptions};
 use disco_runtime::consumer::{head_or_announced, partition_name, KeyFn, Partition};
 
@@ -175,7 +175,7 @@ impl PartitionedProjector {
 }
 
 /// The runners of the partitions this process runs, by partition.
-type SharedRunners = Arc<AsyncMutex<BTreeMap<u32, ProjectionHandle>>>;
+type SharedRunners = LocalRunners<ProjectionHandle>;
 
 /// One partition as the status shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,27 +372,18 @@ async fn combine(
         stored_every: REMOTE_EVERY,
         wake: Some(moved),
     };
-    let local = || {
-        let runners = runners.clone();
-        async move {
-            // The handle and the member are gone: so is anyone to tell (this
-            // closure's clone and the loop's are the two left).
-            if Arc::strong_count(&runners) <= 2 {
-                return None;
-            }
-            let own = runners.lock().await;
-            Some(
-                own.iter()
-                    .map(|(p, r)| (*p, r.progress().position()))
-                    .collect(),
-            )
-        }
-    };
     let stored = || {
         let read_model = read_model.clone();
         async move { remote_positions(&*read_model).await.1 }
     };
-    keep_lowest(lowest, local, stored, tracker).await;
+    keep_lowest(
+        lowest,
+        runners,
+        |r: &ProjectionHandle| r.progress().position(),
+        stored,
+        tracker,
+    )
+    .await;
 }
 
 /// This process's runners of a partitioned projection: what membership

@@ -1,12 +1,12 @@
 //! [`keep_lowest`]: the combined progress of a partitioned consumer or
 //! projection, the lowest of its partitions' positions.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Mutex as AsyncMutex, Notify};
 
 use disco_core::progress::ProgressTracker;
 
@@ -25,40 +25,48 @@ pub struct Lowest {
     pub wake: Option<Arc<Notify>>,
 }
 
+/// This process's runners of a partitioned consumer or projection, by
+/// partition.
+pub type LocalRunners<R> = Arc<AsyncMutex<BTreeMap<u32, R>>>;
+
 /// Keeps `tracker` at the lowest position of the partitions, each the
-/// larger of what this process's runner announced (`local`, by partition;
-/// `None` once its owner is gone, which ends the loop) and what is stored
-/// for it (`stored`, read only while some partition is not local).
-pub async fn keep_lowest<L, LF, S, SF>(
+/// larger of what this process's runner announced (`position` of each of
+/// `runners`) and what is stored for it (`stored`, read only while some
+/// partition is not local). Ends once nobody else holds `runners` (the
+/// handle and the member are gone: so is anyone to tell).
+pub async fn keep_lowest<R, P, S, SF>(
     lowest: Lowest,
-    mut local: L,
+    runners: LocalRunners<R>,
+    position: P,
     mut stored: S,
     tracker: ProgressTracker,
 ) where
-    L: FnMut() -> LF,
-    LF: Future<Output = Option<HashMap<u32, u64>>>,
+    P: Fn(&R) -> u64,
     S: FnMut() -> SF,
     SF: Future<Output = HashMap<u32, u64>>,
 {
     let mut saved: HashMap<u32, u64> = HashMap::new();
     let mut read_at: Option<tokio::time::Instant> = None;
-    loop {
-        let Some(own) = local().await else {
-            return;
-        };
+    while Arc::strong_count(&runners) > 1 {
+        let own: HashMap<u32, u64> = runners
+            .lock()
+            .await
+            .iter()
+            .map(|(partition, runner)| (*partition, position(runner)))
+            .collect();
         let all_local = (0..lowest.count).all(|p| own.contains_key(&p));
         if !all_local && read_at.is_none_or(|at| at.elapsed() >= lowest.stored_every) {
             saved = stored().await;
             read_at = Some(tokio::time::Instant::now());
         }
-        let position = (0..lowest.count)
+        let lowest_position = (0..lowest.count)
             .map(|p| {
                 let runner = own.get(&p).copied().unwrap_or(0);
                 runner.max(saved.get(&p).copied().unwrap_or(0))
             })
             .min()
             .unwrap_or(0);
-        tracker.advance(position);
+        tracker.advance(lowest_position);
         match &lowest.wake {
             Some(wake) => {
                 tokio::select! {

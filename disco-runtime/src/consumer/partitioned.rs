@@ -37,7 +37,7 @@ use disco_core::limits::check_checkpoint_name;
 use disco_core::progress::{Progress, ProgressTracker};
 use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 
-use super::lowest::{keep_lowest, Lowest};
+use super::lowest::{keep_lowest, LocalRunners, Lowest};
 use super::membership::{Assignment, Member, MembershipOptions};
 use super::partition::{KeyFn, Partition};
 use super::{
@@ -228,22 +228,6 @@ async fn combine(
         stored_every: STORED_EVERY,
         wake: None,
     };
-    let local = || {
-        let runners = runners.clone();
-        async move {
-            // The handle and the member are gone: so is anyone to tell (this
-            // closure's clone and the loop's are the two left).
-            if Arc::strong_count(&runners) <= 2 {
-                return None;
-            }
-            let own = runners.lock().await;
-            Some(
-                own.iter()
-                    .map(|(p, r)| (*p, r.progress().position()))
-                    .collect(),
-            )
-        }
-    };
     let stored = || {
         let (store, name) = (store.clone(), name.clone());
         async move {
@@ -257,11 +241,18 @@ async fn combine(
                 .collect()
         }
     };
-    keep_lowest(lowest, local, stored, tracker).await;
+    keep_lowest(
+        lowest,
+        runners,
+        |r: &ConsumerHandle| r.progress().position(),
+        stored,
+        tracker,
+    )
+    .await;
 }
 
 /// The runners of the partitions this process runs, by partition.
-type SharedRunners = Arc<AsyncMutex<BTreeMap<u32, ConsumerHandle>>>;
+type SharedRunners = LocalRunners<ConsumerHandle>;
 
 impl std::fmt::Debug for PartitionedHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
