@@ -24,6 +24,7 @@ use serde::Serialize;
 ///     serde_json::to_value(&errors).unwrap(),
 ///     serde_json::json!({"amount": ["must be greater than 0"], "to": ["there is no account with this id"]})
 /// );
+/// assert_eq!(errors.to_string(), "amount: must be greater than 0; to: there is no account with this id");
 /// assert!(errors.into_result().is_err());
 /// assert!(FieldErrors::new().into_result().is_ok());
 /// ```
@@ -71,6 +72,19 @@ impl FieldErrors {
         } else {
             Err(self)
         }
+    }
+}
+
+/// Every field's messages on one line: `field: first, second; other: ...`.
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (field, messages)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{field}: {}", messages.join(", "))?;
+        }
+        Ok(())
     }
 }
 

@@ -216,14 +216,6 @@ pub struct Session {
     pub dispatched: Vec<Uuid>,
 }
 
-fn show(errors: &FieldErrors) -> String {
-    errors
-        .iter()
-        .map(|(field, messages)| format!("{field}: {}", messages.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// The console session, written to `out`.
 pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let bank = Bank::start(url).await?;
@@ -298,7 +290,7 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let params = json!({"from": 5, "amount": "lots", "colour": "red"});
     match app.dispatch("transfer", params.clone()).await {
         Err(DispatchError::Validation(errors)) => {
-            writeln!(out, "> transfer {params}\n  invalid: {}", show(&errors))?;
+            writeln!(out, "> transfer {params}\n  invalid: {}", errors)?;
             session.invalid = errors;
         }
         other => return Err(format!("an invalid transfer was not refused: {other:?}").into()),
@@ -307,7 +299,7 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let params = json!({"from": alice, "to": "nobody", "amount": -1});
     match app.dispatch("transfer", params.clone()).await {
         Err(DispatchError::Validation(errors)) => {
-            writeln!(out, "> transfer -1 to nobody\n  invalid: {}", show(&errors))?;
+            writeln!(out, "> transfer -1 to nobody\n  invalid: {}", errors)?;
             session.unknown_account = errors;
         }
         other => return Err(format!("a transfer to no account was not refused: {other:?}").into()),

@@ -215,14 +215,6 @@ pub struct Session {
     pub available: Vec<Available>,
 }
 
-fn show(errors: &FieldErrors) -> String {
-    errors
-        .iter()
-        .map(|(field, messages)| format!("{field}: {}", messages.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// The console session, written to `out`.
 pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let library = Library::start(url).await?;
@@ -258,7 +250,7 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     let params = json!({"book_id": "no-such-book", "member_id": 7, "days": 90});
     match app.dispatch("borrow", params.clone()).await {
         Err(DispatchError::Validation(errors)) => {
-            writeln!(out, "> borrow {params}\n  invalid: {}", show(&errors))?;
+            writeln!(out, "> borrow {params}\n  invalid: {}", errors)?;
             session.invalid = errors;
         }
         other => return Err(format!("a bad borrow was not refused: {other:?}").into()),

@@ -270,14 +270,6 @@ pub struct Session {
     pub applied: u64,
 }
 
-fn show_errors(errors: &FieldErrors) -> String {
-    errors
-        .iter()
-        .map(|(field, messages)| format!("{field}: {}", messages.join(", ")))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// The seed library's console session as a program, written to `out`.
@@ -320,7 +312,7 @@ pub async fn run(url: &str, out: &mut dyn Write) -> Result<Session, Failure> {
     writeln!(out, "> dispatch create_wallet {params}")?;
     match app.dispatch("create_wallet", params).await {
         Err(DispatchError::Validation(errors)) => {
-            writeln!(out, "  invalid: {}", show_errors(&errors))?;
+            writeln!(out, "  invalid: {}", errors)?;
             session.validation = errors;
         }
         other => return Err(format!("an invalid command was not refused: {other:?}").into()),
