@@ -13,6 +13,8 @@
 
 mod app;
 mod catalog;
+#[path = "../common/cli.rs"]
+mod cli;
 mod domain;
 mod flow;
 
@@ -21,37 +23,10 @@ use std::process::ExitCode;
 const USAGE: &str =
     "usage: lending [--store memory:|sqlite:PATH|redb:PATH|postgres://...|nats://...]";
 
-fn store_url() -> Result<String, String> {
-    let mut args = std::env::args().skip(1);
-    let mut url = "sqlite:lending.db".to_owned();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--store" => url = args.next().ok_or(USAGE)?,
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => match other.strip_prefix("--store=") {
-                Some(value) => url = value.to_owned(),
-                None => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-            },
-        }
-    }
-    Ok(url)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let url = match store_url() {
-        Ok(url) => url,
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut out = std::io::stdout();
-    match app::run(&url, &mut out).await {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("lending: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main_of("lending", "sqlite:lending.db", USAGE, |url| async move {
+        app::run(&url, &mut std::io::stdout()).await
+    })
+    .await
 }
