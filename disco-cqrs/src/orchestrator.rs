@@ -2,6 +2,7 @@
 //! aggregates, dispatched with JSON parameters.
 
 use std::any::{Any, TypeId};
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +10,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
-use std::borrow::Borrow;
 use tokio::task::JoinHandle;
 
 use disco_runtime::measured::COMMAND_DURATION;
@@ -150,14 +150,12 @@ pub(crate) type Prepared =
 pub(crate) type CommandRoute =
     Arc<dyn Fn(Value, Option<Uuid>) -> Result<(String, Prepared), Refused> + Send + Sync>;
 
-/// Why a route would not prepare a command.
-pub(crate) enum Refused {
-    /// The parameters have `errors`; `rest` is the route's validation step
-    /// still to run, for the problems only it finds.
-    Invalid {
-        errors: FieldErrors,
-        rest: Option<BoxFuture<Result<FieldErrors, DispatchError>>>,
-    },
+/// Why a route would not prepare a command: the parameters have `errors`;
+/// `rest` is the route's validation step still to run, for the problems
+/// only it finds.
+pub(crate) struct Refused {
+    pub(crate) errors: FieldErrors,
+    pub(crate) rest: Option<BoxFuture<Result<FieldErrors, DispatchError>>>,
 }
 
 impl Refused {
@@ -165,7 +163,7 @@ impl Refused {
     /// validation step that cannot read the store adds none: the problems
     /// known stand).
     async fn all(self) -> DispatchError {
-        let Refused::Invalid { mut errors, rest } = self;
+        let Refused { mut errors, rest } = self;
         if let Some(rest) = rest {
             match rest.await {
                 Ok(more) => errors.merge(more),
@@ -179,8 +177,7 @@ impl Refused {
 
     /// The problems found so far, without running the validation step.
     fn now(self) -> DispatchError {
-        let Refused::Invalid { errors, .. } = self;
-        DispatchError::Validation(errors)
+        DispatchError::Validation(self.errors)
     }
 }
 type QueryRoute = Arc<
@@ -205,7 +202,7 @@ fn decode_params<T>(
 
 /// Reports a named command's time and outcome ([`COMMAND_DURATION`]); an
 /// unknown name is reported as `unknown`, so a caller cannot mint labels.
-fn report<T, E: std::borrow::Borrow<DispatchError>>(
+fn report<T, E: Borrow<DispatchError>>(
     name: &str,
     started: std::time::Instant,
     outcome: &Result<T, E>,

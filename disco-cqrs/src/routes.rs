@@ -201,7 +201,7 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
                         Ok(checks.errors())
                     }) as BoxFuture<_>
                 });
-                return Err(Refused::Invalid { errors, rest });
+                return Err(Refused { errors, rest });
             };
             let new = target == Target::New;
             let repository = repository.clone();

@@ -3,7 +3,9 @@
 //!
 //! Nothing is recorded until the application installs a recorder (an
 //! exporter: `metrics-exporter-prometheus`, or a bridge to OpenTelemetry);
-//! without one, each report costs a branch. Names follow OpenTelemetry's
+//! without one, each report costs a branch. Install it before starting
+//! consumers: a consumer registers its metrics once, when it starts
+//! (appends and commands look theirs up each time). Names follow OpenTelemetry's
 //! semantic conventions where one fits (`db.client.operation.duration`,
 //! `messaging.process.duration`); a Prometheus exporter writes them with
 //! `_` for `.`.

@@ -47,17 +47,15 @@ pub(crate) fn render(sql: &str, tables: &Tables) -> Result<String, ProjectionErr
 pub(crate) fn highest_parameter(sql: &str) -> usize {
     let mut highest = 0usize;
     let mut quote: Option<char> = None;
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
             (None, '$') => {
-                let digits: String = std::iter::from_fn(|| {
-                    chars.next_if(|(_, d)| d.is_ascii_digit()).map(|(_, d)| d)
-                })
-                .collect();
+                let digits: String =
+                    std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
                 if let Ok(n) = digits.parse::<usize>() {
                     highest = highest.max(n);
                 }
