@@ -2,15 +2,11 @@
 
 use std::io::{BufRead, Write};
 
-use disco::{EventStore, StreamState};
 use serde_json::json;
 
 use crate::failure::{code, Failure};
 use crate::show::Format;
 use crate::stores::{Mode, Store};
-
-/// Streams per page when counting.
-const PAGE: usize = 1000;
 
 /// `disco init`: creates the store if it is missing.
 pub async fn init(url: &str, format: Format) -> Result<(), Failure> {
@@ -92,55 +88,6 @@ pub async fn drop(url: &str, yes: bool, format: Format) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Stream and event counts, by paging through every stream.
-pub struct Counts {
-    pub active: u64,
-    pub soft_deleted: u64,
-    pub hard_deleted: u64,
-    pub events: u64,
-}
-
-impl Counts {
-    /// Every stream, whatever its state.
-    pub fn streams(&self) -> u64 {
-        self.active
-            .saturating_add(self.soft_deleted)
-            .saturating_add(self.hard_deleted)
-    }
-}
-
-pub async fn counts(store: &dyn EventStore) -> Result<Counts, Failure> {
-    let mut counts = Counts {
-        active: 0,
-        soft_deleted: 0,
-        hard_deleted: 0,
-        events: 0,
-    };
-    let mut after = None;
-    loop {
-        let page = store.list_streams("", after.as_ref(), PAGE).await?;
-        for info in &page {
-            match info.state {
-                StreamState::Active => counts.active = counts.active.saturating_add(1),
-                StreamState::SoftDeleted => {
-                    counts.soft_deleted = counts.soft_deleted.saturating_add(1)
-                }
-                StreamState::HardDeleted => {
-                    counts.hard_deleted = counts.hard_deleted.saturating_add(1)
-                }
-            }
-            if info.state != StreamState::HardDeleted {
-                // A damaged store may report any version: sum without overflow.
-                counts.events = counts.events.saturating_add(info.version);
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == PAGE => after = Some(last.stream_id.clone()),
-            _ => return Ok(counts),
-        }
-    }
-}
-
 /// `disco status`.
 pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
     let opened = Store::open(url, Mode::Existing).await?;
@@ -148,7 +95,7 @@ pub async fn status(url: &str, format: Format) -> Result<(), Failure> {
     let version_number = opened.schema_version();
     let version = opened.schema_version_text();
     let head = store.head_position().await?;
-    let counts = counts(&*store).await?;
+    let counts = disco::counts::count(&*store).await?;
     let checkpoints = store.list_checkpoints().await?.len();
     match format {
         Format::Human => {

@@ -48,7 +48,7 @@ pub async fn list(url: &str, read_models_url: Option<&str>, format: Format) -> R
                 row.position,
                 lag,
                 row.tables.join(","),
-                show::rfc3339(row.updated_at)
+                row.updated_at.to_rfc3339()
                 );
                 for part in &parts {
                     println!(
@@ -57,7 +57,7 @@ pub async fn list(url: &str, read_models_url: Option<&str>, format: Format) -> R
                         part.slot.count,
                         part.position,
                         head.saturating_sub(part.position),
-                        show::rfc3339(part.updated_at)
+                        part.updated_at.to_rfc3339()
                     );
                 }
             }
@@ -73,13 +73,13 @@ pub async fn list(url: &str, read_models_url: Option<&str>, format: Format) -> R
                     "lag": lag,
                     "tables": row.tables,
                     "token": row.token,
-                    "updated_at": show::rfc3339(row.updated_at),
+                    "updated_at": row.updated_at.to_rfc3339(),
                     "partitions": parts.iter().map(|p| json!({
                         "partition": p.slot.index,
                         "of": p.slot.count,
                         "position": p.position,
                         "lag": head.saturating_sub(p.position),
-                        "updated_at": show::rfc3339(p.updated_at),
+                        "updated_at": p.updated_at.to_rfc3339(),
                     })).collect::<Vec<_>>(),
                 })
             ),

@@ -1,7 +1,7 @@
 //! How events, streams and checkpoints are printed: lines for people, or
 //! one JSON object per line for scripts.
 
-use disco::{RecordedEvent, Timestamp};
+use disco::RecordedEvent;
 use serde_json::{json, Value};
 
 /// How much of a binary payload the human view shows.
@@ -12,34 +12,6 @@ const HEX_PREVIEW: usize = 32;
 pub enum Format {
     Human,
     Json,
-}
-
-/// `µs since the epoch` as RFC 3339 UTC (`2026-11-27T11:00:48.123456Z`).
-// Bounded arithmetic: an i64 of µs is at most ~1.07e8 days, and every
-// product below stays under 1e12, far inside i64.
-#[allow(clippy::arithmetic_side_effects)]
-pub fn rfc3339(at: Timestamp) -> String {
-    let micros = at.as_micros();
-    let secs = micros.div_euclid(1_000_000);
-    let frac = micros.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:06}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
 }
 
 /// Bytes as JSON when they are JSON, else as a hex string.
@@ -80,7 +52,7 @@ pub fn event_json(e: &RecordedEvent) -> Value {
         "version": e.version,
         "type": e.event_type,
         "id": e.id.to_string(),
-        "recorded_at": rfc3339(e.recorded_at),
+        "recorded_at": e.recorded_at.to_rfc3339(),
         "data": payload(&e.data),
         "metadata": payload(&e.metadata),
     })
@@ -126,7 +98,7 @@ pub fn event_line(e: &RecordedEvent) -> String {
         escape(e.stream_id.as_str()),
         e.version,
         escape(&e.event_type),
-        rfc3339(e.recorded_at),
+        e.recorded_at.to_rfc3339(),
         preview(&e.data)
     )
 }
@@ -142,22 +114,6 @@ pub fn event(format: Format, e: &RecordedEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times_print_as_rfc3339() {
-        assert_eq!(
-            rfc3339(Timestamp::from_micros(0)),
-            "1970-01-01T00:00:00.000000Z"
-        );
-        assert_eq!(
-            rfc3339(Timestamp::from_micros(1_795_863_648_123_456)),
-            "2026-11-28T11:00:48.123456Z"
-        );
-        assert_eq!(
-            rfc3339(Timestamp::from_micros(951_782_400_000_000)),
-            "2000-02-29T00:00:00.000000Z"
-        );
-    }
 
     #[test]
     fn text_is_escaped_for_terminals() {

@@ -199,4 +199,46 @@ impl Timestamp {
         };
         at.unwrap_or(UNIX_EPOCH)
     }
+
+    /// The instant as RFC 3339 in UTC with microseconds.
+    ///
+    /// ```
+    /// use disco::Timestamp;
+    /// assert_eq!(Timestamp::from_micros(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
+    /// assert_eq!(
+    ///     Timestamp::from_micros(1_795_777_248_123_456).to_rfc3339(),
+    ///     "2026-11-27T11:00:48.123456Z"
+    /// );
+    /// // A leap day.
+    /// assert_eq!(
+    ///     Timestamp::from_micros(951_782_400_000_000).to_rfc3339(),
+    ///     "2000-02-29T00:00:00.000000Z"
+    /// );
+    /// ```
+    // Bounded arithmetic: an i64 of µs is at most ~1.07e8 days, and every
+    // product below stays under 1e12, far inside i64.
+    #[allow(clippy::arithmetic_side_effects)]
+    pub fn to_rfc3339(self) -> String {
+        let micros = self.0;
+        let secs = micros.div_euclid(1_000_000);
+        let frac = micros.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Civil from days (Howard Hinnant's algorithm).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{frac:06}Z",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60
+        )
+    }
 }

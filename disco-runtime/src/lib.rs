@@ -30,6 +30,7 @@
 pub mod catch_panic;
 pub mod consumer;
 pub mod copy;
+pub mod counts;
 pub mod measured;
 mod stream_subscription;
 mod subscription;
