@@ -26,7 +26,8 @@ mod registry;
 
 pub use disco_core::*;
 pub use disco_runtime::{
-    consumer, copy, counts, measured, Progressed, StreamSubscription, Subscription, SubscriptionOptions,
+    consumer, copy, counts, measured, Progressed, StreamSubscription, Subscription,
+    SubscriptionOptions,
 };
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use read_models::{open_read_models, read_models_beside, ReadModelDb};

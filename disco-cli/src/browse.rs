@@ -186,7 +186,7 @@ pub async fn checkpoints(url: &str, format: Format) -> Result<(), Failure> {
     let mut group: Option<String> = None;
     for checkpoint in &consumers {
         let lag = head.saturating_sub(checkpoint.position);
-        let (consumer, part) = split_partitioned(&checkpoint.name);
+        let (consumer, part) = disco::consumer::split_checkpoint_name(&checkpoint.name);
         let kind = match part {
             Some(p) if p.starts_with("member-") => "member",
             Some(_) => "partition",
@@ -244,20 +244,6 @@ pub async fn checkpoints(url: &str, format: Format) -> Result<(), Failure> {
     }
     opened.close().await;
     Ok(())
-}
-
-/// A partitioned consumer's checkpoint name split into the consumer and
-/// the part (`partition-I-of-N`, `member-S`); other names are whole.
-fn split_partitioned(name: &str) -> (&str, Option<&str>) {
-    match name.rsplit_once('/') {
-        Some((consumer, part))
-            if part.starts_with("member-")
-                || (part.starts_with("partition-") && part.contains("-of-")) =>
-        {
-            (consumer, Some(part))
-        }
-        _ => (name, None),
-    }
 }
 
 /// `disco checkpoints reset NAME --to P [--create] [--force]`.

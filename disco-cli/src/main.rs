@@ -21,6 +21,7 @@
 
 mod admin;
 mod browse;
+mod console;
 mod copy;
 mod failure;
 mod parked;
@@ -156,6 +157,26 @@ enum Command {
         read_models: Option<String>,
         #[command(subcommand)]
         action: Option<ProjectionAction>,
+    },
+    /// Serves the web console: streams, events, the story of a command,
+    /// live tail, consumers, projections and /metrics (until Ctrl-C).
+    Console {
+        /// The read-model database (default: the one beside the store).
+        #[arg(long)]
+        read_models: Option<String>,
+        /// The address to listen on (any but a loopback one needs a token).
+        #[arg(long, default_value = "127.0.0.1:7180")]
+        listen: std::net::SocketAddr,
+        /// The token every page then needs (at least 16 characters).
+        #[arg(long, env = "DISCO_CONSOLE_TOKEN")]
+        token: Option<String>,
+        /// A file holding the token.
+        #[arg(long)]
+        token_file: Option<std::path::PathBuf>,
+        /// Offer retry, skip, rebuild and drop-retired (POSTs with a CSRF
+        /// token, each logged).
+        #[arg(long)]
+        allow_actions: bool,
     },
 }
 
@@ -307,6 +328,22 @@ async fn run(args: Args) -> Result<(), Failure> {
                             projections::drop_retired(&url, models, name, format).await
                         }
                     }
+                }
+                Command::Console {
+                    read_models,
+                    listen,
+                    token,
+                    token_file,
+                    allow_actions,
+                } => {
+                    let flags = console::Flags {
+                        read_models: read_models.clone(),
+                        listen: *listen,
+                        token: token.clone(),
+                        token_file: token_file.clone(),
+                        allow_actions: *allow_actions,
+                    };
+                    console::run(&url, flags).await
                 }
                 Command::Copy { .. } => Ok(()),
             }

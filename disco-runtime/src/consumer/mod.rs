@@ -67,7 +67,9 @@ use disco_core::{EventFilter, EventStore, RecordedEvent, Result};
 pub use handle::{head_or_announced, ConsumerExit, ConsumerHandle, ConsumerState, ConsumerStatus};
 pub use membership::member_name;
 pub use partition::{KeyFn, Partition};
-pub use partitioned::{partition_name, PartitionStatus, PartitionedConsumer, PartitionedHandle};
+pub use partitioned::{
+    partition_name, split_checkpoint_name, PartitionStatus, PartitionedConsumer, PartitionedHandle,
+};
 
 /// What a handler fails with: any error, kept as its message.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;

@@ -51,6 +51,28 @@ pub fn partition_name(name: &str, index: u32, count: u32) -> String {
     format!("{name}/partition-{index}-of-{count}")
 }
 
+/// A checkpoint's name split into its consumer and, for a partitioned
+/// consumer's checkpoints, the part (`partition-I-of-N` or `member-S`);
+/// any other name is a whole consumer's.
+///
+/// ```
+/// use disco::consumer::split_checkpoint_name;
+/// assert_eq!(split_checkpoint_name("emails/partition-1-of-4"), ("emails", Some("partition-1-of-4")));
+/// assert_eq!(split_checkpoint_name("emails/member-0"), ("emails", Some("member-0")));
+/// assert_eq!(split_checkpoint_name("a/b"), ("a/b", None));
+/// ```
+pub fn split_checkpoint_name(name: &str) -> (&str, Option<&str>) {
+    match name.rsplit_once('/') {
+        Some((consumer, part))
+            if part.starts_with("member-")
+                || (part.starts_with("partition-") && part.contains("-of-")) =>
+        {
+            (consumer, Some(part))
+        }
+        _ => (name, None),
+    }
+}
+
 /// A consumer split into partitions; see the module docs.
 ///
 /// ```
