@@ -5,6 +5,7 @@
 mod backend;
 mod baseline;
 mod commands;
+mod console_load;
 mod memory_usage;
 mod nats_memory;
 mod nats_scale_out;
@@ -76,6 +77,11 @@ struct Args {
     /// 2, 4, 16, 64 messages, each acknowledged before the next.
     #[arg(long)]
     nats_commit_cost: bool,
+    /// Measure the web console under load on --store (SQLite or
+    /// PostgreSQL; filled with 1,000,000 events times --scale if empty):
+    /// page latencies for 8 clients, and what it costs 8 writers.
+    #[arg(long)]
+    console_load: bool,
     /// Internal: how many MiB the child fills.
     #[arg(long, default_value_t = 1024, hide = true)]
     fill_mib: u64,
@@ -148,6 +154,18 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("disco-bench: the NATS commit cost measurement failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.console_load {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        return match runtime.block_on(console_load::run(&args.store, args.scale)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: the console load measurement failed: {e}");
                 ExitCode::FAILURE
             }
         };

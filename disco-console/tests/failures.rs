@@ -6,7 +6,7 @@
 
 mod support;
 
-use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
+use disco::{ExpectedVersion, NewEvent, StreamId};
 use disco_console::{Console, ConsoleConfig, ConsoleError};
 use support::http::get;
 use support::{serve, TempDir};
