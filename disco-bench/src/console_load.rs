@@ -92,7 +92,9 @@ pub async fn run(url: &str, scale: f64) -> Result<(), Failure> {
     // Pages alone, then alternating writers alone and writers under load.
     let cpu_before = cpu_seconds();
     let latencies = load(&addr, transfers, head, time, None).await?;
-    let cpu = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    let cpu = cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let served: usize = latencies.values().map(Vec::len).sum();
     let mut table = Vec::new();
     for (kind, mut samples) in latencies {
