@@ -6,9 +6,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::failure::{code, Failure};
-use crate::show::thousands;
 use crate::show::Format;
 use crate::stores::{Mode, Store};
+use disco::counts::thousands;
 
 fn bar(hidden: bool) -> ProgressBar {
     if hidden {

@@ -77,19 +77,6 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A count with thousands separators: `49,383`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len().saturating_mul(2));
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && digits.len().saturating_sub(i).checked_rem(3) == Some(0) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
 /// One event as a line for people.
 pub fn event_line(e: &RecordedEvent) -> String {
     format!(
@@ -120,14 +107,6 @@ mod tests {
         assert_eq!(escape("wallet-1"), "wallet-1");
         assert_eq!(escape("evil\u{202e}gnp.exe"), "evil\\u{202e}gnp.exe");
         assert_eq!(escape("a\tb\\c"), "a\\u{9}b\\\\c");
-    }
-
-    #[test]
-    fn counts_get_thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(49_383), "49,383");
-        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

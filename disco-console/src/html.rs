@@ -24,23 +24,13 @@ fn is_bidi(c: char) -> bool {
 /// );
 /// ```
 pub fn text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // A payload's own line breaks stay line breaks (in <pre>).
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() || is_bidi(c) => {
-                let _ = write!(out, "<span class=\"esc\">\\u{{{:x}}}</span>", u32::from(c));
-            }
-            c => out.push(c),
+    escape(s, |out, c| match c {
+        // A payload's own line breaks stay line breaks (in <pre>).
+        '\n' | '\t' => out.push(c),
+        c => {
+            let _ = write!(out, "<span class=\"esc\">\\u{{{:x}}}</span>", u32::from(c));
         }
-    }
-    out
+    })
 }
 
 /// `s` as an attribute value (inside double quotes): every character that
@@ -50,6 +40,14 @@ pub fn text(s: &str) -> String {
 /// assert_eq!(disco_console::html::attr("a\"b<c"), "a&quot;b&lt;c");
 /// ```
 pub fn attr(s: &str) -> String {
+    escape(s, |out, c| {
+        let _ = write!(out, "&#x{:x};", u32::from(c));
+    })
+}
+
+/// `s` with the five markup characters as entities and each control or
+/// bidi character written by `special`.
+fn escape(s: &str, special: impl Fn(&mut String, char)) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -58,9 +56,7 @@ pub fn attr(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() || is_bidi(c) => {
-                let _ = write!(out, "&#x{:x};", u32::from(c));
-            }
+            c if c.is_control() || is_bidi(c) => special(&mut out, c),
             c => out.push(c),
         }
     }
@@ -123,18 +119,8 @@ pub fn payload(bytes: &[u8]) -> String {
     out
 }
 
-/// A count with thousands separators: `1,204,311`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len().saturating_mul(2));
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && digits.len().saturating_sub(i).checked_rem(3) == Some(0) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
+/// A count with thousands separators (`1,204,311`), as the CLI writes it.
+pub use disco::counts::thousands;
 
 /// The sections of the console, in the navigation bar's order.
 const NAV: &[(&str, &str)] = &[
@@ -208,11 +194,5 @@ mod tests {
         let dump = payload(&[0xff, b'<', b'a', 0]);
         assert!(dump.contains("ff 3c 61 00"), "{dump}");
         assert!(dump.contains(".&lt;a."), "{dump}");
-    }
-
-    #[test]
-    fn counts_have_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(1_204_311), "1,204,311");
     }
 }

@@ -1,6 +1,6 @@
 //! [`Counts`]: how many streams (by state) and events a store holds,
 //! counted by paging through every stream (`disco status` and the console
-//! show them).
+//! show them), and [`thousands`], the way both write a count for people.
 
 use disco_core::{EventStore, Result, StreamState};
 
@@ -66,5 +66,38 @@ pub async fn count(store: &dyn EventStore) -> Result<Counts> {
             Some(last) if page.len() == PAGE => after = Some(last.stream_id.clone()),
             _ => return Ok(counts),
         }
+    }
+}
+
+/// A count with thousands separators, as people read it: `1,204,311`.
+///
+/// ```
+/// assert_eq!(disco::counts::thousands(999), "999");
+/// assert_eq!(disco::counts::thousands(1_204_311), "1,204,311");
+/// ```
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len().saturating_mul(2));
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && digits.len().saturating_sub(i).checked_rem(3) == Some(0) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(49_383), "49,383");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
     }
 }
