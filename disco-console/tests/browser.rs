@@ -1,7 +1,7 @@
 //! The console in a real browser (headless chromium through chromedriver):
 //! a bank store seeded through the public API, and the pages checked
 //! against the store's own numbers; the story of a transfer that was
-//! refunded; the live tail; retry of a parked stream and a rebuild with
+//! refunded; the live tail; retry and skip of parked streams and a rebuild with
 //! actions on, their absence without, and the token; a hostile store that
 //! runs no script and shows its ids as they are.
 //!
@@ -273,15 +273,17 @@ async fn the_live_tail_shows_events_appended_after_the_page_loaded_body() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_with_actions() {
+async fn retry_and_skip_release_parked_streams_and_rebuild_switches_a_generation_only_with_actions()
+{
     // Boxed: the whole test as one future is too big for a test thread's stack.
     Box::pin(
-        retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_with_actions_body(),
+        retry_and_skip_release_parked_streams_and_rebuild_switches_a_generation_only_with_actions_body(),
     )
     .await
 }
 
-async fn retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_with_actions_body() {
+async fn retry_and_skip_release_parked_streams_and_rebuild_switches_a_generation_only_with_actions_body(
+) {
     let dir = TempDir::new("console-actions");
     let url = bank(&dir).await;
     // The bank keeps running: its projection runner carries out a rebuild.
@@ -295,9 +297,13 @@ async fn retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_w
     let handler = handler_fn(move |event| {
         let (f, h) = (f.clone(), h.clone());
         let poison = event.event_type == "Bounce";
+        let never = event.event_type == "Garbled";
         async move {
             if poison && f.load(Ordering::SeqCst) {
                 return Err("the mail server said no".into());
+            }
+            if never {
+                return Err("no mail server reads this".into());
             }
             h.fetch_add(1, Ordering::SeqCst);
             Ok(())
@@ -314,7 +320,13 @@ async fn retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_w
         .filter(disco::EventFilter::default().with_stream_prefix("mail-"))
         .start(store.clone())
         .unwrap();
-    for (stream, ty) in [("mail-1", "Bounce"), ("mail-1", "Next"), ("mail-2", "Fine")] {
+    for (stream, ty) in [
+        ("mail-1", "Bounce"),
+        ("mail-1", "Next"),
+        ("mail-2", "Fine"),
+        ("mail-3", "Garbled"),
+        ("mail-3", "After"),
+    ] {
         store
             .append(
                 &StreamId::new(stream).unwrap(),
@@ -324,12 +336,14 @@ async fn retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_w
             .await
             .unwrap();
     }
-    until("mail-1 parked", || async {
+    until("mail-1 and mail-3 parked", || async {
         parking::parked(&*store, "mailer")
             .await
             .map(|p| {
-                p.iter()
-                    .any(|(s, r)| s.stream.as_str() == "mail-1" && r.is_none())
+                ["mail-1", "mail-3"].iter().all(|name| {
+                    p.iter()
+                        .any(|(s, r)| s.stream.as_str() == *name && r.is_none())
+                })
             })
             .unwrap_or(false)
     })
@@ -394,6 +408,29 @@ async fn retry_releases_a_parked_stream_and_rebuild_switches_a_generation_only_w
             .unwrap_or(false)
     })
     .await;
+    // Skip: the event no handler reads is passed over, the one after it
+    // handled, the stream released.
+    let before = handled.load(Ordering::SeqCst);
+    browser.open(&console.at("/consumers")).await;
+    browser
+        .click("tr.parked-stream[data-stream=\"mail-3\"] button.skip")
+        .await;
+    until("mail-3 no longer parked", || async {
+        parking::parked(&*store, "mailer")
+            .await
+            .map(|p| p.iter().all(|(s, _)| s.stream.as_str() != "mail-3"))
+            .unwrap_or(false)
+    })
+    .await;
+    until("the event after the skipped one handled", || async {
+        handled.load(Ordering::SeqCst) > before
+    })
+    .await;
+    assert_eq!(
+        handled.load(Ordering::SeqCst),
+        before + 1,
+        "only the event after the skipped one"
+    );
 
     // Rebuild: a new generation, built by the running projection, goes live.
     let models = disco::open_read_models(&url, true).await.unwrap();

@@ -51,9 +51,11 @@ async fn the_console_shows_a_nats_store() {
         .append(
             &transfer,
             ExpectedVersion::NoStream,
-            vec![NewEvent::new("TransferStarted", br#"{"amount":10}"#.to_vec())
-                .with_id(started)
-                .with_metadata(meta(conversation, conversation))],
+            vec![
+                NewEvent::new("TransferStarted", br#"{"amount":10}"#.to_vec())
+                    .with_id(started)
+                    .with_metadata(meta(conversation, conversation)),
+            ],
         )
         .await
         .unwrap();
@@ -61,8 +63,10 @@ async fn the_console_shows_a_nats_store() {
         .append(
             &StreamId::new("account-a").unwrap(),
             ExpectedVersion::Any,
-            vec![NewEvent::new("AccountDebited", br#"{"amount":10}"#.to_vec())
-                .with_metadata(meta(conversation, started))],
+            vec![
+                NewEvent::new("AccountDebited", br#"{"amount":10}"#.to_vec())
+                    .with_metadata(meta(conversation, started)),
+            ],
         )
         .await
         .unwrap();
@@ -83,7 +87,11 @@ async fn the_console_shows_a_nats_store() {
     );
     let stream = get(&console.addr, "/stream?id=transfer-1").await;
     assert_eq!(stream.status, 200, "{}", stream.text());
-    assert!(stream.text().contains("TransferStarted"), "{}", stream.text());
+    assert!(
+        stream.text().contains("TransferStarted"),
+        "{}",
+        stream.text()
+    );
     let metrics = get(&console.addr, "/metrics").await.text();
     assert!(
         metrics.contains(&format!("disco_head_position {head}\n")),
