@@ -16,6 +16,7 @@ mod reopen_case;
 mod report;
 mod target;
 mod transfer_case;
+mod umadb_workload;
 mod workloads;
 
 use std::process::ExitCode;
@@ -50,6 +51,11 @@ struct Args {
     /// PostgreSQL store of `--store`.
     #[arg(long = "peer-workload", value_name = "CASE")]
     peer_cases: Vec<String>,
+    /// Run disco's side of the UmaDB benchmark (`bench/umadb/run.sh`)
+    /// instead: `append-8x1`, `append-1x100` or `reads`, on the empty
+    /// store of `--store`.
+    #[arg(long = "umadb-workload", value_name = "CASE")]
+    umadb_case: Option<String>,
     /// Internal: run one member of the partitioned-io case's consumer on
     /// the store at this location until killed.
     #[arg(long, value_name = "STORE", hide = true)]
@@ -154,6 +160,18 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("disco-bench: the NATS commit cost measurement failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(case) = &args.umadb_case {
+        let Some(runtime) = runtime() else {
+            return ExitCode::FAILURE;
+        };
+        return match runtime.block_on(umadb_workload::run(&args.store, case, args.scale)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("disco-bench: the UmaDB workload failed: {e}");
                 ExitCode::FAILURE
             }
         };
