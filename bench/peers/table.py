@@ -13,6 +13,10 @@ stream: the ceiling of any command path on it)."""
 import json
 import sys
 from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ranges import ratio, span  # noqa: E402 (bench/ranges.py)
 
 NAMES = {
     "new-1": "1 client, a new aggregate per command",
@@ -25,17 +29,6 @@ with open(sys.argv[1]) as lines:
     for line in lines:
         row = json.loads(line)
         rates[row["case"]][row["side"]].append(row["commands"] / row["seconds"])
-
-
-def span(values, fmt):
-    if not values:
-        return "-"
-    low, high = fmt.format(min(values)), fmt.format(max(values))
-    return low if low == high else f"{low}-{high}"
-
-
-def ratio(side, peer):
-    return span([d / p for d, p in zip(side, peer)], "{:.2f}") + "x" if side else "-"
 
 
 print("| case | cqrs-es cmd/s | disco `execute` | disco / cqrs-es | disco `execute_new` | / cqrs-es | raw INSERT (ceiling) | / cqrs-es | disco's schema, raw (floor) or disco's bare appends (own-8) | / cqrs-es |")

@@ -6,6 +6,10 @@ its defaults, PostgreSQL against UmaDB's gRPC server."""
 import json
 import sys
 from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ranges import ratio, span  # noqa: E402 (bench/ranges.py)
 
 NAMES = {
     "append-8x1": "8 writers, 1 event per append",
@@ -21,18 +25,6 @@ with open(sys.argv[1]) as lines:
             continue
         row = json.loads(line)
         rates[row["case"]][row["side"]].append(row["events"] / row["seconds"])
-
-
-def span(values, fmt):
-    if not values:
-        return "-"
-    low, high = fmt.format(min(values)), fmt.format(max(values))
-    return low if low == high else f"{low}-{high}"
-
-
-def ratio(side, peer):
-    pairs = [d / p for d, p in zip(side, peer) if p]
-    return span(pairs, "{:.2f}") + "x" if pairs else "-"
 
 
 print("| workload | UmaDB embedded, mmap ev/s | defaults ev/s | server ev/s | disco SQLite ev/s | / mmap | / defaults | disco redb ev/s | / mmap | / defaults | disco PostgreSQL ev/s | / server |")

@@ -19,7 +19,7 @@
 //! The filled store is kept, so a second run starts at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -405,34 +405,15 @@ async fn write(
     time: Duration,
     console: Option<(&str, u64, u64, Option<Duration>)>,
 ) -> Result<f64, Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..CLIENTS {
-        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
-        tasks.spawn(async move {
-            let stream = StreamId::new(format!("writer-{w}"))?;
-            while !stop.load(Ordering::Acquire) {
-                let event = NewEvent::new("Written", vec![b'x'; 200]);
-                store
-                    .append(&stream, ExpectedVersion::Any, vec![event])
-                    .await?;
-                count.fetch_add(1, Ordering::Relaxed);
+    let (events, seconds) = crate::writers::append_while(store, CLIENTS, async {
+        match console {
+            Some((addr, transfers, head, pace)) => {
+                load(addr, transfers, head, time, pace).await?;
             }
-            Ok::<(), Failure>(())
-        });
-    }
-    let started = Instant::now();
-    match console {
-        Some((addr, transfers, head, pace)) => {
-            load(addr, transfers, head, time, pace).await?;
+            None => tokio::time::sleep(time).await,
         }
-        None => tokio::time::sleep(time).await,
-    }
-    stop.store(true, Ordering::Release);
-    let elapsed = started.elapsed();
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    Ok(count.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64())
+        Ok(())
+    })
+    .await?;
+    Ok(events as f64 / seconds)
 }

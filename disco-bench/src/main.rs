@@ -18,6 +18,7 @@ mod target;
 mod transfer_case;
 mod umadb_workload;
 mod workloads;
+mod writers;
 
 use std::process::ExitCode;
 
@@ -128,91 +129,49 @@ fn main() -> ExitCode {
         return peer_main(&args);
     }
     if let Some(path) = &args.fill_redb {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
-        return match runtime.block_on(reopen_case::fill_and_wait(path, args.fill_mib)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: filling the redb store failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "filling the redb store failed",
+            reopen_case::fill_and_wait(path, args.fill_mib),
+        );
     }
     if let Some(url) = &args.nats_memory {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
         let count = (1_000_000.0 * args.scale).round().max(1.0) as usize;
-        return match runtime.block_on(nats_memory::run(url, count)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: the NATS memory measurement failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "the NATS memory measurement failed",
+            nats_memory::run(url, count),
+        );
     }
     if args.nats_commit_cost {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
-        return match runtime.block_on(nats_commit_cost(&args.store)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: the NATS commit cost measurement failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "the NATS commit cost measurement failed",
+            nats_commit_cost(&args.store),
+        );
     }
     if let Some(case) = &args.umadb_case {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
-        return match runtime.block_on(umadb_workload::run(&args.store, case, args.scale)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: the UmaDB workload failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "the UmaDB workload failed",
+            umadb_workload::run(&args.store, case, args.scale),
+        );
     }
     if args.console_load {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
-        return match runtime.block_on(console_load::run(&args.store, args.scale)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: the console load measurement failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "the console load measurement failed",
+            console_load::run(&args.store, args.scale),
+        );
     }
     if let Some(n) = args.nats_scale_out {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
         let time = std::time::Duration::from_secs_f64((10.0 * args.scale).max(1.0));
-        return match runtime.block_on(nats_scale_out::run(&args.store, n, time)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: the NATS scale-out measurement failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "the NATS scale-out measurement failed",
+            nats_scale_out::run(&args.store, n, time),
+        );
     }
     if let Some(location) = &args.partition_member {
-        let Some(runtime) = runtime() else {
-            return ExitCode::FAILURE;
-        };
         let pause = std::time::Duration::from_millis(args.handler_ms);
-        return match runtime.block_on(partition_case::run_member(location, pause)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("disco-bench: the partition member failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return run_to_end(
+            "the partition member failed",
+            partition_case::run_member(location, pause),
+        );
     }
     let backend = match Backend::parse(&args.store) {
         Ok(b) => b,
@@ -295,17 +254,25 @@ fn peer_main(args: &Args) -> ExitCode {
         eprintln!("disco-bench: --peer-workload runs on PostgreSQL: pass --store postgres://...");
         return ExitCode::from(2);
     }
+    run_to_end(
+        "the peer workload failed",
+        peer_workload::run_cases(&args.store, &args.peer_cases, args.scale),
+    )
+}
+
+/// Runs `work` on the bench's runtime: success, or the failure said as
+/// `disco-bench: {what}: {error}`.
+fn run_to_end<E: std::fmt::Display>(
+    what: &str,
+    work: impl std::future::Future<Output = Result<(), E>>,
+) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(peer_workload::run_cases(
-        &args.store,
-        &args.peer_cases,
-        args.scale,
-    )) {
+    match runtime.block_on(work) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("disco-bench: the peer workload failed: {e}");
+            eprintln!("disco-bench: {what}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -6,7 +6,7 @@
 //!
 //! - `append-8x1`: 8 writers, each on a stream of its own, one event of
 //!   200 bytes per append (`ExpectedVersion::Any`), for 5 s (times
-//!   `--scale`);
+//!   `--scale`) ([`crate::writers`]);
 //! - `append-1x100`: one writer, 100 such events per append, for 5 s;
 //! - `reads`: fills 100,000 events in appends of 100 (every 100th in the
 //!   stream `target`, the rest over 97 streams), then reads the whole log
@@ -14,7 +14,6 @@
 //!   `target` twenty times in one call each (`read-stream`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -82,30 +81,12 @@ async fn append_8x1(
     side: &str,
     time: Duration,
 ) -> Result<(), Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..WRITERS {
-        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
-        tasks.spawn(async move {
-            let stream = StreamId::new(format!("writer-{w}"))?;
-            while !stop.load(Ordering::Acquire) {
-                store
-                    .append(&stream, ExpectedVersion::Any, vec![event()])
-                    .await?;
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), Failure>(())
-        });
-    }
-    let started = Instant::now();
-    tokio::time::sleep(time).await;
-    stop.store(true, Ordering::Release);
-    let seconds = started.elapsed().as_secs_f64();
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    line("append-8x1", side, count.load(Ordering::Relaxed), seconds);
+    let (events, seconds) = crate::writers::append_while(store, WRITERS, async {
+        tokio::time::sleep(time).await;
+        Ok(())
+    })
+    .await?;
+    line("append-8x1", side, events, seconds);
     Ok(())
 }
 
