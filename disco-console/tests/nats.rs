@@ -35,6 +35,18 @@ fn meta(correlation: Uuid, causation: Uuid) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_shows_a_nats_store() {
     let name = format!("console{}", &Uuid::new_v4().simple().to_string()[..12]);
+    // The body runs as a task, so its store is dropped from the cluster
+    // whether it passes or panics.
+    let outcome = tokio::spawn(shows(name.clone())).await;
+    let servers: Vec<String> = servers().iter().map(|s| format!("nats://{s}")).collect();
+    let dropped = NatsStore::drop_at(&servers, NatsOptions::new(&name).unwrap()).await;
+    if let Err(failed) = outcome {
+        std::panic::resume_unwind(failed.into_panic());
+    }
+    dropped.unwrap();
+}
+
+async fn shows(name: String) {
     let url = format!("nats://{}?store={name}", servers().join(","));
     let store = disco::connect(&url).await.unwrap_or_else(|e| {
         panic!(
@@ -126,9 +138,4 @@ async fn the_console_shows_a_nats_store() {
 
     console.stop().await;
     store.close().await.unwrap();
-    drop(store);
-    let servers: Vec<String> = servers().iter().map(|s| format!("nats://{s}")).collect();
-    NatsStore::drop_at(&servers, NatsOptions::new(&name).unwrap())
-        .await
-        .unwrap();
 }
