@@ -99,12 +99,7 @@ pub async fn run(url: &str, scale: f64) -> Result<(), Failure> {
     let mut table = Vec::new();
     for (kind, mut samples) in latencies {
         samples.sort_unstable();
-        let at = |q: f64| {
-            samples
-                .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-                .unwrap_or(Duration::ZERO)
-        };
+        let at = |q: f64| crate::workloads::quantile(&samples, q).unwrap_or(Duration::ZERO);
         let (p50, p95, p99) = (at(0.5), at(0.95), at(0.99));
         table.push((kind, samples.len(), p50, p95, p99));
     }

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use disco::{EventStore, ExpectedVersion, NewEvent, ReadDirection, StreamId};
 
+use crate::writers::event;
+
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-/// Bytes of each event's data (UmaDB's side writes the same).
-const PAYLOAD: usize = 200;
 /// Concurrent writers of `append-8x1`.
 const WRITERS: usize = 8;
 /// Events the read cases fill the store with.
@@ -34,10 +34,6 @@ const READ_ALL_TIMES: usize = 3;
 const READ_STREAM_TIMES: usize = 20;
 /// Events per page of a read of the whole log.
 const PAGE: usize = 1000;
-
-fn event() -> NewEvent {
-    NewEvent::new("Deposited", vec![b'x'; PAYLOAD])
-}
 
 fn line(case: &str, side: &str, events: u64, seconds: f64) {
     println!(

@@ -236,9 +236,8 @@ impl Measurement {
     pub fn with_latencies(mut took: Vec<Duration>, start: Instant) -> Self {
         let mut m = Measurement::timed(took.len() as u64, start);
         took.sort_unstable();
-        if !took.is_empty() {
-            let at = |q: f64| took[((took.len() - 1) as f64 * q).round() as usize];
-            m.latency = Some((at(0.5), at(0.99)));
+        if let (Some(p50), Some(p99)) = (quantile(&took, 0.5), quantile(&took, 0.99)) {
+            m.latency = Some((p50, p99));
         }
         m
     }
@@ -247,6 +246,13 @@ impl Measurement {
     pub fn rate(&self) -> f64 {
         self.events as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+}
+
+/// The `q` quantile (0 to 1) of `sorted` (ascending), nearest rank;
+/// `None` when empty.
+pub fn quantile(sorted: &[Duration], q: f64) -> Option<Duration> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get((last as f64 * q).round() as usize).copied()
 }
 
 /// One benchmark event: 200 bytes of JSON-like data, 60 of metadata.

@@ -11,6 +11,16 @@ use disco::{EventStore, ExpectedVersion, NewEvent, StreamId};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
+/// Bytes of each event's data (UmaDB's side of `bench/umadb` writes the
+/// same).
+const PAYLOAD: usize = 200;
+
+/// The writers' event: `Deposited`, 200 bytes of data, no metadata (the
+/// event `bench/umadb`'s UmaDB side writes).
+pub fn event() -> NewEvent {
+    NewEvent::new("Deposited", vec![b'x'; PAYLOAD])
+}
+
 /// `writers` writers append to `store` until `during` ends: the events
 /// appended and the seconds they took.
 pub async fn append_while<F>(
@@ -29,9 +39,8 @@ where
         tasks.spawn(async move {
             let stream = StreamId::new(format!("writer-{w}"))?;
             while !stop.load(Ordering::Acquire) {
-                let event = NewEvent::new("Written", vec![b'x'; 200]);
                 store
-                    .append(&stream, ExpectedVersion::Any, vec![event])
+                    .append(&stream, ExpectedVersion::Any, vec![event()])
                     .await?;
                 count.fetch_add(1, Ordering::Relaxed);
             }
