@@ -174,4 +174,35 @@ pub async fn check(store: &dyn EventStore) {
         .unwrap_or_else(|e| panic!("appending to the upgraded store: {e}"));
     assert_eq!(more.last_version, 4);
     assert!(more.first_position > all[3].position);
+    // Events stored before tags read with none, and the type index holds them.
+    assert!(all.iter().all(|e| e.tags.is_empty()));
+    let deposits = disco_core::Query::new().or(disco_core::QueryItem::new().types(["Deposited"]));
+    let found = store
+        .read_query(&deposits, 0, 10)
+        .await
+        .unwrap_or_else(|e| panic!("a query read of the upgraded store: {e}"));
+    let positions: Vec<u64> = found.events.iter().map(|e| e.position).collect();
+    assert_eq!(
+        positions,
+        vec![all[1].position, all[3].position, more.first_position]
+    );
+    // Tagged appends and conditions work on it.
+    let tag = disco_core::Query::new().or(disco_core::QueryItem::new().tags(["wallet:1"]));
+    store
+        .append_if(
+            vec![(
+                sid("wallet-1"),
+                ExpectedVersion::Exact(4),
+                vec![NewEvent::new("Tagged", b"{}".to_vec()).with_tags(["wallet:1"])],
+            )],
+            &disco_core::AppendCondition::new(tag.clone()),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("a conditional append to the upgraded store: {e}"));
+    let tagged = store
+        .read_query(&tag, 0, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tagged.events.len(), 1);
+    assert_eq!(tagged.events[0].tags, ["wallet:1"]);
 }

@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use disco_backend::{LocalLeases, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion, Limits,
-    NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
+    AppendCondition, AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 
 use crate::model::check_model;
@@ -40,6 +41,8 @@ pub enum Fault {
     IgnoresFences,
     /// `close` does nothing: the store keeps answering.
     NeverCloses,
+    /// A conditional append ignores its condition (an atomic append).
+    IgnoresConditions,
 }
 
 /// A store with one [`Fault`], wrapping a correct one.
@@ -97,7 +100,8 @@ impl EventStore for Faulty {
             Fault::LeasesNeverExclusive
             | Fault::SilentNotifications
             | Fault::IgnoresFences
-            | Fault::NeverCloses => self.inner.append(stream, expected, events).await,
+            | Fault::NeverCloses
+            | Fault::IgnoresConditions => self.inner.append(stream, expected, events).await,
             Fault::DropsLastEventOfBatch => {
                 let dropped = events.len() > 1;
                 if dropped {
@@ -120,6 +124,27 @@ impl EventStore for Faulty {
     async fn append_atomic(&self, parts: Vec<disco_core::AppendMany>) -> Result<Vec<AppendResult>> {
         self.inner.append_atomic(parts).await
     }
+
+    async fn append_if(
+        &self,
+        parts: Vec<disco_core::AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        match self.fault {
+            Fault::IgnoresConditions => {
+                condition.fail_if_events_match.check()?;
+                self.inner.append_atomic(parts).await
+            }
+            _ => self.inner.append_if(parts, condition).await,
+        }
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        let mut read = self.inner.read_query(query, after, limit).await?;
+        read.events = self.events(read.events);
+        Ok(read)
+    }
+
     async fn read_stream(
         &self,
         stream: &StreamId,
@@ -248,7 +273,7 @@ impl EventStore for Faulty {
 
 impl Fault {
     /// Every fault.
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 8] = [
         Fault::IgnoresExpectedVersion,
         Fault::PositionsOutOfCommitOrder,
         Fault::DropsLastEventOfBatch,
@@ -256,6 +281,7 @@ impl Fault {
         Fault::SilentNotifications,
         Fault::IgnoresFences,
         Fault::NeverCloses,
+        Fault::IgnoresConditions,
     ];
 
     /// The cases that must fail on a store with this fault.
@@ -294,6 +320,11 @@ impl Fault {
             Fault::NeverCloses => &[
                 "closed_store_refuses_calls",
                 "closed_store_ends_subscriptions",
+            ],
+            Fault::IgnoresConditions => &[
+                "conditional_append_fails_naming_the_first_conflict",
+                "conditional_append_retry_returns_the_original_results",
+                "racing_conditional_appends_take_exactly_the_capacity",
             ],
         }
     }

@@ -143,6 +143,17 @@ macro_rules! __with_cases {
             atomic_append_retry_returns_the_original_results,
             atomic_append_racing_a_writer_on_one_stream,
             read_all_filters_by_stream_partition,
+            tags_round_trip_on_every_read,
+            bad_tags_are_refused_and_write_nothing,
+            query_items_or_types_or_tags_and,
+            query_read_reports_the_position_it_is_consistent_at,
+            query_is_checked,
+            query_reads_follow_deletes,
+            conditional_append_passes_when_nothing_matches_after,
+            conditional_append_fails_naming_the_first_conflict,
+            conditional_append_decides_parts_as_atomic,
+            conditional_append_retry_returns_the_original_results,
+            racing_conditional_appends_take_exactly_the_capacity,
         }
     };
 }

@@ -20,7 +20,9 @@
 //! - [`registry`]: the entry by which a backend declares its URL schemes;
 //! - [`migrations`]: a `build.rs` helper that embeds `migrations/*.sql`;
 //! - [`partition_reads`]: a stream-partition filter for stores whose query
-//!   cannot hash stream ids.
+//!   cannot hash stream ids;
+//! - [`query_plan`]: query reads and append conditions answered from a
+//!   store's tag and type indexes.
 //!
 //! How to add a backend is written down in the repository's
 //! `docs/writing-a-backend.md`.
@@ -45,6 +47,7 @@ pub mod group_commit;
 mod local_leases;
 pub mod migrations;
 pub mod partition_reads;
+pub mod query_plan;
 pub mod registry;
 pub mod stored_int;
 pub mod stream_state;

@@ -39,6 +39,27 @@ pub enum Error {
     /// id or event type, ...); the message says which.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A conditional append ([`EventStore::append_if`](crate::EventStore::append_if))
+    /// found an event matching its condition's query stored after the
+    /// condition's position: the facts the decision was made on changed.
+    /// Nothing was written. Not retryable as it is: read again and decide again.
+    #[error("append condition failed: the event at position {position} matches the condition's query and was stored after position {after}")]
+    ConditionFailed {
+        /// The position of the first event that matches the query after `after`.
+        position: u64,
+        /// The position the condition was set at.
+        after: u64,
+    },
+    /// An event carries more tags than a store takes.
+    #[error("event {id} carries {count} tags; at most {limit} are allowed")]
+    TooManyTags {
+        /// The event's id.
+        id: Uuid,
+        /// How many tags it carries.
+        count: usize,
+        /// The most tags an event may carry.
+        limit: usize,
+    },
     /// An event is bigger than the store's limit.
     #[error("event {id} is {size} bytes (data and metadata); the limit is {limit}")]
     TooLarge {
@@ -148,6 +169,8 @@ impl Error {
             Error::StreamDeleted { .. } => "StreamDeleted",
             Error::DuplicateEventId { .. } => "DuplicateEventId",
             Error::InvalidInput(_) => "InvalidInput",
+            Error::ConditionFailed { .. } => "ConditionFailed",
+            Error::TooManyTags { .. } => "TooManyTags",
             Error::TooLarge { .. } => "TooLarge",
             Error::Unavailable(_) => "Unavailable",
             Error::Backend(_) => "Backend",
@@ -179,6 +202,15 @@ impl Error {
             Error::StreamDeleted { stream },
             Error::DuplicateEventId { id: Uuid::nil() },
             Error::InvalidInput("x".into()),
+            Error::ConditionFailed {
+                position: 2,
+                after: 1,
+            },
+            Error::TooManyTags {
+                id: Uuid::nil(),
+                count: 2,
+                limit: 1,
+            },
             Error::TooLarge {
                 id: Uuid::nil(),
                 size: 2,
@@ -229,19 +261,21 @@ mod tests {
             Error::StreamDeleted { .. } => 1,
             Error::DuplicateEventId { .. } => 2,
             Error::InvalidInput(_) => 3,
-            Error::TooLarge { .. } => 4,
-            Error::Unavailable(_) => 5,
-            Error::Backend(_) => 6,
-            Error::Unauthorized(_) => 7,
-            Error::UnsupportedServer { .. } => 8,
-            Error::Closed => 9,
-            Error::Fenced { .. } => 10,
-            Error::NoStore { .. } => 11,
-            Error::Foreign { .. } => 12,
-            Error::IncompatibleSchema { .. } => 13,
+            Error::ConditionFailed { .. } => 4,
+            Error::TooManyTags { .. } => 5,
+            Error::TooLarge { .. } => 6,
+            Error::Unavailable(_) => 7,
+            Error::Backend(_) => 8,
+            Error::Unauthorized(_) => 9,
+            Error::UnsupportedServer { .. } => 10,
+            Error::Closed => 11,
+            Error::Fenced { .. } => 12,
+            Error::NoStore { .. } => 13,
+            Error::Foreign { .. } => 14,
+            Error::IncompatibleSchema { .. } => 15,
         }
     }
-    const KINDS: usize = 14;
+    const KINDS: usize = 16;
 
     #[test]
     fn one_of_each_holds_every_kind_once() {

@@ -31,6 +31,11 @@ pub struct NewEvent {
     /// (`disco copy`); `None`, the usual case, stamps it with the store's
     /// clock at commit.
     pub recorded_at: Option<Timestamp>,
+    /// Tags that [queries](crate::Query) find the event by (`"course:c1"`,
+    /// `"student:s7"`): at most
+    /// [`Limits::max_tags_per_event`](crate::Limits::max_tags_per_event),
+    /// each 1 to 255 bytes, none twice. Kept in the order given.
+    pub tags: Vec<String>,
 }
 
 impl NewEvent {
@@ -47,7 +52,24 @@ impl NewEvent {
             data,
             metadata: Vec::new(),
             recorded_at: None,
+            tags: Vec::new(),
         }
+    }
+
+    /// Adds tags, which [queries](crate::Query) find the event by.
+    ///
+    /// ```
+    /// use disco::NewEvent;
+    /// let e = NewEvent::new("StudentSubscribed", vec![]).with_tags(["course:c1", "student:s7"]);
+    /// assert_eq!(e.tags, ["course:c1", "student:s7"]);
+    /// ```
+    pub fn with_tags<I, S>(mut self, tags: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
     }
 
     /// Replaces the id (to retry an append, or to use ids of your own).
@@ -95,6 +117,8 @@ pub struct RecordedEvent {
     pub metadata: Vec<u8>,
     /// When the store recorded it.
     pub recorded_at: Timestamp,
+    /// Its tags, as appended (none for events stored before tags existed).
+    pub tags: Vec<String>,
 }
 
 impl RecordedEvent {
@@ -125,16 +149,18 @@ impl RecordedEvent {
             data: event.data,
             metadata: event.metadata,
             recorded_at: event.recorded_at.unwrap_or(now),
+            tags: event.tags,
         }
     }
 
     /// The event to append again to import this one elsewhere: the same id,
-    /// type, data, metadata and time (what `disco copy` writes).
+    /// type, data, metadata, time and tags (what `disco copy` writes).
     pub fn to_new_event(&self) -> NewEvent {
         NewEvent::new(self.event_type.clone(), self.data.clone())
             .with_id(self.id)
             .with_metadata(self.metadata.clone())
             .with_recorded_at(self.recorded_at)
+            .with_tags(self.tags.iter().cloned())
     }
 }
 

@@ -34,13 +34,18 @@ pub mod lease;
 pub mod limits;
 pub mod notifications;
 pub mod progress;
+pub mod query;
 mod store;
 mod stream_id;
 
 pub use error::{Error, Result};
 pub use event::{AppendResult, NewEvent, RecordedEvent, Timestamp};
 pub use expected_version::ExpectedVersion;
-pub use limits::{Limits, DEFAULT_MAX_EVENT_SIZE, MAX_CHECKPOINT_NAME_LEN, MAX_EVENT_TYPE_LEN};
+pub use limits::{
+    Limits, DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_TAGS_PER_EVENT, MAX_CHECKPOINT_NAME_LEN,
+    MAX_EVENT_TYPE_LEN,
+};
+pub use query::{AppendCondition, Query, QueryItem, QueryRead, MAX_TAG_LEN};
 pub use notifications::Notifications;
 pub use store::{
     AppendMany, Checkpoint, DeleteMode, EventFilter, EventStore, ReadDirection, Snapshot,

@@ -12,6 +12,8 @@ pub const MAX_EVENT_TYPE_LEN: usize = 255;
 pub const MAX_CHECKPOINT_NAME_LEN: usize = 255;
 /// The default maximum event size: 16 MiB of data plus metadata.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
+/// The default most tags one event may carry.
+pub const DEFAULT_MAX_TAGS_PER_EVENT: usize = 16;
 
 /// Input limits of one store, set when it is opened.
 ///
@@ -31,6 +33,8 @@ pub struct Limits {
     /// the server's atomic batch of 1,000 messages carrying each event and
     /// its id's claim).
     pub max_events_per_append: usize,
+    /// The most tags one event may carry.
+    pub max_tags_per_event: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +42,7 @@ impl Default for Limits {
         Limits {
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             max_events_per_append: usize::MAX,
+            max_tags_per_event: DEFAULT_MAX_TAGS_PER_EVENT,
         }
     }
 }
@@ -63,9 +68,23 @@ impl Limits {
         self
     }
 
+    /// These limits with another most tags per event.
+    ///
+    /// ```
+    /// use disco::{Error, Limits, NewEvent};
+    /// let limits = Limits::default().with_max_tags_per_event(1);
+    /// let tagged = NewEvent::new("E", vec![]).with_tags(["a", "b"]);
+    /// assert!(matches!(limits.check_append(&[tagged]), Err(Error::TooManyTags { count: 2, limit: 1, .. })));
+    /// ```
+    pub fn with_max_tags_per_event(mut self, tags: usize) -> Self {
+        self.max_tags_per_event = tags;
+        self
+    }
+
     /// Checks the events of one append: at least one event and at most the
-    /// store's most, valid type names, no event over the size limit, no id
-    /// twice in the batch.
+    /// store's most, valid type names, valid tags (at most the store's most
+    /// per event, none twice), no event over the size limit, no id twice in
+    /// the batch.
     pub fn check_append(&self, events: &[NewEvent]) -> Result<(), Error> {
         if events.is_empty() {
             return Err(Error::InvalidInput(
@@ -78,6 +97,7 @@ impl Limits {
         let mut ids = HashSet::new();
         for (i, event) in events.iter().enumerate() {
             check_event_type(&event.event_type)?;
+            self.check_tags(event)?;
             let size = event.size();
             if size > self.max_event_size {
                 return Err(Error::TooLarge {
@@ -150,6 +170,28 @@ impl Limits {
 }
 
 impl Limits {
+    /// Checks an event's tags: at most the store's most, each valid, none twice.
+    fn check_tags(&self, event: &NewEvent) -> Result<(), Error> {
+        if event.tags.len() > self.max_tags_per_event {
+            return Err(Error::TooManyTags {
+                id: event.id,
+                count: event.tags.len(),
+                limit: self.max_tags_per_event,
+            });
+        }
+        for (i, tag) in event.tags.iter().enumerate() {
+            crate::query::check_tag(tag)?;
+            // Invariant: an event carries each tag once, so a tag index holds one entry per (tag, event).
+            if event.tags.iter().take(i).any(|earlier| earlier == tag) {
+                return Err(Error::InvalidInput(format!(
+                    "event {} carries the tag {tag:?} twice",
+                    event.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check_count(&self, events: usize) -> Result<(), Error> {
         // Invariant: an append never holds more events than its store takes in one step.
         if events > self.max_events_per_append {

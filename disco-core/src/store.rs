@@ -6,7 +6,8 @@ use async_trait::async_trait;
 
 use crate::lease::Lease;
 use crate::{
-    AppendResult, ExpectedVersion, Limits, NewEvent, Notifications, RecordedEvent, Result, StreamId,
+    AppendCondition, AppendResult, ExpectedVersion, Limits, NewEvent, Notifications, Query,
+    QueryRead, RecordedEvent, Result, StreamId,
 };
 
 /// The order of a stream read.
@@ -300,6 +301,35 @@ pub trait EventStore: Send + Sync {
     /// [`append_many`](EventStore::append_many) stays what it was: each of its
     /// appends succeeds or fails alone.
     async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>>;
+
+    /// Appends every part or none, as [`append_atomic`](EventStore::append_atomic)
+    /// does, on `condition`: no event matching its query may have a position
+    /// after its `after` (a decision read with
+    /// [`read_query`](EventStore::read_query) sets `after` to the position
+    /// its read was consistent at). The check and the write are one atomic
+    /// step: no event lands between them.
+    ///
+    /// Input checks come first (the parts' as `append_atomic`'s, then
+    /// [`Query::check`]). A call whose parts were all written already
+    /// (rule 6: a retry after a lost answer) answers their original results
+    /// without checking the condition (its own events would break it).
+    /// Otherwise a matching event after `after` refuses the whole call with
+    /// [`Error::ConditionFailed`](crate::Error::ConditionFailed), naming the
+    /// first such event's position; then each part is decided as
+    /// `append_atomic` decides it.
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>>;
+
+    /// Up to `limit` events matching `query` with position > `after`,
+    /// ascending by position, and the position the read is consistent at
+    /// ([`QueryRead::consistent_at`]). Every store answers from indexes of
+    /// its events by tag and by type, so the cost follows the matches, not
+    /// the size of the store. Events of hard-deleted streams are gone;
+    /// those of soft-deleted streams are read, as `read_all` reads them.
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead>;
 
     /// Up to `limit` events of `stream`, starting at version `from` and going in
     /// `direction`. An absent stream reads empty; a deleted one is refused.

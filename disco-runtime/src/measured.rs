@@ -26,9 +26,9 @@ use async_trait::async_trait;
 
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendMany, AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion,
-    Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamLoad,
+    AppendCondition, AppendMany, AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamLoad,
 };
 
 /// The time of a store's append calls (`append`, `append_atomic`,
@@ -152,6 +152,22 @@ impl EventStore for Measured {
         let outcome = self.inner.append_atomic(parts).await;
         self.report("append_atomic", count, started, &outcome);
         outcome
+    }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        let count = parts.iter().map(|p| p.2.len()).sum();
+        let started = Instant::now();
+        let outcome = self.inner.append_if(parts, condition).await;
+        self.report("append_if", count, started, &outcome);
+        outcome
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        self.inner.read_query(query, after, limit).await
     }
 
     async fn read_stream(

@@ -49,9 +49,9 @@ use disco_backend::LocalLeases;
 use disco_backend::Notifier;
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendMany, AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore, ExpectedVersion,
-    Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo,
+    AppendCondition, AppendMany, AppendResult, Checkpoint, DeleteMode, EventFilter, EventStore,
+    ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 
 use state::State;
@@ -157,6 +157,27 @@ impl EventStore for MemoryStore {
         };
         self.shared.notifier.notify(head);
         Ok(results)
+    }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.shared.limits.check_atomic(&parts)?;
+        condition.fail_if_events_match.check()?;
+        let (results, head) = {
+            let mut state = self.write()?;
+            let results = state.append_if(parts, condition)?;
+            (results, state.head())
+        };
+        self.shared.notifier.notify(head);
+        Ok(results)
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        query.check()?;
+        self.read()?.read_query(query, after, limit)
     }
 
     async fn read_stream(

@@ -8,6 +8,8 @@
 //! - `streams[s].positions[v - 1]` is the position of version `v` of `s`, for
 //!   every version of a stream that was not hard-deleted.
 //! - `ids` maps the id of every stored (not hard-deleted) event to its position.
+//! - `by_tag` and `by_type` list, ascending, the positions of every event
+//!   with that tag or type (hard-deleted ones stay listed and are skipped).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
@@ -17,11 +19,14 @@ use disco_backend::append_check::{
     check_delete, check_snapshot_version, decide_append, AppendDecision, AppendView, Placement,
     StreamStatus,
 };
+use disco_backend::query_plan::{
+    condition_outcome, condition_plan, retry_results, run_sync, Fetch, QueryPlan, Source,
+};
 use disco_backend::EventLocation;
 use disco_core::{
-    AppendMany, AppendResult, DeleteMode, Error, EventFilter, ExpectedVersion, NewEvent,
-    ReadDirection, RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState, Timestamp,
-    Uuid,
+    AppendCondition, AppendMany, AppendResult, DeleteMode, Error, EventFilter, ExpectedVersion,
+    NewEvent, Query, QueryRead, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
+    StreamInfo, StreamState, Timestamp, Uuid,
 };
 
 #[derive(Default)]
@@ -30,6 +35,10 @@ pub(crate) struct State {
     streams: BTreeMap<StreamId, StreamEntry>,
     ids: HashMap<Uuid, u64>,
     event_types: HashSet<Arc<str>>,
+    /// The positions of the events carrying each tag, ascending.
+    by_tag: HashMap<Arc<str>, Vec<u64>>,
+    /// The positions of the events of each type, ascending.
+    by_type: HashMap<Arc<str>, Vec<u64>>,
     pub(crate) checkpoints: BTreeMap<String, u64>,
 }
 
@@ -43,6 +52,7 @@ struct StoredEvent {
     payload: Box<[u8]>,
     data_len: usize,
     recorded_at: Timestamp,
+    tags: Box<[Arc<str>]>,
 }
 
 #[derive(Default)]
@@ -76,6 +86,7 @@ impl StoredEvent {
             data: data.to_vec(),
             metadata: metadata.to_vec(),
             recorded_at: self.recorded_at,
+            tags: self.tags.iter().map(|t| t.to_string()).collect(),
         }
     }
 }
@@ -150,6 +161,14 @@ impl State {
             payload.extend_from_slice(&event.data);
             payload.extend_from_slice(&event.metadata);
             let event_type = self.intern(event.event_type);
+            self.by_type
+                .entry(event_type.clone())
+                .or_default()
+                .push(position);
+            let tags: Box<[Arc<str>]> = event.tags.into_iter().map(|t| self.intern(t)).collect();
+            for tag in tags.iter() {
+                self.by_tag.entry(tag.clone()).or_default().push(position);
+            }
             self.ids.insert(event.id, position);
             self.events.push(Some(StoredEvent {
                 id: event.id,
@@ -159,6 +178,7 @@ impl State {
                 payload: payload.into_boxed_slice(),
                 data_len,
                 recorded_at: event.recorded_at.unwrap_or(recorded_at),
+                tags,
             }));
             positions.push(position);
         }
@@ -180,6 +200,54 @@ impl State {
         parts
             .into_iter()
             .map(|(stream, expected, events)| self.append(&stream, expected, events))
+            .collect()
+    }
+
+    /// Appends every part or none on `condition` (see `EventStore::append_if`).
+    pub(crate) fn append_if(
+        &mut self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        let plan = condition_plan(condition, self.head());
+        let conflict = run_sync(plan, |fetch| Ok(self.fetch(fetch)))?
+            .events
+            .first()
+            .map(|e| e.position);
+        if conflict.is_some() {
+            let retry = retry_results(self, &parts)?;
+            if let Some(original) = condition_outcome(condition, conflict, retry)? {
+                return Ok(original);
+            }
+        }
+        self.append_atomic(parts)
+    }
+
+    /// A query read (see `EventStore::read_query`).
+    pub(crate) fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        run_sync(QueryPlan::new(query, after, limit, self.head()), |fetch| {
+            Ok(self.fetch(fetch))
+        })
+    }
+
+    /// One chunk of a query plan, from the indexes.
+    fn fetch(&self, fetch: &Fetch) -> Vec<RecordedEvent> {
+        let positions: &[u64] = match &fetch.source {
+            Source::All => {
+                return self.read_all(fetch.after, fetch.limit, &EventFilter::default())
+            }
+            Source::Tag(tag) => self.by_tag.get(tag.as_str()).map_or(&[], Vec::as_slice),
+            Source::Type(t) => self.by_type.get(t.as_str()).map_or(&[], Vec::as_slice),
+        };
+        let start = positions.partition_point(|p| *p <= fetch.after);
+        positions
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|p| **p <= fetch.until)
+            // Hard-deleted events leave their positions in the index.
+            .filter_map(|p| Some(self.event_at(*p)?.to_recorded(*p)))
+            .take(fetch.limit)
             .collect()
     }
 

@@ -21,6 +21,7 @@ pub(crate) struct EventColumns {
     data: usize,
     metadata: usize,
     recorded_at: usize,
+    tags: usize,
 }
 
 impl EventColumns {
@@ -36,6 +37,7 @@ impl EventColumns {
             data: at("data")?,
             metadata: at("metadata")?,
             recorded_at: at("recorded_at")?,
+            tags: at("tags")?,
         })
     }
 }
@@ -50,6 +52,20 @@ pub(crate) struct EventRow {
     data: Vec<u8>,
     metadata: Vec<u8>,
     recorded_at: i64,
+    tags: String,
+}
+
+/// What ends each tag in the `tags` column (no tag holds a control character).
+const TAG_END: char = '\u{1f}';
+
+/// The `tags` column of an event: each tag followed by [`TAG_END`].
+pub(crate) fn encode_tags(tags: &[String]) -> String {
+    let mut out = String::with_capacity(tags.iter().map(|t| t.len().saturating_add(1)).sum());
+    for tag in tags {
+        out.push_str(tag);
+        out.push(TAG_END);
+    }
+    out
 }
 
 impl EventRow {
@@ -64,6 +80,7 @@ impl EventRow {
             data: row.get(columns.data)?,
             metadata: row.get(columns.metadata)?,
             recorded_at: row.get(columns.recorded_at)?,
+            tags: row.get(columns.tags)?,
         })
     }
 
@@ -80,6 +97,11 @@ impl EventRow {
             data: self.data,
             metadata: self.metadata,
             recorded_at: Timestamp::from_micros(self.recorded_at),
+            tags: self
+                .tags
+                .split_terminator(TAG_END)
+                .map(str::to_owned)
+                .collect(),
         })
     }
 
@@ -101,6 +123,7 @@ impl EventRow {
             ":data": event.data,
             ":metadata": event.metadata,
             ":recorded_at": event.recorded_at.unwrap_or(now).as_micros(),
+            ":tags": encode_tags(&event.tags),
         })?;
         Ok(())
     }

@@ -64,9 +64,9 @@ use disco_backend::group_commit::{Batching, GroupCommitWriter};
 use disco_backend::{check_checkpoint_name, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
-    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
-    Snapshot, StreamId, StreamInfo,
+    AppendCondition, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
+    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 use rusqlite::Connection;
 
@@ -257,6 +257,27 @@ impl EventStore for SqliteStore {
         self.inner.limits.check_atomic(&parts)?;
         let notifier = self.inner.notifier.clone();
         self.write(move |conn| writer::commit_atomic(conn, parts, &notifier))
+            .await
+    }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.limits.check_atomic(&parts)?;
+        condition.fail_if_events_match.check()?;
+        let notifier = self.inner.notifier.clone();
+        let condition = condition.clone();
+        self.write(move |conn| writer::commit_conditional(conn, parts, &condition, &notifier))
+            .await
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        query.check()?;
+        let query = query.clone();
+        self.read(move |c| reads::read_query(c, &query, after, limit))
             .await
     }
 

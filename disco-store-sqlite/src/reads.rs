@@ -1,9 +1,10 @@
 //! Every read, as a function of a connection. They run on the reader pool
 //! (file stores) or on the writer's connection (in-memory stores).
 
+use disco_backend::query_plan::{condition_plan, run_sync, Fetch, QueryPlan, Source};
 use disco_core::{
-    Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamState,
+    AppendCondition, Checkpoint, Error, EventFilter, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamState,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -21,6 +22,59 @@ const LIST_STREAMS: &str = include_str!("sql/list_streams.sql");
 const LOAD_SNAPSHOT: &str = include_str!("sql/load_snapshot.sql");
 const LOAD_CHECKPOINT: &str = include_str!("sql/load_checkpoint.sql");
 const LIST_CHECKPOINTS: &str = include_str!("sql/list_checkpoints.sql");
+const QUERY_BY_TAG: &str = include_str!("sql/query_by_tag.sql");
+const QUERY_BY_TYPE: &str = include_str!("sql/query_by_type.sql");
+const QUERY_ALL: &str = include_str!("sql/query_all.sql");
+
+/// `read_query`, in one read transaction: the head, then the plan's chunks.
+pub(crate) fn read_query(
+    conn: &Connection,
+    query: &Query,
+    after: u64,
+    limit: usize,
+) -> Result<QueryRead> {
+    let tx = conn.unchecked_transaction().map_err(db_error)?;
+    let head = head(&tx)?;
+    run_sync(QueryPlan::new(query, after, limit, head), |f| fetch(&tx, f))
+}
+
+/// The position of the first event breaking `condition`, read in the
+/// caller's transaction whose head is `head`.
+pub(crate) fn first_match(
+    conn: &Connection,
+    condition: &AppendCondition,
+    head: u64,
+) -> Result<Option<u64>> {
+    let read = run_sync(condition_plan(condition, head), |f| fetch(conn, f))?;
+    Ok(read.events.first().map(|e| e.position))
+}
+
+/// One chunk of a query plan, from the tag index, the type index or the log.
+fn fetch(conn: &Connection, fetch: &Fetch) -> Result<Vec<RecordedEvent>> {
+    let (after, until, limit) = (
+        sql_int(fetch.after),
+        sql_int(fetch.until),
+        sql_limit(fetch.limit),
+    );
+    let (sql, key) = match &fetch.source {
+        Source::Tag(tag) => (QUERY_BY_TAG, Some(tag.as_str())),
+        Source::Type(event_type) => (QUERY_BY_TYPE, Some(event_type.as_str())),
+        Source::All => (QUERY_ALL, None),
+    };
+    let mut st = conn.prepare_cached(sql).map_err(db_error)?;
+    let columns = EventColumns::of(&st).map_err(db_error)?;
+    let read = |r: &rusqlite::Row<'_>| EventRow::read(r, &columns);
+    match key {
+        Some(key) => collect(
+            st.query_map(params![key, after, until, limit], read)
+                .map_err(db_error)?,
+        ),
+        None => collect(
+            st.query_map(params![after, until, limit], read)
+                .map_err(db_error)?,
+        ),
+    }
+}
 
 /// A stream's row: version and state, or `None` if never written.
 pub(crate) fn stream_row(

@@ -402,8 +402,8 @@ mod tests {
         assert!(matches!(
             check(APPLICATION_ID, SCHEMA_VERSION + 1, &[], &default),
             Err(Error::IncompatibleSchema {
-                found: 4,
-                supported: 3,
+                found: 5,
+                supported: 4,
                 ..
             })
         ));
@@ -451,7 +451,7 @@ mod tests {
             check(APPLICATION_ID, 2, &[], &existing),
             Err(Error::IncompatibleSchema {
                 found: 2,
-                supported: 3,
+                supported: 4,
                 ..
             })
         ));

@@ -21,10 +21,11 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
+use disco_backend::query_plan::{condition_outcome, retry_results};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
-    AppendMany, AppendResult, DeleteMode, Error, ExpectedVersion, Result, StreamId, StreamState,
-    Timestamp, Uuid,
+    AppendCondition, AppendMany, AppendResult, DeleteMode, Error, ExpectedVersion, Result,
+    StreamId, StreamState, Timestamp, Uuid,
 };
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
@@ -35,6 +36,8 @@ use crate::reads;
 const KEEP_HEAD: &str = include_str!("sql/keep_head.sql");
 const LOCATE_EVENT: &str = include_str!("sql/locate_event.sql");
 const INSERT_EVENT: &str = include_str!("sql/insert_event.sql");
+const INSERT_TAG: &str = include_str!("sql/insert_tag.sql");
+const DELETE_STREAM_TAGS: &str = include_str!("sql/delete_stream_tags.sql");
 const UPSERT_STREAM: &str = include_str!("sql/upsert_stream.sql");
 const DELETE_STREAM_EVENTS: &str = include_str!("sql/delete_stream_events.sql");
 const DELETE_SNAPSHOT: &str = include_str!("sql/delete_snapshot.sql");
@@ -61,6 +64,32 @@ pub(crate) fn commit_atomic(
     answer_atomic(write_batch(conn, &batch, BatchMode::AllOrNothing), notifier)
 }
 
+/// `append_if`: the condition checked in the write transaction, then every
+/// part in it, or none.
+pub(crate) fn commit_conditional(
+    conn: &mut Connection,
+    parts: Vec<AppendMany>,
+    condition: &AppendCondition,
+    notifier: &Notifier,
+) -> Result<Vec<AppendResult>> {
+    // The check runs under the write lock the batch then writes in.
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)?;
+    let head = reads::head(&tx)?;
+    let conflict = reads::first_match(&tx, condition, head)?;
+    if conflict.is_some() {
+        let retry = retry_results(&mut TxView(&tx), &parts)?;
+        if let Some(original) = condition_outcome(condition, conflict, retry)? {
+            return Ok(original);
+        }
+    }
+    let batch = atomic_batch(parts);
+    let outcome = write_batch_in(&tx, &batch, BatchMode::AllOrNothing, head)
+        .and_then(|written| tx.commit().map_err(db_error).map(|()| written));
+    answer_atomic(outcome, notifier)
+}
+
 /// Writes the batch in one transaction; returns each append's result and the
 /// new head. In [`BatchMode::AllOrNothing`] the first refused append drops
 /// the transaction, which rolls everything back.
@@ -68,26 +97,38 @@ fn write_batch(conn: &mut Connection, batch: &[AppendRequest], mode: BatchMode) 
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
-    let mut head = reads::head(&tx)?;
+    let head = reads::head(&tx)?;
+    let written = write_batch_in(&tx, batch, mode, head)?;
+    tx.commit().map_err(db_error)?;
+    Ok(written)
+}
+
+/// Writes the batch inside the open write transaction `tx`, whose head is
+/// `head`.
+fn write_batch_in(
+    tx: &Connection,
+    batch: &[AppendRequest],
+    mode: BatchMode,
+    mut head: u64,
+) -> BatchOutcome {
     let now = Timestamp::now();
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
-        execute(&tx, SAVEPOINT)?;
-        match append_one(&tx, request, head, now) {
+        execute(tx, SAVEPOINT)?;
+        match append_one(tx, request, head, now) {
             Ok((result, new_head)) => {
-                execute(&tx, RELEASE)?;
+                execute(tx, RELEASE)?;
                 head = new_head;
                 results.push(Ok(result));
             }
             Err(error) if mode == BatchMode::AllOrNothing => return Err(error),
             Err(error) => {
-                execute(&tx, ROLLBACK_TO)?;
-                execute(&tx, RELEASE)?;
+                execute(tx, ROLLBACK_TO)?;
+                execute(tx, RELEASE)?;
                 results.push(Err(error));
             }
         }
     }
-    tx.commit().map_err(db_error)?;
     Ok((results, head))
 }
 
@@ -204,6 +245,13 @@ fn insert_events(
             event,
             now,
         )?;
+        if !event.tags.is_empty() {
+            let mut tag_insert = conn.prepare_cached(INSERT_TAG)?;
+            let (position, _) = placement.at(offset);
+            for tag in &event.tags {
+                tag_insert.execute(params![tag, sql_int(position)])?;
+            }
+        }
     }
     let result = placement.result();
     conn.prepare_cached(UPSERT_STREAM)?.execute(params![
@@ -252,7 +300,7 @@ pub(crate) fn delete_stream(
             DeleteMode::Soft => StreamState::SoftDeleted,
             DeleteMode::Hard => {
                 execute(tx, KEEP_HEAD)?;
-                for sql in [DELETE_STREAM_EVENTS, DELETE_SNAPSHOT] {
+                for sql in [DELETE_STREAM_TAGS, DELETE_STREAM_EVENTS, DELETE_SNAPSHOT] {
                     tx.prepare_cached(sql)
                         .and_then(|mut st| st.execute([stream.as_str()]))
                         .map_err(db_error)?;

@@ -1,6 +1,7 @@
 //! A store file written by this release opens and reads back in full after
-//! the upgrade an open applies (a no-op today; each later release keeps this
-//! fixture and adds its own). `DISCO_WRITE_FIXTURES=1` writes it anew.
+//! the upgrade an open applies (to schema 4, which adds tags: the old events
+//! keep every byte and read with none; each later release keeps this fixture
+//! and adds its own). `DISCO_WRITE_FIXTURES=1` writes it anew.
 
 use std::path::PathBuf;
 
@@ -57,4 +58,5 @@ const EXPECTED: &[(i64, &str)] = &[
     (1, "1d418747c0568aaf"),
     (2, "51455fc34710b0d7"),
     (3, "2a522e8cb1ebbfbb"),
+    (4, "5a3a9f6b417e74d5"),
 ];

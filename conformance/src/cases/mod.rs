@@ -3,6 +3,7 @@
 
 mod atomic;
 mod concurrency;
+mod dcb;
 mod consumers;
 mod deletion;
 mod expected_version;
@@ -21,6 +22,7 @@ mod subscriptions;
 
 pub use atomic::*;
 pub use concurrency::*;
+pub use dcb::*;
 pub use consumers::*;
 pub use deletion::*;
 pub use expected_version::*;

@@ -2,6 +2,7 @@
 -- leaves the application's own tables where they are. The indexes go with
 -- their tables.
 DROP TABLE IF EXISTS disco_meta;
+DROP TABLE IF EXISTS disco_event_tags;
 DROP TABLE IF EXISTS disco_events;
 DROP TABLE IF EXISTS disco_streams;
 DROP TABLE IF EXISTS disco_snapshots;

@@ -1,0 +1,249 @@
+//! [`QueryPlan`]: how every store answers a [`Query`] from two indexes, the
+//! events by tag and the events by type, and how it checks an
+//! [`AppendCondition`] with the same plan.
+//!
+//! Each query item is driven by one index: its first tag's (an event must
+//! carry every tag of the item, so the events of one tag hold all its
+//! matches), else each of its types', else the whole log. The plan asks the
+//! store for the next chunk of one source at a time ([`QueryPlan::next_fetch`]),
+//! keeps what matches ([`QueryPlan::feed`]) and stops each source once it
+//! holds `limit` matches or ran dry, so the cost follows the matches (and
+//! the candidates of the driving tags), not the store. The caller drives it,
+//! which lets a store fetch synchronously inside a transaction or
+//! asynchronously over a connection.
+//!
+//! Invariant: only events at or below the head read before the first fetch
+//! are answered, so every fetch saw all of them and the read is consistent
+//! at that head.
+
+use disco_core::{AppendCondition, Error, Query, QueryRead, RecordedEvent, Result};
+
+/// Where a query item's candidates come from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// The events carrying this tag, ascending by position.
+    Tag(String),
+    /// The events of this type, ascending by position.
+    Type(String),
+    /// Every event, ascending by position.
+    All,
+}
+
+/// One request of a plan: up to `limit` events of `source` with position in
+/// `after + 1 ..= until`, ascending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fetch {
+    /// The index to read.
+    pub source: Source,
+    /// Events after this position.
+    pub after: u64,
+    /// Events up to this position (the plan's head).
+    pub until: u64,
+    /// The most events to return.
+    pub limit: usize,
+}
+
+/// The fewest and the most candidates a fetch asks for.
+const CHUNK_MIN: usize = 64;
+const CHUNK_MAX: usize = 1024;
+
+struct Cursor {
+    source: Source,
+    after: u64,
+    kept: usize,
+    done: bool,
+}
+
+/// A query read being answered: see the [module](self).
+///
+/// ```
+/// use disco::backend::query_plan::{QueryPlan, Source};
+/// use disco::{Query, QueryItem};
+/// let query = Query::new().or(QueryItem::new().types(["E"]).tags(["t"]));
+/// let mut plan = QueryPlan::new(&query, 0, 10, 5);
+/// let fetch = plan.next_fetch().unwrap();
+/// assert_eq!(fetch.source, Source::Tag("t".into()));
+/// plan.feed(Vec::new()); // the store holds no event tagged "t"
+/// assert!(plan.next_fetch().is_none());
+/// let read = plan.finish();
+/// assert!(read.events.is_empty());
+/// assert_eq!(read.consistent_at, 5);
+/// ```
+pub struct QueryPlan<'q> {
+    query: &'q Query,
+    after: u64,
+    limit: usize,
+    head: u64,
+    cursors: Vec<Cursor>,
+    current: Option<usize>,
+    chunk: usize,
+    found: Vec<RecordedEvent>,
+}
+
+impl<'q> QueryPlan<'q> {
+    /// A plan for up to `limit` events matching `query` with position in
+    /// `after + 1 ..= head`, where `head` is the store's head read before
+    /// the first fetch (in the same transaction when the store has them).
+    pub fn new(query: &'q Query, after: u64, limit: usize, head: u64) -> Self {
+        let mut sources: Vec<Source> = Vec::new();
+        for item in &query.items {
+            let driving: Vec<Source> = match item.tags.first() {
+                Some(tag) => vec![Source::Tag(tag.clone())],
+                None if item.types.is_empty() => vec![Source::All],
+                None => item.types.iter().cloned().map(Source::Type).collect(),
+            };
+            for source in driving {
+                if !sources.contains(&source) {
+                    sources.push(source);
+                }
+            }
+        }
+        // The whole log holds every other source's candidates.
+        if sources.contains(&Source::All) {
+            sources = vec![Source::All];
+        }
+        let nothing_to_read = limit == 0 || after >= head;
+        let cursors = sources
+            .into_iter()
+            .map(|source| Cursor {
+                source,
+                after,
+                kept: 0,
+                done: nothing_to_read,
+            })
+            .collect();
+        QueryPlan {
+            query,
+            after,
+            limit,
+            head,
+            cursors,
+            current: None,
+            chunk: limit.clamp(CHUNK_MIN, CHUNK_MAX),
+            found: Vec::new(),
+        }
+    }
+
+    /// The next chunk to fetch, or `None` when the plan has all it needs.
+    pub fn next_fetch(&mut self) -> Option<Fetch> {
+        let index = self.cursors.iter().position(|c| !c.done)?;
+        self.current = Some(index);
+        let cursor = self.cursors.get(index)?;
+        Some(Fetch {
+            source: cursor.source.clone(),
+            after: cursor.after,
+            until: self.head,
+            limit: self.chunk,
+        })
+    }
+
+    /// The events the last [`next_fetch`](QueryPlan::next_fetch) asked for,
+    /// ascending by position (events past the head are left out).
+    pub fn feed(&mut self, events: Vec<RecordedEvent>) {
+        let Some(cursor) = self.current.take().and_then(|i| self.cursors.get_mut(i)) else {
+            return;
+        };
+        let fetched = events.len();
+        for event in events {
+            if event.position <= cursor.after || event.position > self.head {
+                continue;
+            }
+            cursor.after = event.position;
+            if self.query.matches_event(&event) {
+                cursor.kept = cursor.kept.saturating_add(1);
+                self.found.push(event);
+            }
+        }
+        cursor.done = fetched < self.chunk || cursor.kept >= self.limit || cursor.after >= self.head;
+    }
+
+    /// The answer: the matches in position order, each once, at most
+    /// `limit`, and the position the read is consistent at.
+    pub fn finish(mut self) -> QueryRead {
+        self.found.sort_by_key(|e| e.position);
+        self.found.dedup_by_key(|e| e.position);
+        self.found.truncate(self.limit);
+        let consistent_at = if self.found.len() >= self.limit {
+            self.found.last().map_or(self.after, |e| e.position)
+        } else {
+            self.head.max(self.after)
+        };
+        QueryRead {
+            events: self.found,
+            consistent_at,
+        }
+    }
+}
+
+/// The error of a condition whose query matched `conflict`, unless the
+/// append is a retry: `retry` holds every part's original result when every
+/// part was already written (rule 6), and then the append answers those.
+///
+/// ```
+/// use disco::backend::query_plan::condition_outcome;
+/// use disco::{AppendCondition, Error, Query};
+/// let condition = AppendCondition::new(Query::all()).after(3);
+/// assert!(condition_outcome(&condition, None, None).unwrap().is_none());
+/// assert!(matches!(
+///     condition_outcome(&condition, Some(4), None),
+///     Err(Error::ConditionFailed { position: 4, after: 3 })
+/// ));
+/// ```
+pub fn condition_outcome<T>(
+    condition: &AppendCondition,
+    conflict: Option<u64>,
+    retry: Option<T>,
+) -> Result<Option<T>> {
+    match (conflict, retry) {
+        (None, _) => Ok(None),
+        (Some(_), Some(original)) => Ok(Some(original)),
+        // Invariant: an append whose condition's query matches an event after its position writes nothing (unless it is a retry of one already written).
+        (Some(position), None) => Err(Error::ConditionFailed {
+            position,
+            after: condition.after,
+        }),
+    }
+}
+
+/// A plan for the first event that breaks `condition`: its position, if
+/// any, is the conflict ([`QueryPlan::finish`] then holds one event).
+pub fn condition_plan(condition: &AppendCondition, head: u64) -> QueryPlan<'_> {
+    QueryPlan::new(&condition.fail_if_events_match, condition.after, 1, head)
+}
+
+/// Checks the input of a query read: a valid query.
+pub fn check_query(query: &Query) -> Result<()> {
+    query.check()
+}
+
+/// Runs `plan` over a store whose index reads are synchronous (an
+/// in-memory map, a SQLite or redb transaction).
+pub fn run_sync(
+    mut plan: QueryPlan<'_>,
+    mut fetch: impl FnMut(&Fetch) -> Result<Vec<RecordedEvent>>,
+) -> Result<QueryRead> {
+    while let Some(next) = plan.next_fetch() {
+        let events = fetch(&next)?;
+        plan.feed(events);
+    }
+    Ok(plan.finish())
+}
+
+/// Every part's original result when every part of an append was written
+/// already (a retry, rule 6); `None` otherwise (a part that would be
+/// written, or refused).
+pub fn retry_results(
+    view: &mut impl crate::append_check::AppendView,
+    parts: &[disco_core::AppendMany],
+) -> Result<Option<Vec<disco_core::AppendResult>>> {
+    let mut results = Vec::with_capacity(parts.len());
+    for (stream, expected, events) in parts {
+        match crate::append_check::decide_append(view, stream, *expected, events) {
+            Ok(crate::append_check::AppendDecision::AlreadyWritten(result)) => {
+                results.push(result)
+            }
+            Ok(crate::append_check::AppendDecision::Write { .. }) | Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(results))
+}
