@@ -22,7 +22,8 @@
 //! - [`partition_reads`]: a stream-partition filter for stores whose query
 //!   cannot hash stream ids;
 //! - [`query_plan`]: query reads and append conditions answered from a
-//!   store's tag and type indexes.
+//!   store's tag and type indexes;
+//! - [`stored_tags`]: an event's tags as one stored text.
 //!
 //! How to add a backend is written down in the repository's
 //! `docs/writing-a-backend.md`.
@@ -50,6 +51,7 @@ pub mod partition_reads;
 pub mod query_plan;
 pub mod registry;
 pub mod stored_int;
+pub mod stored_tags;
 pub mod stream_state;
 
 pub use append_check::EventLocation;

@@ -49,6 +49,7 @@ mod open;
 mod options;
 mod reads;
 mod tables;
+mod upgrade;
 mod url;
 mod writes;
 
@@ -62,9 +63,9 @@ use disco_backend::LocalLeases;
 use disco_backend::{check_checkpoint_name, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
-    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
-    Snapshot, StreamId, StreamInfo,
+    AppendCondition, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
+    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 use redb::{ReadTransaction, ReadableDatabase};
 
@@ -217,6 +218,29 @@ impl EventStore for RedbStore {
         self.inner
             .writer
             .run(move |state| writes::commit_atomic(state, parts, &notifier))
+            .await
+    }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.limits.check_atomic(&parts)?;
+        condition.fail_if_events_match.check()?;
+        let notifier = self.inner.notifier.clone();
+        let condition = condition.clone();
+        self.inner
+            .writer
+            .run(move |state| writes::commit_conditional(state, parts, &condition, &notifier))
+            .await
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        query.check()?;
+        let query = query.clone();
+        self.read(move |t| reads::read_query(t, &query, after, limit))
             .await
     }
 

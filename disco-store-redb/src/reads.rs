@@ -3,10 +3,11 @@
 
 use std::ops::Bound;
 
+use disco_backend::query_plan::{run_sync, Fetch, QueryPlan, Source};
 use disco_backend::EventLocation;
 use disco_core::{
-    Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamState, Uuid,
+    Checkpoint, Error, EventFilter, Query, QueryRead, ReadDirection, RecordedEvent, Result,
+    Snapshot, StreamId, StreamInfo, StreamState, Uuid,
 };
 use redb::{ReadTransaction, ReadableTable};
 
@@ -165,6 +166,88 @@ pub(crate) fn read_all(
         }
     }
     Ok(out)
+}
+
+/// `read_query` in the read transaction `txn`.
+pub(crate) fn read_query(
+    txn: &ReadTransaction,
+    query: &Query,
+    after: u64,
+    limit: usize,
+) -> Result<QueryRead> {
+    let head = head(txn)?;
+    let tables = QueryTables {
+        events: txn.open_table(EVENTS).map_err(db_error)?,
+        tags: txn.open_table(TAGS).map_err(db_error)?,
+        types: txn.open_table(TYPES).map_err(db_error)?,
+    };
+    run_sync(QueryPlan::new(query, after, limit, head), |f| {
+        tables.fetch(f)
+    })
+}
+
+/// The tables a query plan reads (a read transaction's or the writer's).
+pub(crate) struct QueryTables<E, T, Y> {
+    pub events: E,
+    pub tags: T,
+    pub types: Y,
+}
+
+impl<E, T, Y> QueryTables<E, T, Y>
+where
+    E: ReadableTable<u64, EventRow>,
+    T: ReadableTable<(&'static str, u64), ()>,
+    Y: ReadableTable<(&'static str, u64), ()>,
+{
+    /// One chunk of a query plan.
+    pub(crate) fn fetch(&self, fetch: &Fetch) -> Result<Vec<RecordedEvent>> {
+        let mut out = Vec::new();
+        let Some(start) = fetch.after.checked_add(1) else {
+            return Ok(out);
+        };
+        if start > fetch.until || fetch.limit == 0 {
+            return Ok(out);
+        }
+        match &fetch.source {
+            Source::Tag(tag) => self.scan(&self.tags, tag, start, fetch),
+            Source::Type(event_type) => self.scan(&self.types, event_type, start, fetch),
+            Source::All => {
+                for entry in self.events.range(start..=fetch.until).map_err(db_error)? {
+                    let (position, row) = entry.map_err(db_error)?;
+                    out.push(decode(position.value(), StoredEvent::of(row.value()))?);
+                    if out.len() == fetch.limit {
+                        break;
+                    }
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The events of `index`'s entries under `key`, from `start`.
+    fn scan(
+        &self,
+        index: &impl ReadableTable<(&'static str, u64), ()>,
+        key: &str,
+        start: u64,
+        fetch: &Fetch,
+    ) -> Result<Vec<RecordedEvent>> {
+        let mut out = Vec::new();
+        for entry in index
+            .range((key, start)..=(key, fetch.until))
+            .map_err(db_error)?
+        {
+            let (entry, _) = entry.map_err(db_error)?;
+            let (_, position) = entry.value();
+            if let Some(event) = event_at(&self.events, position)? {
+                out.push(event);
+            }
+            if out.len() == fetch.limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
 
 pub(crate) fn read_all_backward(

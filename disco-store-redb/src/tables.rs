@@ -9,28 +9,30 @@
 //! - `STREAMS[s] = (version, state)` for every stream ever written or deleted
 //!   (state 0 active, 1 soft-deleted, 2 hard-deleted);
 //! - `META["head"]` is the head as of the last hard delete; the head is the
-//!   larger of it and the last key of `EVENTS`.
+//!   larger of it and the last key of `EVENTS`;
+//! - `TAGS[(t, p)]` exists for every tag `t` of the stored event at `p`, and
+//!   `TYPES[(y, p)]` for the type `y` of every stored event at `p`.
 
 use disco_core::{NewEvent, RecordedEvent, StreamId, Timestamp, Uuid};
 use redb::TableDefinition;
 
 /// The file format this library writes and reads.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
 /// A step that takes a file from the format before to the one it names.
 pub(crate) type Upgrade = fn(&redb::WriteTransaction) -> disco_core::Result<()>;
 
 /// The format upgrades, in order: (the format a file has after it, the step).
 /// An open gives a file of an older format every step above its own, in one
-/// write transaction that also records the new format (`open.rs`). Format 1
-/// is the first, so there is none yet; the next format change adds its step
-/// here, beside the tables it changes, and keeps the fixture of the format
-/// before it (tests/fixtures).
-pub(crate) const UPGRADES: &[(u64, Upgrade)] = &[];
+/// write transaction that also records the new format (`open.rs`). Each
+/// format change adds its step here, beside the tables it changes, and keeps
+/// the fixture of the format before it (tests/fixtures).
+pub(crate) const UPGRADES: &[(u64, Upgrade)] = &[(2, crate::upgrade::to_format_2)];
 
-/// A stored event as format 1 lays it out: (stream id, version, event id,
-/// event type, data, metadata, recorded_at in µs). Only [`StoredEvent`]
-/// reads or builds it by position.
+/// A stored event as format 2 lays it out: (stream id, version, event id,
+/// event type, data, metadata, recorded_at in µs, tags as
+/// [`disco_backend::stored_tags`] writes them). Only [`StoredEvent`] reads
+/// or builds it by position.
 pub(crate) type EventRow = (
     &'static str,
     u64,
@@ -39,6 +41,7 @@ pub(crate) type EventRow = (
     &'static [u8],
     &'static [u8],
     i64,
+    &'static str,
 );
 
 /// The named view of an [`EventRow`]: the one place that knows the tuple's
@@ -53,12 +56,13 @@ pub(crate) struct StoredEvent<'a> {
     pub data: &'a [u8],
     pub metadata: &'a [u8],
     pub recorded_at: i64,
+    pub tags: &'a str,
 }
 
 impl<'a> StoredEvent<'a> {
     /// The view of a row read from [`EVENTS`].
     pub(crate) fn of(
-        (stream_id, version, id, event_type, data, metadata, recorded_at): (
+        (stream_id, version, id, event_type, data, metadata, recorded_at, tags): (
             &'a str,
             u64,
             u128,
@@ -66,6 +70,7 @@ impl<'a> StoredEvent<'a> {
             &'a [u8],
             &'a [u8],
             i64,
+            &'a str,
         ),
     ) -> Self {
         StoredEvent {
@@ -76,12 +81,19 @@ impl<'a> StoredEvent<'a> {
             data,
             metadata,
             recorded_at,
+            tags,
         }
     }
 
-    /// `event` as stored in stream `stream_id` at `version`; `now` (µs)
-    /// stamps an event without a time of its own.
-    pub(crate) fn of_new(stream_id: &'a str, version: u64, event: &'a NewEvent, now: i64) -> Self {
+    /// `event` as stored in stream `stream_id` at `version` with its tags
+    /// stored as `tags`; `now` (µs) stamps an event without a time of its own.
+    pub(crate) fn of_new(
+        stream_id: &'a str,
+        version: u64,
+        event: &'a NewEvent,
+        tags: &'a str,
+        now: i64,
+    ) -> Self {
         StoredEvent {
             stream_id,
             version,
@@ -90,6 +102,7 @@ impl<'a> StoredEvent<'a> {
             data: event.data.as_slice(),
             metadata: event.metadata.as_slice(),
             recorded_at: event.recorded_at.map_or(now, |t| t.as_micros()),
+            tags,
         }
     }
 
@@ -105,11 +118,24 @@ impl<'a> StoredEvent<'a> {
             data: self.data.to_vec(),
             metadata: self.metadata.to_vec(),
             recorded_at: Timestamp::from_micros(self.recorded_at),
+            tags: disco_backend::stored_tags::decode(self.tags),
         }
     }
 
     /// The row to insert into [`EVENTS`].
-    pub(crate) fn row(&self) -> (&'a str, u64, u128, &'a str, &'a [u8], &'a [u8], i64) {
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn row(
+        &self,
+    ) -> (
+        &'a str,
+        u64,
+        u128,
+        &'a str,
+        &'a [u8],
+        &'a [u8],
+        i64,
+        &'a str,
+    ) {
         (
             self.stream_id,
             self.version,
@@ -118,12 +144,19 @@ impl<'a> StoredEvent<'a> {
             self.data,
             self.metadata,
             self.recorded_at,
+            self.tags,
         )
     }
 }
 
-/// position -> event
-pub(crate) const EVENTS: TableDefinition<u64, EventRow> = TableDefinition::new("disco_events");
+/// position -> event (format 2; format 1's table is `disco_events`, see
+/// `upgrade.rs`)
+pub(crate) const EVENTS: TableDefinition<u64, EventRow> = TableDefinition::new("disco_events_2");
+/// (tag, position) -> (): the events carrying each tag
+pub(crate) const TAGS: TableDefinition<(&str, u64), ()> = TableDefinition::new("disco_event_tags");
+/// (event type, position) -> (): the events of each type
+pub(crate) const TYPES: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("disco_event_types");
 /// (stream id, version) -> position
 pub(crate) const STREAM_EVENTS: TableDefinition<(&str, u64), u64> =
     TableDefinition::new("disco_stream_events");

@@ -16,10 +16,11 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
+use disco_backend::query_plan::{condition_outcome, condition_plan, retry_results, run_sync};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
-    AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId, StreamState,
-    Timestamp, Uuid,
+    AppendCondition, AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId,
+    StreamState, Timestamp, Uuid,
 };
 use redb::{ReadableTable, Table, WriteTransaction};
 
@@ -65,6 +66,49 @@ pub(crate) fn commit_atomic(
     answer_atomic(outcome, notifier)
 }
 
+/// `append_if`: the condition checked in the write transaction the parts
+/// are then written in, or nothing written.
+pub(crate) fn commit_conditional(
+    state: &mut WriterState,
+    parts: Vec<AppendMany>,
+    condition: &AppendCondition,
+    notifier: &Notifier,
+) -> Result<Vec<AppendResult>> {
+    let txn = crate::open::begin_write(&state.db, state.quick_repair)?;
+    {
+        let tables = reads::QueryTables {
+            events: txn.open_table(EVENTS).map_err(db_error)?,
+            tags: txn.open_table(TAGS).map_err(db_error)?,
+            types: txn.open_table(TYPES).map_err(db_error)?,
+        };
+        let plan = condition_plan(condition, state.head);
+        let conflict = run_sync(plan, |f| tables.fetch(f))?
+            .events
+            .first()
+            .map(|e| e.position);
+        if conflict.is_some() {
+            let streams = txn.open_table(STREAMS).map_err(db_error)?;
+            let ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
+            let mut view = TableView {
+                streams: &streams,
+                ids: &ids,
+                events: &tables.events,
+            };
+            let retry = retry_results(&mut view, &parts)?;
+            if let Some(original) = condition_outcome(condition, conflict, retry)? {
+                return Ok(original);
+            }
+        }
+    }
+    let batch = atomic_batch(parts);
+    let outcome = write_batch_in(&txn, state.head, &batch, BatchMode::AllOrNothing)
+        .and_then(|written| txn.commit().map_err(db_error).map(|()| written));
+    if let Ok((_, head)) = &outcome {
+        state.head = *head;
+    }
+    answer_atomic(outcome, notifier)
+}
+
 struct TableView<'a, 't> {
     streams: &'a Table<'t, &'static str, (u64, u8)>,
     ids: &'a Table<'t, u128, u64>,
@@ -93,13 +137,26 @@ impl AppendView for TableView<'_, '_> {
 /// first refused append drops the transaction, which aborts it.
 fn write_batch(state: &WriterState, batch: &[AppendRequest], mode: BatchMode) -> BatchOutcome {
     let txn = crate::open::begin_write(&state.db, state.quick_repair)?;
-    let mut head = state.head;
+    let written = write_batch_in(&txn, state.head, batch, mode)?;
+    txn.commit().map_err(db_error)?;
+    Ok(written)
+}
+
+/// Writes the batch in the open write transaction `txn`, whose head is `head`.
+fn write_batch_in(
+    txn: &WriteTransaction,
+    mut head: u64,
+    batch: &[AppendRequest],
+    mode: BatchMode,
+) -> BatchOutcome {
     let mut results = Vec::with_capacity(batch.len());
     {
         let mut events = txn.open_table(EVENTS).map_err(db_error)?;
         let mut index = txn.open_table(STREAM_EVENTS).map_err(db_error)?;
         let mut ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
         let mut streams = txn.open_table(STREAMS).map_err(db_error)?;
+        let mut tags = txn.open_table(TAGS).map_err(db_error)?;
+        let mut types = txn.open_table(TYPES).map_err(db_error)?;
         let now = Timestamp::now().as_micros();
         for request in batch {
             let decision = decide_append(
@@ -128,9 +185,20 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest], mode: BatchMode) ->
             let placement = Placement::new(head, first_version, request.events.len())?;
             for (offset, event) in request.events.iter().enumerate() {
                 let (position, version) = placement.at(offset);
+                let stored_tags = disco_backend::stored_tags::encode(&event.tags);
                 events
-                    .insert(position, StoredEvent::of_new(s, version, event, now).row())
+                    .insert(
+                        position,
+                        StoredEvent::of_new(s, version, event, &stored_tags, now).row(),
+                    )
                     .map_err(db_error)?;
+                types
+                    .insert((event.event_type.as_str(), position), ())
+                    .map_err(db_error)?;
+                for tag in &event.tags {
+                    tags.insert((tag.as_str(), position), ())
+                        .map_err(db_error)?;
+                }
                 index.insert((s, version), position).map_err(db_error)?;
                 ids.insert(event.id.as_u128(), position).map_err(db_error)?;
             }
@@ -142,7 +210,6 @@ fn write_batch(state: &WriterState, batch: &[AppendRequest], mode: BatchMode) ->
             head = placement.head_after();
         }
     }
-    txn.commit().map_err(db_error)?;
     Ok((results, head))
 }
 
@@ -197,6 +264,8 @@ fn remove_events(txn: &WriteTransaction, stream: &StreamId) -> Result<()> {
     let mut index = txn.open_table(STREAM_EVENTS).map_err(db_error)?;
     let mut events = txn.open_table(EVENTS).map_err(db_error)?;
     let mut ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
+    let mut tags = txn.open_table(TAGS).map_err(db_error)?;
+    let mut types = txn.open_table(TYPES).map_err(db_error)?;
     let mut positions = Vec::new();
     for entry in index
         .extract_from_if((s, 0)..=(s, u64::MAX), |_, _| true)
@@ -207,8 +276,12 @@ fn remove_events(txn: &WriteTransaction, stream: &StreamId) -> Result<()> {
     }
     for position in positions {
         if let Some(row) = events.remove(position).map_err(db_error)? {
-            ids.remove(StoredEvent::of(row.value()).id)
-                .map_err(db_error)?;
+            let row = StoredEvent::of(row.value());
+            ids.remove(row.id).map_err(db_error)?;
+            types.remove((row.event_type, position)).map_err(db_error)?;
+            for tag in disco_backend::stored_tags::decode(row.tags) {
+                tags.remove((tag.as_str(), position)).map_err(db_error)?;
+            }
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
-//! A file written by this release (format 1) opens and reads back in full
-//! after the upgrade an open applies (a no-op today; each later format keeps
-//! this fixture and adds its own). `DISCO_WRITE_FIXTURES=1` writes it anew.
+//! A file written by the first release (format 1) opens and reads back in
+//! full after the upgrade an open applies (to format 2, which adds tags: each
+//! event moves byte for byte into the new events table and reads with no
+//! tags; each later format keeps this fixture and adds its own). `DISCO_WRITE_FIXTURES=1` writes it anew.
 
 use std::path::PathBuf;
 

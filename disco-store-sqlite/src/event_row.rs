@@ -55,19 +55,6 @@ pub(crate) struct EventRow {
     tags: String,
 }
 
-/// What ends each tag in the `tags` column (no tag holds a control character).
-const TAG_END: char = '\u{1f}';
-
-/// The `tags` column of an event: each tag followed by [`TAG_END`].
-pub(crate) fn encode_tags(tags: &[String]) -> String {
-    let mut out = String::with_capacity(tags.iter().map(|t| t.len().saturating_add(1)).sum());
-    for tag in tags {
-        out.push_str(tag);
-        out.push(TAG_END);
-    }
-    out
-}
-
 impl EventRow {
     /// Reads a row whose columns are at `columns`.
     pub(crate) fn read(row: &Row<'_>, columns: &EventColumns) -> rusqlite::Result<EventRow> {
@@ -97,11 +84,7 @@ impl EventRow {
             data: self.data,
             metadata: self.metadata,
             recorded_at: Timestamp::from_micros(self.recorded_at),
-            tags: self
-                .tags
-                .split_terminator(TAG_END)
-                .map(str::to_owned)
-                .collect(),
+            tags: disco_backend::stored_tags::decode(&self.tags),
         })
     }
 
@@ -123,7 +106,7 @@ impl EventRow {
             ":data": event.data,
             ":metadata": event.metadata,
             ":recorded_at": event.recorded_at.unwrap_or(now).as_micros(),
-            ":tags": encode_tags(&event.tags),
+            ":tags": disco_backend::stored_tags::encode(&event.tags),
         })?;
         Ok(())
     }
