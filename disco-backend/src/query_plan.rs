@@ -154,7 +154,8 @@ impl<'q> QueryPlan<'q> {
                 self.found.push(event);
             }
         }
-        cursor.done = fetched < self.chunk || cursor.kept >= self.limit || cursor.after >= self.head;
+        cursor.done =
+            fetched < self.chunk || cursor.kept >= self.limit || cursor.after >= self.head;
     }
 
     /// The answer: the matches in position order, each once, at most
@@ -231,19 +232,40 @@ pub fn run_sync(
 
 /// Every part's original result when every part of an append was written
 /// already (a retry, rule 6); `None` otherwise (a part that would be
-/// written, or refused).
-pub fn retry_results(
+/// written, or refused). `parts` gives each part's stream, expected version
+/// and events.
+pub fn retry_results<'p>(
     view: &mut impl crate::append_check::AppendView,
-    parts: &[disco_core::AppendMany],
+    parts: impl IntoIterator<
+        Item = (
+            &'p disco_core::StreamId,
+            disco_core::ExpectedVersion,
+            &'p [disco_core::NewEvent],
+        ),
+    >,
 ) -> Result<Option<Vec<disco_core::AppendResult>>> {
-    let mut results = Vec::with_capacity(parts.len());
+    use crate::append_check::{decide_append, AppendDecision};
+    let mut results = Vec::new();
     for (stream, expected, events) in parts {
-        match crate::append_check::decide_append(view, stream, *expected, events) {
-            Ok(crate::append_check::AppendDecision::AlreadyWritten(result)) => {
-                results.push(result)
-            }
-            Ok(crate::append_check::AppendDecision::Write { .. }) | Err(_) => return Ok(None),
+        match decide_append(view, stream, expected, events) {
+            Ok(AppendDecision::AlreadyWritten(result)) => results.push(result),
+            Ok(AppendDecision::Write { .. }) | Err(_) => return Ok(None),
         }
     }
     Ok(Some(results))
+}
+
+/// The parts of an atomic append as [`retry_results`] takes them.
+pub fn parts_of(
+    parts: &[disco_core::AppendMany],
+) -> impl Iterator<
+    Item = (
+        &disco_core::StreamId,
+        disco_core::ExpectedVersion,
+        &[disco_core::NewEvent],
+    ),
+> {
+    parts
+        .iter()
+        .map(|(s, e, events)| (s, *e, events.as_slice()))
 }

@@ -25,5 +25,8 @@ pub fn encode(tags: &[String]) -> String {
 
 /// The tags of a stored text, in the order written.
 pub fn decode(stored: &str) -> Vec<String> {
-    stored.split_terminator(TAG_END).map(str::to_owned).collect()
+    stored
+        .split_terminator(TAG_END)
+        .map(str::to_owned)
+        .collect()
 }

@@ -45,8 +45,8 @@ pub use limits::{
     Limits, DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_TAGS_PER_EVENT, MAX_CHECKPOINT_NAME_LEN,
     MAX_EVENT_TYPE_LEN,
 };
-pub use query::{AppendCondition, Query, QueryItem, QueryRead, MAX_TAG_LEN};
 pub use notifications::Notifications;
+pub use query::{AppendCondition, Query, QueryItem, QueryRead, MAX_TAG_LEN};
 pub use store::{
     AppendMany, Checkpoint, DeleteMode, EventFilter, EventStore, ReadDirection, Snapshot,
     StreamInfo, StreamLoad, StreamPartition, StreamState,

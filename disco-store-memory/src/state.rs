@@ -20,7 +20,7 @@ use disco_backend::append_check::{
     StreamStatus,
 };
 use disco_backend::query_plan::{
-    condition_outcome, condition_plan, retry_results, run_sync, Fetch, QueryPlan, Source,
+    condition_outcome, condition_plan, parts_of, retry_results, run_sync, Fetch, QueryPlan, Source,
 };
 use disco_backend::EventLocation;
 use disco_core::{
@@ -215,7 +215,7 @@ impl State {
             .first()
             .map(|e| e.position);
         if conflict.is_some() {
-            let retry = retry_results(self, &parts)?;
+            let retry = retry_results(self, parts_of(&parts))?;
             if let Some(original) = condition_outcome(condition, conflict, retry)? {
                 return Ok(original);
             }
@@ -233,9 +233,7 @@ impl State {
     /// One chunk of a query plan, from the indexes.
     fn fetch(&self, fetch: &Fetch) -> Vec<RecordedEvent> {
         let positions: &[u64] = match &fetch.source {
-            Source::All => {
-                return self.read_all(fetch.after, fetch.limit, &EventFilter::default())
-            }
+            Source::All => return self.read_all(fetch.after, fetch.limit, &EventFilter::default()),
             Source::Tag(tag) => self.by_tag.get(tag.as_str()).map_or(&[], Vec::as_slice),
             Source::Type(t) => self.by_type.get(t.as_str()).map_or(&[], Vec::as_slice),
         };

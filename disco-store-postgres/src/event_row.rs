@@ -23,6 +23,7 @@ pub(crate) fn event(row: &PgRow) -> Result<RecordedEvent> {
         data: row.try_get("data").map_err(get)?,
         metadata: row.try_get("metadata").map_err(get)?,
         recorded_at: Timestamp::from_micros(row.try_get("recorded_at").map_err(get)?),
+        tags: disco_backend::stored_tags::decode(row.try_get("tags").map_err(get)?),
     })
 }
 
@@ -55,6 +56,11 @@ pub(crate) struct Columns {
     pub(crate) data: Vec<Vec<u8>>,
     pub(crate) metadata: Vec<Vec<u8>>,
     pub(crate) recorded_at: Vec<Option<i64>>,
+    /// Each event's tags as stored (`write_batch.sql` only: the fast path
+    /// takes no tagged event).
+    pub(crate) tags: Vec<String>,
+    /// One (tag, position) per tag of the batch, for the tag index.
+    pub(crate) tag_index: (Vec<String>, Vec<i64>),
 }
 
 impl Columns {
@@ -74,5 +80,11 @@ impl Columns {
         self.metadata.push(event.metadata.clone());
         self.recorded_at
             .push(event.recorded_at.map(|t| t.as_micros()));
+        self.tags
+            .push(disco_backend::stored_tags::encode(&event.tags));
+        for tag in &event.tags {
+            self.tag_index.0.push(tag.clone());
+            self.tag_index.1.push(sql_int(position));
+        }
     }
 }

@@ -71,9 +71,9 @@ use disco_backend::group_commit::{append_in_order, atomic_batch, AppendRequest};
 use disco_backend::{check_checkpoint_name, Notifier};
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
-    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
-    Snapshot, StreamId, StreamInfo, StreamLoad,
+    AppendCondition, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
+    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamLoad,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -369,6 +369,39 @@ impl EventStore for PostgresStore {
             .send(writer::Job::Atomic(atomic_batch(parts), reply))
             .map_err(|_| self.writer_gone())?;
         answer.await.map_err(|_| self.writer_gone())?
+    }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.options.limits.check_atomic(&parts)?;
+        condition.fail_if_events_match.check()?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner
+            .writer
+            .send(writer::Job::Conditional(
+                atomic_batch(parts),
+                condition.clone(),
+                reply,
+            ))
+            .map_err(|_| self.writer_gone())?;
+        answer.await.map_err(|_| self.writer_gone())?
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        self.live()?;
+        query.check()?;
+        reads::read_query(
+            &self.inner.pool,
+            &self.inner.statements,
+            query,
+            after,
+            limit,
+        )
+        .await
     }
 
     async fn read_stream(

@@ -1,11 +1,12 @@
 //! Every read, on the pool.
 
+use disco_backend::query_plan::{condition_plan, QueryPlan, Source};
 use disco_core::{
-    Checkpoint, Error, EventFilter, ReadDirection, RecordedEvent, Result, Snapshot, StreamId,
-    StreamInfo, StreamLoad, StreamState, Uuid,
+    AppendCondition, Checkpoint, Error, EventFilter, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamLoad, StreamState, Uuid,
 };
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Postgres, Row};
+use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
 use crate::event_row::event;
@@ -325,4 +326,63 @@ pub(crate) async fn list_checkpoints(pool: &PgPool, st: &Statements) -> Result<V
             })
         })
         .collect()
+}
+
+/// `read_query`: the head, then the plan's chunks. Positions are assigned
+/// under the write lock and committed in order, so every event at or below
+/// the head read first is visible to each later statement.
+pub(crate) async fn read_query(
+    pool: &PgPool,
+    st: &Statements,
+    query: &Query,
+    after: u64,
+    limit: usize,
+) -> Result<QueryRead> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let head = head(&mut *conn, st).await?;
+    run_plan(&mut conn, st, QueryPlan::new(query, after, limit, head)).await
+}
+
+/// The position of the first event breaking `condition`, read on the
+/// writer's connection (under its write lock) whose head is `head`.
+pub(crate) async fn first_match(
+    conn: &mut PgConnection,
+    st: &Statements,
+    condition: &AppendCondition,
+    head: u64,
+) -> Result<Option<u64>> {
+    let read = run_plan(conn, st, condition_plan(condition, head)).await?;
+    Ok(read.events.first().map(|e| e.position))
+}
+
+async fn run_plan(
+    conn: &mut PgConnection,
+    st: &Statements,
+    mut plan: QueryPlan<'_>,
+) -> Result<QueryRead> {
+    while let Some(fetch) = plan.next_fetch() {
+        let (after, until, limit) = (
+            sql_int(fetch.after),
+            sql_int(fetch.until),
+            sql_limit(fetch.limit),
+        );
+        let query = match &fetch.source {
+            Source::Tag(tag) => sqlx::query(st.query_by_tag.clone()).bind(tag.as_str()),
+            Source::Type(t) => sqlx::query(st.query_by_type.clone()).bind(t.as_str()),
+            Source::All => sqlx::query(st.query_all.clone()),
+        };
+        let rows = query
+            .bind(after)
+            .bind(until)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        let events = rows
+            .iter()
+            .map(crate::event_row::event)
+            .collect::<Result<Vec<_>>>()?;
+        plan.feed(events);
+    }
+    Ok(plan.finish())
 }

@@ -53,6 +53,10 @@ statements! {
     list_streams = "list_streams.sql";
     upsert_stream_state = "upsert_stream_state.sql";
     delete_stream_events = "delete_stream_events.sql";
+    delete_stream_tags = "delete_stream_tags.sql";
+    query_by_tag = "query_by_tag.sql";
+    query_by_type = "query_by_type.sql";
+    query_all = "query_all.sql";
     delete_snapshot = "delete_snapshot.sql";
     save_snapshot = "save_snapshot.sql";
     load_snapshot = "load_snapshot.sql";

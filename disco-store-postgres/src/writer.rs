@@ -43,8 +43,9 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, AdaptiveBatch, AppendRequest, BatchMode, BatchOutcome, Batching,
 };
+use disco_backend::query_plan::{condition_outcome, retry_results};
 use disco_backend::{EventLocation, Notifier};
-use disco_core::{AppendResult, Result, StreamId, StreamState};
+use disco_core::{AppendCondition, AppendResult, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, PgPool, Postgres, Row};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -71,6 +72,13 @@ pub(crate) enum Job {
     /// An atomic append: its parts commit alone, all or none.
     Atomic(
         Vec<AppendRequest>,
+        oneshot::Sender<Result<Vec<AppendResult>>>,
+    ),
+    /// A conditional append: an atomic append whose condition is checked
+    /// under the write lock, in the transaction that writes it.
+    Conditional(
+        Vec<AppendRequest>,
+        AppendCondition,
         oneshot::Sender<Result<Vec<AppendResult>>>,
     ),
 }
@@ -101,6 +109,18 @@ pub(crate) async fn run(
             Job::Atomic(parts, reply) => {
                 let outcome = commit_atomic(&context, &mut connection, &mut known, &parts).await;
                 let _ = reply.send(outcome);
+                continue;
+            }
+            Job::Conditional(parts, condition, reply) => {
+                let outcome = write_on_a_connection(
+                    &context,
+                    &mut connection,
+                    &mut known,
+                    &parts,
+                    Mode::Conditional(&condition),
+                )
+                .await;
+                let _ = reply.send(answer_atomic(outcome, &context.notifier));
                 continue;
             }
             Job::Append(request) => request,
@@ -203,15 +223,15 @@ async fn write(
                 for name in &plan.checks.0 {
                     known.streams.remove(name);
                 }
-                write_on_a_connection(context, connection, known, batch, mode).await
+                write_on_a_connection(context, connection, known, batch, Mode::Plain(mode)).await
             }
             Err(error) => {
                 tracing::debug!(%error, "fast append failed; taking the careful path");
                 known.streams.clear();
-                write_on_a_connection(context, connection, known, batch, mode).await
+                write_on_a_connection(context, connection, known, batch, Mode::Plain(mode)).await
             }
         },
-        None => write_on_a_connection(context, connection, known, batch, mode).await,
+        None => write_on_a_connection(context, connection, known, batch, Mode::Plain(mode)).await,
     }
 }
 
@@ -261,6 +281,14 @@ fn plan_fast(known: &KnownStreams, batch: &[AppendRequest]) -> Option<FastPlan> 
                 sql_int(believed.version),
             );
         }
+    }
+    // The fast path's function writes no tags: a tagged event takes the
+    // careful path, whose statement does.
+    if batch
+        .iter()
+        .any(|r| r.events.iter().any(|e| !e.tags.is_empty()))
+    {
+        return None;
     }
     let decided = decide_batch(&mut view, batch, 0);
     if !decided.all_written {
@@ -313,6 +341,24 @@ async fn write_fast(
     }
 }
 
+/// How the careful path writes a batch.
+#[derive(Clone, Copy)]
+enum Mode<'c> {
+    /// As a group commit or an atomic append.
+    Plain(BatchMode),
+    /// All or nothing, on a condition checked under the write lock.
+    Conditional(&'c AppendCondition),
+}
+
+impl Mode<'_> {
+    fn batch_mode(self) -> BatchMode {
+        match self {
+            Mode::Plain(mode) => mode,
+            Mode::Conditional(_) => BatchMode::AllOrNothing,
+        }
+    }
+}
+
 /// Runs the batch on the kept connection, or a fresh one. A kept connection
 /// may have died while idle (a restart, a terminated backend): if its `BEGIN`
 /// fails, nothing of the batch ran, so it is tried once more on a fresh one.
@@ -321,7 +367,7 @@ async fn write_on_a_connection(
     connection: &mut Option<PoolConnection<Postgres>>,
     known: &mut KnownStreams,
     batch: &[AppendRequest],
-    mode: BatchMode,
+    mode: Mode<'_>,
 ) -> BatchOutcome {
     let mut kept = connection.take();
     loop {
@@ -468,7 +514,7 @@ async fn attempt(
     conn: &mut PoolConnection<Postgres>,
     known: &mut KnownStreams,
     batch: &[AppendRequest],
-    mode: BatchMode,
+    mode: Mode<'_>,
 ) -> Attempt {
     match conn.begin().await {
         Err(e) => Attempt::BeginFailed(e),
@@ -481,7 +527,7 @@ async fn write_batch(
     mut tx: sqlx::Transaction<'_, Postgres>,
     known: &mut KnownStreams,
     batch: &[AppendRequest],
-    mode: BatchMode,
+    mode: Mode<'_>,
 ) -> BatchOutcome {
     let st = &context.statements;
     let names: Vec<String> = batch.iter().map(|r| r.stream.as_str().to_owned()).collect();
@@ -531,6 +577,24 @@ async fn write_batch(
     }
     let start_head =
         start_head.ok_or_else(|| disco_core::Error::Backend("the head row is missing".into()))?;
+    if let Mode::Conditional(condition) = mode {
+        // Under the write lock: no batch commits between this check and ours.
+        let conflict = reads::first_match(&mut tx, st, condition, start_head).await?;
+        if conflict.is_some() {
+            let parts = batch
+                .iter()
+                .map(|r| (&r.stream, r.expected, r.events.as_slice()));
+            let retry = retry_results(&mut view, parts)?;
+            // Either way nothing is written: a retry's answer, or the refusal.
+            let answer = condition_outcome(condition, conflict, retry).and_then(|original| {
+                original.ok_or_else(|| {
+                    disco_core::Error::Backend("a condition conflict without an answer".into())
+                })
+            });
+            tx.rollback().await.map_err(db_error)?;
+            return answer.map(|original| (original.into_iter().map(Ok).collect(), start_head));
+        }
+    }
 
     let Decided {
         columns,
@@ -539,7 +603,7 @@ async fn write_batch(
         head,
         ..
     } = decide_batch(&mut view, batch, start_head);
-    if mode == BatchMode::AllOrNothing {
+    if mode.batch_mode() == BatchMode::AllOrNothing {
         if let Some(Err(refused)) = results.iter().find(|r| r.is_err()) {
             let refused = refused.clone();
             tx.rollback().await.map_err(db_error)?;
@@ -555,6 +619,9 @@ async fn write_batch(
             .bind(versions)
             .bind(sql_int(head))
             .bind(&context.channel)
+            .bind(&columns.tags)
+            .bind(&columns.tag_index.0)
+            .bind(&columns.tag_index.1)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

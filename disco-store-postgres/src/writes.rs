@@ -50,7 +50,11 @@ pub(crate) async fn delete_stream(
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
-            for sql in [&st.delete_stream_events, &st.delete_snapshot] {
+            for sql in [
+                &st.delete_stream_tags,
+                &st.delete_stream_events,
+                &st.delete_snapshot,
+            ] {
                 sqlx::query(sql.clone())
                     .bind(stream.as_str())
                     .execute(&mut *tx)

@@ -16,7 +16,9 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
-use disco_backend::query_plan::{condition_outcome, condition_plan, retry_results, run_sync};
+use disco_backend::query_plan::{
+    condition_outcome, condition_plan, parts_of, retry_results, run_sync,
+};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
     AppendCondition, AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId,
@@ -94,7 +96,7 @@ pub(crate) fn commit_conditional(
                 ids: &ids,
                 events: &tables.events,
             };
-            let retry = retry_results(&mut view, &parts)?;
+            let retry = retry_results(&mut view, parts_of(&parts))?;
             if let Some(original) = condition_outcome(condition, conflict, retry)? {
                 return Ok(original);
             }

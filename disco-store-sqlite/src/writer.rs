@@ -21,7 +21,7 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
-use disco_backend::query_plan::{condition_outcome, retry_results};
+use disco_backend::query_plan::{condition_outcome, parts_of, retry_results};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
     AppendCondition, AppendMany, AppendResult, DeleteMode, Error, ExpectedVersion, Result,
@@ -79,7 +79,7 @@ pub(crate) fn commit_conditional(
     let head = reads::head(&tx)?;
     let conflict = reads::first_match(&tx, condition, head)?;
     if conflict.is_some() {
-        let retry = retry_results(&mut TxView(&tx), &parts)?;
+        let retry = retry_results(&mut TxView(&tx), parts_of(&parts))?;
         if let Some(original) = condition_outcome(condition, conflict, retry)? {
             return Ok(original);
         }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use disco_core::{
-    AppendCondition, DeleteMode, Error, EventStore, ExpectedVersion::*, NewEvent, Query,
-    QueryItem, QueryRead, RecordedEvent,
+    AppendCondition, DeleteMode, Error, EventStore, ExpectedVersion::*, NewEvent, Query, QueryItem,
+    QueryRead, RecordedEvent,
 };
 use tokio::task::JoinSet;
 
@@ -48,7 +48,9 @@ pub async fn query_everything(
 fn course(id: &str) -> Query {
     let tag = format!("course:{id}");
     Query::new()
-        .or(QueryItem::new().types(["CourseDefined"]).tags([tag.as_str()]))
+        .or(QueryItem::new()
+            .types(["CourseDefined"])
+            .tags([tag.as_str()]))
         .or(QueryItem::new()
             .types(["StudentSubscribed"])
             .tags([tag.as_str()]))
@@ -168,7 +170,9 @@ pub async fn query_items_or_types_or_tags_and(store: Arc<dyn EventStore>) {
             .or(QueryItem::new().types(["Other"])),
         Query::new().or(QueryItem::new().tags(["course:c9"])),
         Query::new().or(QueryItem::new().types(["Nothing"])),
-        Query::new().or(QueryItem::new().types(["CourseDefined"]).tags(["student:s1"])),
+        Query::new().or(QueryItem::new()
+            .types(["CourseDefined"])
+            .tags(["student:s1"])),
         Query::new(),
         Query::all(),
         Query::new()
@@ -208,7 +212,13 @@ pub async fn query_read_reports_the_position_it_is_consistent_at(store: Arc<dyn 
     assert!(empty.events.is_empty());
     assert_eq!(empty.consistent_at, 0);
     let s = sid("consistent");
-    append_ok(&*store, &s, NoStream, vec![tagged("CourseDefined", &["course:c1"])]).await;
+    append_ok(
+        &*store,
+        &s,
+        NoStream,
+        vec![tagged("CourseDefined", &["course:c1"])],
+    )
+    .await;
     append_ok(&*store, &s, Any, evs(3)).await;
     append_ok(
         &*store,
@@ -232,12 +242,17 @@ pub async fn query_read_reports_the_position_it_is_consistent_at(store: Arc<dyn 
     assert_eq!(first.events.len(), 1);
     assert_eq!(first.consistent_at, first.events[0].position);
     let rest = ok(
-        store.read_query(&course("c1"), first.consistent_at, 1).await,
+        store
+            .read_query(&course("c1"), first.consistent_at, 1)
+            .await,
         "read_query",
     );
     assert_eq!(rest.events.len(), 1);
     assert_eq!(rest.events[0].position, all.events[1].position);
-    let past = ok(store.read_query(&course("c1"), head, 10).await, "read_query");
+    let past = ok(
+        store.read_query(&course("c1"), head, 10).await,
+        "read_query",
+    );
     assert!(past.events.is_empty());
     assert!(past.consistent_at >= head);
 }
@@ -311,8 +326,20 @@ pub async fn query_reads_follow_deletes(store: Arc<dyn EventStore>) {
 /// all, a condition at 0 passes too.
 pub async fn conditional_append_passes_when_nothing_matches_after(store: Arc<dyn EventStore>) {
     let (a, b) = (sid("cond-a"), sid("cond-b"));
-    append_ok(&*store, &a, NoStream, vec![tagged("CourseDefined", &["course:c1"])]).await;
-    append_ok(&*store, &b, NoStream, vec![tagged("Unrelated", &["course:c1"])]).await;
+    append_ok(
+        &*store,
+        &a,
+        NoStream,
+        vec![tagged("CourseDefined", &["course:c1"])],
+    )
+    .await;
+    append_ok(
+        &*store,
+        &b,
+        NoStream,
+        vec![tagged("Unrelated", &["course:c1"])],
+    )
+    .await;
     let read = ok(store.read_query(&course("c1"), 0, 100).await, "read_query");
     assert_eq!(read.events.len(), 1);
     let results = ok(
@@ -355,7 +382,13 @@ pub async fn conditional_append_passes_when_nothing_matches_after(store: Arc<dyn
 /// position; nothing of any part is written.
 pub async fn conditional_append_fails_naming_the_first_conflict(store: Arc<dyn EventStore>) {
     let s = sid("conflict");
-    append_ok(&*store, &s, NoStream, vec![tagged("CourseDefined", &["course:c1"])]).await;
+    append_ok(
+        &*store,
+        &s,
+        NoStream,
+        vec![tagged("CourseDefined", &["course:c1"])],
+    )
+    .await;
     let read = ok(store.read_query(&course("c1"), 0, 100).await, "read_query");
     append_ok(&*store, &s, Any, evs(2)).await;
     let first = append_ok(
@@ -377,23 +410,38 @@ pub async fn conditional_append_fails_naming_the_first_conflict(store: Arc<dyn E
         .append_if(
             vec![
                 (sid("conflict-new"), NoStream, evs(1)),
-                (s.clone(), Any, vec![tagged("StudentSubscribed", &["course:c1"])]),
+                (
+                    s.clone(),
+                    Any,
+                    vec![tagged("StudentSubscribed", &["course:c1"])],
+                ),
             ],
             &AppendCondition::new(course("c1")).after(read.consistent_at),
         )
         .await;
     match refused {
         Err(Error::ConditionFailed { position, after }) => {
-            assert_eq!(position, first.first_position, "the first conflict is named");
+            assert_eq!(
+                position, first.first_position,
+                "the first conflict is named"
+            );
             assert_eq!(after, read.consistent_at);
         }
         other => panic!("expected ConditionFailed, got {other:?}"),
     }
-    assert_eq!(ok(store.head_position().await, "head"), head, "nothing written");
-    assert!(read_stream_all(&*store, &sid("conflict-new")).await.is_empty());
+    assert_eq!(
+        ok(store.head_position().await, "head"),
+        head,
+        "nothing written"
+    );
+    assert!(read_stream_all(&*store, &sid("conflict-new"))
+        .await
+        .is_empty());
     // Condition at the head: passes. Other query items do not conflict.
     let unrelated = Query::new()
-        .or(QueryItem::new().types(["CourseDefined"]).tags(["course:c1"]))
+        .or(QueryItem::new()
+            .types(["CourseDefined"])
+            .tags(["course:c1"]))
         .or(QueryItem::new().tags(["course:c1", "student:s1"]));
     ok(
         store
@@ -421,7 +469,10 @@ pub async fn conditional_append_decides_parts_as_atomic(store: Arc<dyn EventStor
     assert_wrong_version(
         store
             .append_if(
-                vec![(sid("cparts-b"), NoStream, evs(1)), (a.clone(), Exact(3), evs(1))],
+                vec![
+                    (sid("cparts-b"), NoStream, evs(1)),
+                    (a.clone(), Exact(3), evs(1)),
+                ],
                 &pass,
             )
             .await,
@@ -495,7 +546,10 @@ pub async fn racing_conditional_appends_take_exactly_the_capacity(store: Arc<dyn
         tasks.spawn(async move {
             let student = sid(&format!("student-race-{w}"));
             for _attempt in 0..200 {
-                let read = ok(store.read_query(&course("race"), 0, 1000).await, "read_query");
+                let read = ok(
+                    store.read_query(&course("race"), 0, 1000).await,
+                    "read_query",
+                );
                 let taken = read
                     .events
                     .iter()

@@ -3,8 +3,8 @@
 
 mod atomic;
 mod concurrency;
-mod dcb;
 mod consumers;
+mod dcb;
 mod deletion;
 mod expected_version;
 mod idempotency;
@@ -22,8 +22,8 @@ mod subscriptions;
 
 pub use atomic::*;
 pub use concurrency::*;
-pub use dcb::*;
 pub use consumers::*;
+pub use dcb::*;
 pub use deletion::*;
 pub use expected_version::*;
 pub use idempotency::*;

@@ -1,15 +1,20 @@
--- Step two of a batch, one round trip: every event, the streams' new
--- versions, and pg_notify of the new head ($11), all in the batch's
--- transaction (so listeners hear of the commit only once it happened). Every
--- value is bound. $1 the positions; $2..$8 the event columns in the order
--- `bind_event_columns!` binds them (writer.rs), $8 holding imported times
--- (NULL: the commit's).
+-- Step two of a batch, one round trip: every event, its tags' index
+-- entries, the streams' new versions, and pg_notify of the new head ($11),
+-- all in the batch's transaction (so listeners hear of the commit only once
+-- it happened). Every value is bound. $1 the positions; $2..$8 the event
+-- columns in the order `bind_event_columns!` binds them (writer.rs), $8
+-- holding imported times (NULL: the commit's); $13 the events' stored tags;
+-- $14, $15 one (tag, position) per tag of the batch.
 WITH inserted AS (
-    INSERT INTO __SCHEMA__.events (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
+    INSERT INTO __SCHEMA__.events (position, stream_id, version, event_id, event_type, data, metadata, recorded_at, tags)
     SELECT position, stream_id, version, event_id, event_type, data, metadata,
-           coalesce(recorded_at, (extract(epoch FROM now()) * 1000000)::bigint)
-    FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[])
-         AS t (position, stream_id, version, event_id, event_type, data, metadata, recorded_at)
+           coalesce(recorded_at, (extract(epoch FROM now()) * 1000000)::bigint), tags
+    FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bytea[], $7::bytea[], $8::bigint[], $13::text[])
+         AS t (position, stream_id, version, event_id, event_type, data, metadata, recorded_at, tags)
+    RETURNING 1
+), tagged AS (
+    INSERT INTO __SCHEMA__.event_tags (tag, position)
+    SELECT tag, position FROM unnest($14::text[], $15::bigint[]) AS t (tag, position)
     RETURNING 1
 ), upserted AS (
     INSERT INTO __SCHEMA__.streams (stream_id, version, state)
