@@ -144,8 +144,13 @@ impl<'q> QueryPlan<'q> {
             return;
         };
         let fetched = events.len();
+        let mut passed_head = false;
         for event in events {
-            if event.position <= cursor.after || event.position > self.head {
+            if event.position > self.head {
+                passed_head = true;
+                continue;
+            }
+            if event.position <= cursor.after {
                 continue;
             }
             cursor.after = event.position;
@@ -154,8 +159,10 @@ impl<'q> QueryPlan<'q> {
                 self.found.push(event);
             }
         }
-        cursor.done =
-            fetched < self.chunk || cursor.kept >= self.limit || cursor.after >= self.head;
+        cursor.done = fetched < self.chunk
+            || passed_head
+            || cursor.kept >= self.limit
+            || cursor.after >= self.head;
     }
 
     /// The answer: the matches in position order, each once, at most

@@ -11,8 +11,10 @@ use std::collections::HashMap;
 use disco_backend::append_check::{
     decide_append, AppendDecision, AppendView, EventLocation, StreamStatus,
 };
+use disco_backend::query_plan::{condition_outcome, parts_of, retry_results};
 use disco_core::{
-    AppendMany, AppendResult, Error, ExpectedVersion, Result, StreamId, Timestamp, Uuid,
+    AppendCondition, AppendMany, AppendResult, Error, ExpectedVersion, Result, StreamId, Timestamp,
+    Uuid,
 };
 
 use futures_util::StreamExt;
@@ -55,10 +57,21 @@ struct Planned {
 impl NatsStore {
     /// Appends `parts` all or nothing: each part's result, or the first
     /// refused part's error.
-    pub(crate) async fn append_parts(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
+    /// With a `condition`, each round checks it first (reading the store
+    /// up to its head) and the batch carries a guard that is refused if any
+    /// event came in since that head was read.
+    pub(crate) async fn append_parts(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: Option<&AppendCondition>,
+    ) -> Result<Vec<AppendResult>> {
         let events: usize = parts.iter().map(|(_, _, e)| e.len()).sum();
-        // Invariant: an append is one atomic batch, its events and their claims.
-        if events.saturating_mul(2) > MAX_BATCH {
+        // Invariant: an append is one atomic batch, its events and their claims (and a condition's guard).
+        if events
+            .saturating_mul(2)
+            .saturating_add(usize::from(condition.is_some()))
+            > MAX_BATCH
+        {
             return Err(Error::InvalidInput(format!(
                 "an append to a NATS store holds at most {} events (the server's atomic batch of {MAX_BATCH} messages carries each event and its id's claim); this one has {events}",
                 MAX_BATCH / 2
@@ -66,6 +79,21 @@ impl NatsStore {
         }
         let mut careful = false;
         for _ in 0..ROUNDS {
+            let guard = match condition {
+                None => None,
+                Some(condition) => {
+                    let (head, last) = self.head_and_last().await?;
+                    let conflict = self.first_match(condition, head).await?;
+                    if conflict.is_some() {
+                        let mut facts = self.facts(&parts, true).await?;
+                        let retry = retry_results(&mut facts, parts_of(&parts))?;
+                        if let Some(original) = condition_outcome(condition, conflict, retry)? {
+                            return Ok(original);
+                        }
+                    }
+                    Some(last)
+                }
+            };
             let mut facts = self.facts(&parts, careful).await?;
             let mut planned = Vec::new();
             let mut answers: Vec<Option<AppendResult>> = vec![None; parts.len()];
@@ -108,7 +136,7 @@ impl NatsStore {
                 // Every part was already written (a retry).
                 return Ok(answers.into_iter().flatten().collect());
             }
-            match self.write(&parts, &planned).await? {
+            match self.write(&parts, &planned, guard).await? {
                 Ok(written) => {
                     // A part already written answers its first result; the
                     // others were written now, together.
@@ -127,7 +155,8 @@ impl NatsStore {
                         .collect();
                 }
                 Err(Refused::WrongLastSequence(_)) => {
-                    // A stream moved or an id was claimed meanwhile.
+                    // A stream moved, an id was claimed or (with a
+                    // condition) an event came in meanwhile.
                     careful = true;
                     continue;
                 }
@@ -235,6 +264,7 @@ impl NatsStore {
         &self,
         parts: &[AppendMany],
         planned: &[Planned],
+        guard: Option<u64>,
     ) -> Result<std::result::Result<Vec<AppendResult>, Refused>> {
         let now = Timestamp::now();
         let total: usize = planned
@@ -243,8 +273,17 @@ impl NatsStore {
             .map(|(_, _, e)| e.len())
             .sum();
         let back = u64::try_from(total).unwrap_or(u64::MAX);
-        let mut events = Vec::with_capacity(total);
+        let mut events = Vec::with_capacity(total.saturating_add(1));
         let mut claims = Vec::with_capacity(total);
+        if let Some(last) = guard {
+            // Invariant: a conditional append lands only if no event came in since its condition was checked.
+            events.push(
+                Out::new(self.names().guard(), Vec::new())
+                    .with("Nats-TTL", "1s")
+                    .expect_last_on(&self.names().event_streams(), last),
+            );
+        }
+
         for plan in planned {
             let Some((stream, _, batch)) = parts.get(plan.index) else {
                 continue;
@@ -273,11 +312,18 @@ impl NatsStore {
             }
         }
         events.extend(claims);
-        let last = match self.grouper().publish(self.js(), events).await? {
+        // A guard checks every stream's subject: grouped with other appends
+        // it would fail on their writes, so a conditional append goes alone.
+        let published = if guard.is_some() {
+            self.js().publish_batch(events).await?
+        } else {
+            self.grouper().publish(self.js(), events).await?
+        };
+        let last = match published {
             Ok(last) => last,
             Err(refused) => return Ok(Err(refused)),
         };
-        // The batch's sequences are contiguous: events, then claims.
+        // The batch's sequences are contiguous: the guard, events, then claims.
         let first = last
             .saturating_sub(back.saturating_mul(2))
             .saturating_add(1);

@@ -4,6 +4,10 @@
 //!
 //! - event: version u64, recorded at i64 (µs), id 16 bytes, type length
 //!   u16, type, metadata length u32, metadata, data (the rest);
+//! - tagged event (an event with tags): as an event, with the tags' length
+//!   u32 and the tags as `disco_backend::stored_tags` writes them between
+//!   the metadata and the data (an untagged event keeps the first layout,
+//!   byte for byte what earlier releases wrote);
 //! - delete marker: soft or hard, the stream's version u64 when deleted,
 //!   the head u64 when deleted;
 //! - claim: how many sequences back its event is u64, version u64, then the
@@ -15,6 +19,7 @@ const EVENT: u8 = 1;
 const SOFT: u8 = 2;
 const HARD: u8 = 3;
 const CLAIM: u8 = 4;
+const TAGGED_EVENT: u8 = 5;
 
 /// A message of a stream's subject, decoded.
 #[derive(Debug, Clone)]
@@ -85,7 +90,8 @@ pub(crate) fn event(event: &NewEvent, version: u64, now: Timestamp) -> Vec<u8> {
             .saturating_add(event.event_type.len())
             .saturating_add(40),
     );
-    out.push(EVENT);
+    let tags = (!event.tags.is_empty()).then(|| disco_backend::stored_tags::encode(&event.tags));
+    out.push(if tags.is_some() { TAGGED_EVENT } else { EVENT });
     out.extend_from_slice(&version.to_be_bytes());
     out.extend_from_slice(&at.to_be_bytes());
     out.extend_from_slice(event.id.as_bytes());
@@ -103,6 +109,11 @@ pub(crate) fn event(event: &NewEvent, version: u64, now: Timestamp) -> Vec<u8> {
             .to_be_bytes(),
     );
     out.extend_from_slice(&event.metadata);
+    if let Some(tags) = tags {
+        // At most 16 tags of 255 bytes each: the length fits.
+        out.extend_from_slice(&u32::try_from(tags.len()).unwrap_or(u32::MAX).to_be_bytes());
+        out.extend_from_slice(tags.as_bytes());
+    }
     out.extend_from_slice(&event.data);
     out
 }
@@ -138,7 +149,7 @@ pub(crate) fn stream_message(
     };
     let kind = *r.take(1)?.first().ok_or_else(|| damaged("event"))?;
     match kind {
-        EVENT => {
+        EVENT | TAGGED_EVENT => {
             let version = r.u64()?;
             let at = i64::from_be_bytes(r.u64()?.to_be_bytes());
             let id: [u8; 16] = r.take(16)?.try_into().map_err(|_| damaged("event"))?;
@@ -146,6 +157,12 @@ pub(crate) fn stream_message(
             let event_type = r.text(type_len)?.to_owned();
             let meta_len = usize::try_from(r.u32()?).map_err(|_| damaged("event"))?;
             let metadata = r.take(meta_len)?.to_vec();
+            let tags = if kind == TAGGED_EVENT {
+                let tags_len = usize::try_from(r.u32()?).map_err(|_| damaged("event"))?;
+                disco_backend::stored_tags::decode(r.text(tags_len)?)
+            } else {
+                Vec::new()
+            };
             let data = r.bytes.to_vec();
             Ok(StreamMessage::Event(RecordedEvent {
                 id: Uuid::from_bytes(id),
@@ -156,6 +173,7 @@ pub(crate) fn stream_message(
                 data,
                 metadata,
                 recorded_at: Timestamp::from_micros(at),
+                tags,
             }))
         }
         SOFT | HARD => Ok(StreamMessage::Deleted {

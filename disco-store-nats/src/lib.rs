@@ -53,12 +53,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use disco_backend::query_plan::QueryPlan;
 use disco_backend::Notifier;
 use disco_core::lease::Lease;
 use disco_core::{
-    AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter, EventStore,
-    ExpectedVersion, Limits, NewEvent, Notifications, ReadDirection, RecordedEvent, Result,
-    Snapshot, StreamId, StreamInfo,
+    AppendCondition, AppendMany, AppendResult, Checkpoint, DeleteMode, Error, EventFilter,
+    EventStore, ExpectedVersion, Limits, NewEvent, Notifications, Query, QueryRead, ReadDirection,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo,
 };
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -512,7 +513,7 @@ impl EventStore for NatsStore {
         self.live()?;
         self.inner.limits.check_append(&events)?;
         let mut results = self
-            .append_parts(vec![(stream.clone(), expected, events)])
+            .append_parts(vec![(stream.clone(), expected, events)], None)
             .await?;
         results
             .pop()
@@ -522,7 +523,26 @@ impl EventStore for NatsStore {
     async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
         self.live()?;
         self.inner.limits.check_atomic(&parts)?;
-        self.append_parts(parts).await
+        self.append_parts(parts, None).await
+    }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.live()?;
+        self.inner.limits.check_atomic(&parts)?;
+        condition.fail_if_events_match.check()?;
+        self.append_parts(parts, Some(condition)).await
+    }
+
+    async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead> {
+        self.live()?;
+        query.check()?;
+        let (head, _) = self.head_and_last().await?;
+        self.run_plan(QueryPlan::new(query, after, limit, head))
+            .await
     }
 
     async fn read_stream(

@@ -6,8 +6,10 @@
 
 use std::time::Duration;
 
+use disco_backend::query_plan::{condition_plan, QueryPlan, Source};
 use disco_core::{
-    Error, EventFilter, ReadDirection, RecordedEvent, Result, StreamId, StreamInfo, StreamState,
+    AppendCondition, Error, EventFilter, QueryRead, ReadDirection, RecordedEvent, Result, StreamId,
+    StreamInfo, StreamState,
 };
 use serde_json::json;
 
@@ -287,5 +289,37 @@ impl NatsStore {
         });
         infos.truncate(limit);
         Ok(infos)
+    }
+}
+
+impl NatsStore {
+    /// Runs a query plan over the log. This store keeps no tag or type
+    /// index yet: a tag's or the whole log's chunks read every event after
+    /// the cursor (a type's read the log filtered by type), so a read costs
+    /// the events after its `after`, not its matches.
+    pub(crate) async fn run_plan(&self, mut plan: QueryPlan<'_>) -> Result<QueryRead> {
+        while let Some(fetch) = plan.next_fetch() {
+            let filter = match &fetch.source {
+                Source::Type(event_type) => {
+                    EventFilter::default().with_event_types([event_type.clone()])
+                }
+                Source::Tag(_) | Source::All => EventFilter::default(),
+            };
+            let events = self
+                .read_all_events(fetch.after, fetch.limit, &filter)
+                .await?;
+            plan.feed(events);
+        }
+        Ok(plan.finish())
+    }
+
+    /// The position of the first event breaking `condition` at or below `head`.
+    pub(crate) async fn first_match(
+        &self,
+        condition: &AppendCondition,
+        head: u64,
+    ) -> Result<Option<u64>> {
+        let read = self.run_plan(condition_plan(condition, head)).await?;
+        Ok(read.events.first().map(|e| e.position))
     }
 }
