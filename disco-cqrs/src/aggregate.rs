@@ -74,6 +74,13 @@ pub trait DomainEvent: Serialize + DeserializeOwned + Clone + Send + Sync + 'sta
     /// The stable name of this event's kind, stored as its event type.
     fn event_type(&self) -> &'static str;
 
+    /// The tags [queries](disco_core::Query) find this event by
+    /// (`"course:c1"`, `"email:ada@example.com"`): what a
+    /// [`Decision`](crate::Decision)'s query reads. None by default.
+    fn tags(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Turns a stored payload of `event_type` written at `version` (older
     /// than [`DomainEvent::SCHEMA_VERSION`]) into the current shape. The
     /// default keeps it as it is.
@@ -259,7 +266,9 @@ pub fn encode<E: DomainEvent>(event: &E, context: &CommandContext) -> Result<New
     };
     let metadata = serde_json::to_vec(&metadata)
         .map_err(|e| CodecError(format!("the metadata does not serialize: {e}")))?;
-    Ok(NewEvent::new(event.event_type(), data).with_metadata(metadata))
+    Ok(NewEvent::new(event.event_type(), data)
+        .with_metadata(metadata)
+        .with_tags(event.tags()))
 }
 
 /// Decodes a stored event, upcasting older payloads; also gives its metadata

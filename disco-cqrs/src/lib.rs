@@ -9,6 +9,9 @@
 //!   and causation ids from command to events.
 //! - [`Repository`]: snapshot plus later events, a bounded cache of hot
 //!   aggregates, `Exact(version)` appends with bounded retries on conflict.
+//! - [`Decision`]: a rule across aggregates (a course's seats, an email
+//!   used once) decided on the events a query matches and appended on the
+//!   condition that none came in since: no saga, no lock table.
 //! - [`Orchestrator`]: `commands()`, `queries()`, `dispatch`,
 //!   `dispatch_async`, `query`, and the typed `execute`.
 //! - [`testing`]: given / when / then.
@@ -30,6 +33,7 @@
 mod aggregate;
 mod checks;
 mod consistency;
+pub mod decision;
 mod decode_fields;
 #[doc(hidden)]
 pub mod doc_fixture;
@@ -49,6 +53,7 @@ pub use aggregate::{
 };
 pub use checks::{no_such, Checks, Lookup};
 pub use consistency::DispatchOptions;
+pub use decision::{Decision, DecisionRoutes};
 pub use decode_fields::{decode_fields, UNKNOWN_FIELD};
 pub use envelope::Envelope;
 pub use errors::{BuildError, CodecError, LoadError, Rejection};

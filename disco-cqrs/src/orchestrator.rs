@@ -273,6 +273,23 @@ impl OrchestratorBuilder {
         self
     }
 
+    /// Registers the decision model `D` with the commands `routes` adds:
+    /// dispatched by name beside the aggregates' commands, with the same
+    /// parameter checks and outcome types.
+    pub fn decision<D, F>(mut self, routes: F) -> Self
+    where
+        D: crate::Decision,
+        F: FnOnce(crate::DecisionRoutes<D>) -> crate::DecisionRoutes<D>,
+    {
+        let routes = routes(crate::DecisionRoutes {
+            store: self.store.clone(),
+            commands: Vec::new(),
+            _decision: std::marker::PhantomData,
+        });
+        self.commands.extend(routes.commands);
+        self
+    }
+
     /// Uses `repository` (say, with another cache size) for `A`; call it
     /// before [`OrchestratorBuilder::aggregate`].
     pub fn repository<A: Aggregate + Clone>(mut self, repository: Repository<A>) -> Self {

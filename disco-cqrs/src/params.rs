@@ -200,7 +200,12 @@ impl Params {
 
 /// Why `id` cannot be an id of aggregate `A`, in the caller's terms.
 pub(crate) fn aggregate_id_problem<A: crate::Aggregate>(id: &str) -> Option<String> {
-    let max = disco_core::MAX_STREAM_ID_LEN.saturating_sub(A::NAME.len().saturating_add(1));
+    id_problem(A::NAME, id)
+}
+
+/// Why `id` makes no valid stream id `"{name}-{id}"`, if it does not.
+pub(crate) fn id_problem(name: &str, id: &str) -> Option<String> {
+    let max = disco_core::MAX_STREAM_ID_LEN.saturating_sub(name.len().saturating_add(1));
     if id.is_empty() {
         Some("must not be empty".into())
     } else if id.len() > max {

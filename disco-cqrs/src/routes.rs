@@ -22,23 +22,23 @@ use crate::repository::Repository;
 use disco_core::Uuid;
 
 /// A route's asynchronous validation step, bound to decoded parameters.
-type Validate<C> = Arc<dyn Fn(C) -> Validation + Send + Sync>;
+pub(crate) type Validate<C> = Arc<dyn Fn(C) -> Validation + Send + Sync>;
 
 /// A validation step bound to one dispatch's parameters.
-type Validation = Box<dyn FnOnce(Checks) -> BoxFuture<Result<(), DispatchError>> + Send>;
+pub(crate) type Validation = Box<dyn FnOnce(Checks) -> BoxFuture<Result<(), DispatchError>> + Send>;
 
 /// What a route's decoding made of the parameters.
-struct Decoded<T> {
+pub(crate) struct Decoded<T> {
     /// Every problem found so far.
-    params: Params,
+    pub(crate) params: Params,
     /// Where the command goes and what it is, when decoding got that far
     /// (also with problems, to name the aggregate to the validation step).
-    value: Option<T>,
+    pub(crate) value: Option<T>,
     /// The fields that did not decode (they hold stand-ins).
-    stand_ins: BTreeSet<String>,
+    pub(crate) stand_ins: BTreeSet<String>,
     /// The validation step, when the route has one and the parameters
     /// decoded far enough to run it.
-    validation: Option<Validation>,
+    pub(crate) validation: Option<Validation>,
 }
 
 /// The routes of one aggregate, given to
@@ -234,7 +234,7 @@ impl<A: Aggregate + Clone> AggregateRoutes<A> {
 /// The decoder of a serde route: the fields leniently decoded, then `map`
 /// on them (its messages on fields that did not decode dropped), and the
 /// validation step bound to a second copy of the parameters.
-fn serde_decoder<C, T, M>(
+pub(crate) fn serde_decoder<C, T, M>(
     map: M,
     validate: Option<Validate<C>>,
 ) -> impl Fn(Value) -> Decoded<T> + Send + Sync + 'static
