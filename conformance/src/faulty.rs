@@ -329,14 +329,16 @@ impl Fault {
         }
     }
 
-    /// Whether the model test sees this fault (it covers appends, reads and
-    /// positions, not leases, notifications or closing).
+    /// Whether the model test sees this fault (it covers appends,
+    /// conditions, reads and positions, not leases, notifications or
+    /// closing).
     pub fn in_model(self) -> bool {
         matches!(
             self,
             Fault::IgnoresExpectedVersion
                 | Fault::PositionsOutOfCommitOrder
                 | Fault::DropsLastEventOfBatch
+                | Fault::IgnoresConditions
         )
     }
 }

@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 
 use disco_core::{
-    AppendResult, DeleteMode, Error, EventFilter, EventStore, ExpectedVersion, NewEvent,
-    ReadDirection, RecordedEvent, StreamId, Uuid,
+    AppendCondition, AppendResult, DeleteMode, Error, EventFilter, EventStore, ExpectedVersion,
+    NewEvent, Query, QueryItem, ReadDirection, RecordedEvent, StreamId, Uuid,
 };
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 use crate::Fixture;
-use ops::{Expect, IdChoice, Op, CHECKPOINTS, LIMITS, PREFIXES, STREAMS, TYPES};
+use ops::{Expect, IdChoice, Op, CHECKPOINTS, LIMITS, PREFIXES, STREAMS, TAGS, TYPES};
 pub use reference::{Failure, ModelEvent, ModelNewEvent, Outcome, ReferenceModel};
 
 /// Default number of generated sequences; `DISCO_MODEL_CASES` overrides it.
@@ -129,6 +129,24 @@ fn stream_id(index: u8) -> Result<StreamId, String> {
     StreamId::new(STREAMS[index as usize % STREAMS.len()]).map_err(|e| e.to_string())
 }
 
+/// The query of generated items.
+fn query_of(items: &[ops::ItemSpec]) -> Query {
+    let mut query = Query::new();
+    for (event_type, tags) in items {
+        let mut item = QueryItem::new().tags(
+            TAGS.iter()
+                .enumerate()
+                .filter(|(bit, _)| tags & (1 << bit) != 0)
+                .map(|(_, tag)| *tag),
+        );
+        if let Some(t) = event_type {
+            item = item.types([TYPES[*t as usize % TYPES.len()]]);
+        }
+        query = query.or(item);
+    }
+    query
+}
+
 fn failure_of(error: Error) -> Failure {
     match error {
         Error::WrongExpectedVersion { actual, .. } => Failure::WrongExpectedVersion { actual },
@@ -182,6 +200,12 @@ impl Harness<'_> {
                 )
                 .with_id(id)
                 .with_metadata(spec.metadata.clone())
+                .with_tags(
+                    TAGS.iter()
+                        .enumerate()
+                        .filter(|(bit, _)| spec.tags & (1 << bit) != 0)
+                        .map(|(_, tag)| *tag),
+                )
             })
             .collect()
     }
@@ -216,6 +240,7 @@ impl Harness<'_> {
                 event_type: e.event_type,
                 data: e.data,
                 metadata: e.metadata,
+                tags: e.tags,
             });
         }
         Ok(Outcome::Events(out))
@@ -272,6 +297,7 @@ impl Harness<'_> {
                 event_type: e.event_type.clone(),
                 data: e.data.clone(),
                 metadata: e.metadata.clone(),
+                tags: e.tags.clone(),
             })
             .collect();
         let head_before = self.model.head();
@@ -305,6 +331,7 @@ impl Harness<'_> {
     async fn append_atomic(
         &mut self,
         parts: Vec<(u8, ExpectedVersion, Vec<NewEvent>)>,
+        condition: Option<(Query, u64)>,
     ) -> Result<(), String> {
         let mut model_parts = Vec::with_capacity(parts.len());
         let mut store_parts = Vec::with_capacity(parts.len());
@@ -320,18 +347,34 @@ impl Harness<'_> {
                         event_type: e.event_type.clone(),
                         data: e.data.clone(),
                         metadata: e.metadata.clone(),
+                        tags: e.tags.clone(),
                     })
                     .collect::<Vec<_>>(),
             ));
             store_parts.push((stream, expected, events));
         }
         let head_before = self.model.head();
-        let want = self.model.append_atomic(&model_parts);
+        let want = match &condition {
+            None => self.model.append_atomic(&model_parts),
+            Some((query, after)) => self.model.append_if(&model_parts, query, *after),
+        };
         let counts: Vec<(StreamId, usize)> = store_parts
             .iter()
             .map(|(s, _, events)| (s.clone(), events.len()))
             .collect();
-        let got = match self.store.append_atomic(store_parts).await {
+        let written = match &condition {
+            None => self.store.append_atomic(store_parts).await,
+            Some((query, after)) => {
+                let condition = AppendCondition::new(query.clone()).after(self.store_after(*after));
+                self.store.append_if(store_parts, &condition).await
+            }
+        };
+        let got = match written {
+            Err(Error::ConditionFailed { position, .. }) => {
+                Outcome::Failed(Failure::ConditionFailed {
+                    position: self.model_position(position)?,
+                })
+            }
             Err(e) => Outcome::Failed(failure_of(e)),
             Ok(results) => {
                 let Outcome::AppendedAtomic(parts) = &want else {
@@ -381,7 +424,58 @@ impl Harness<'_> {
                     resolved.push((*index, expected, events));
                 }
                 self.atomic_history.push(resolved.clone());
-                self.append_atomic(resolved).await
+                self.append_atomic(resolved, None).await
+            }
+            Op::AppendIf {
+                parts,
+                items,
+                after,
+            } => {
+                let mut resolved = Vec::with_capacity(parts.len());
+                for (index, expect, specs) in parts {
+                    let stream = stream_id(*index)?;
+                    let expected = self.resolve(*expect, stream.as_str());
+                    let events = self.make_events(specs);
+                    self.history.push((*index, events.clone()));
+                    resolved.push((*index, expected, events));
+                }
+                self.atomic_history.push(resolved.clone());
+                let after = if *after == 255 {
+                    self.model.head()
+                } else {
+                    u64::from(*after)
+                };
+                self.append_atomic(resolved, Some((query_of(items), after)))
+                    .await
+            }
+            Op::ReadQuery {
+                items,
+                after,
+                limit,
+            } => {
+                let query = query_of(items);
+                let limit = LIMITS[*limit as usize % LIMITS.len()];
+                let after = u64::from(*after);
+                let want = self.model.read_query(&query, after, limit);
+                let got = match self
+                    .store
+                    .read_query(&query, self.store_after(after), limit)
+                    .await
+                {
+                    Ok(read) => {
+                        if let Some(last) = read.events.last() {
+                            if read.consistent_at < last.position {
+                                return Err(format!(
+                                    "a query read consistent at {} returned position {}",
+                                    read.consistent_at, last.position
+                                ));
+                            }
+                        }
+                        self.events(read.events)?
+                    }
+                    Err(e) => Outcome::Failed(failure_of(e)),
+                };
+                same(want, got)
             }
             Op::RetryAtomic { back } => {
                 if self.atomic_history.is_empty() {
@@ -389,7 +483,8 @@ impl Harness<'_> {
                 }
                 let n = self.atomic_history.len();
                 let pick = n - 1 - (*back as usize % n);
-                self.append_atomic(self.atomic_history[pick].clone()).await
+                self.append_atomic(self.atomic_history[pick].clone(), None)
+                    .await
             }
             Op::Append {
                 stream,

@@ -9,6 +9,8 @@ pub const STREAMS: [&str; 4] = ["s-0", "s-1", "s-10", "t-0"];
 pub const PREFIXES: [&str; 4] = ["", "s-", "s-1", "x"];
 /// Event types.
 pub const TYPES: [&str; 3] = ["A", "B", "C"];
+/// Tags (an event carries a subset, a query item asks for a subset).
+pub const TAGS: [&str; 3] = ["t:a", "t:b", "t:c"];
 /// Checkpoint names.
 pub const CHECKPOINTS: [&str; 3] = ["alpha", "beta", "gamma"];
 /// Read limits.
@@ -51,7 +53,13 @@ pub struct EventSpec {
     pub data: Vec<u8>,
     /// Metadata bytes.
     pub metadata: Vec<u8>,
+    /// Which [`TAGS`] it carries (a bit each).
+    pub tags: u8,
 }
+
+/// One item of a generated query: a type (index into [`TYPES`]) or any,
+/// and the [`TAGS`] it asks for (a bit each).
+pub type ItemSpec = (Option<u8>, u8);
 
 /// One generated operation. Stream, prefix, type and name fields are indexes
 /// into the constant lists above.
@@ -82,6 +90,24 @@ pub enum Op {
         back: u8,
         /// Expected version of the retry.
         expected: Expect,
+    },
+    /// `append_if`: an atomic append on a condition.
+    AppendIf {
+        /// Each part: stream index, expected version, events.
+        parts: Vec<(u8, Expect, Vec<EventSpec>)>,
+        /// The condition's query.
+        items: Vec<ItemSpec>,
+        /// The condition's model position (255 means the head).
+        after: u8,
+    },
+    /// `read_query`.
+    ReadQuery {
+        /// The query.
+        items: Vec<ItemSpec>,
+        /// After this model position.
+        after: u8,
+        /// Index into [`LIMITS`].
+        limit: u8,
     },
     /// `read_stream`.
     ReadStream {
@@ -186,13 +212,19 @@ fn event_spec() -> impl Strategy<Value = EventSpec> {
         0u8..3,
         vec(any::<u8>(), 0..6),
         vec(any::<u8>(), 0..3),
+        prop_oneof![2 => Just(0u8), 3 => 1u8..8],
     )
-        .prop_map(|(id, event_type, data, metadata)| EventSpec {
+        .prop_map(|(id, event_type, data, metadata, tags)| EventSpec {
             id,
             event_type,
             data,
             metadata,
+            tags,
         })
+}
+
+fn items() -> impl Strategy<Value = Vec<ItemSpec>> {
+    vec((proptest::option::of(0u8..3), 0u8..8), 0..3)
 }
 
 fn stream() -> impl Strategy<Value = u8> {
@@ -212,6 +244,10 @@ pub fn op() -> impl Strategy<Value = Op> {
         4 => vec((stream(), expect(), vec(event_spec(), 0..4)), 1..4)
             .prop_map(|parts| Op::AppendAtomic { parts }),
         1 => any::<u8>().prop_map(|back| Op::RetryAtomic { back }),
+        4 => (vec((stream(), expect(), vec(event_spec(), 1..3)), 1..3), items(), prop_oneof![0u8..30, Just(255u8)])
+            .prop_map(|(parts, items, after)| Op::AppendIf { parts, items, after }),
+        3 => (items(), 0u8..30, limit())
+            .prop_map(|(items, after, limit)| Op::ReadQuery { items, after, limit }),
         3 => (stream(), prop_oneof![0u8..8, Just(255u8)], any::<bool>(), limit())
             .prop_map(|(stream, from, backward, limit)| Op::ReadStream { stream, from, backward, limit }),
         3 => (0u8..40, limit(), proptest::option::of(0u8..3), proptest::option::of(0u8..4), proptest::option::of(0u8..3))

@@ -23,6 +23,11 @@ pub enum Failure {
     InvalidInput,
     /// `TooLarge`.
     TooLarge,
+    /// `ConditionFailed` naming this (model) position.
+    ConditionFailed {
+        /// The first matching event after the condition's position.
+        position: u64,
+    },
     /// Any error the model never produces (`Unavailable`, `Backend`), with its text.
     Unexpected(String),
 }
@@ -44,6 +49,8 @@ pub struct ModelEvent {
     pub data: Vec<u8>,
     /// Metadata.
     pub metadata: Vec<u8>,
+    /// Tags.
+    pub tags: Vec<String>,
 }
 
 /// An event the model is asked to append.
@@ -57,6 +64,8 @@ pub struct ModelNewEvent {
     pub data: Vec<u8>,
     /// Metadata.
     pub metadata: Vec<u8>,
+    /// Tags.
+    pub tags: Vec<String>,
 }
 
 /// The result of one operation, comparable between model and store.
@@ -112,6 +121,39 @@ pub struct ReferenceModel {
     log: Vec<Stored>,
     streams: BTreeMap<String, Stream>,
     checkpoints: BTreeMap<String, u64>,
+}
+
+/// The input checks of an atomic append: at least one part, no empty
+/// part, no id twice in a part or across parts, no stream twice.
+fn atomic_input(parts: &[(String, ExpectedVersion, Vec<ModelNewEvent>)]) -> Option<Outcome> {
+    if parts.is_empty() {
+        return Some(Outcome::Failed(Failure::InvalidInput));
+    }
+    for (_, _, events) in parts {
+        if events.is_empty() {
+            return Some(Outcome::Failed(Failure::InvalidInput));
+        }
+        for (i, e) in events.iter().enumerate() {
+            if events[..i].iter().any(|earlier| earlier.id == e.id) {
+                return Some(Outcome::Failed(Failure::DuplicateEventId));
+            }
+        }
+    }
+    let mut streams: Vec<&str> = Vec::new();
+    let mut ids = Vec::new();
+    for (stream, _, events) in parts {
+        if streams.contains(&stream.as_str()) {
+            return Some(Outcome::Failed(Failure::InvalidInput));
+        }
+        streams.push(stream);
+        for e in events {
+            if ids.contains(&e.id) {
+                return Some(Outcome::Failed(Failure::DuplicateEventId));
+            }
+            ids.push(e.id);
+        }
+    }
+    None
 }
 
 fn passes(expected: ExpectedVersion, version: u64) -> bool {
@@ -187,6 +229,7 @@ impl ReferenceModel {
                     event_type: e.event_type.clone(),
                     data: e.data.clone(),
                     metadata: e.metadata.clone(),
+                    tags: e.tags.clone(),
                 },
                 hard_deleted: false,
             });
@@ -208,32 +251,8 @@ impl ReferenceModel {
         &mut self,
         parts: &[(String, ExpectedVersion, Vec<ModelNewEvent>)],
     ) -> Outcome {
-        if parts.is_empty() {
-            return Outcome::Failed(Failure::InvalidInput);
-        }
-        for (_, _, events) in parts {
-            if events.is_empty() {
-                return Outcome::Failed(Failure::InvalidInput);
-            }
-            for (i, e) in events.iter().enumerate() {
-                if events[..i].iter().any(|earlier| earlier.id == e.id) {
-                    return Outcome::Failed(Failure::DuplicateEventId);
-                }
-            }
-        }
-        let mut streams: Vec<&str> = Vec::new();
-        let mut ids = Vec::new();
-        for (stream, _, events) in parts {
-            if streams.contains(&stream.as_str()) {
-                return Outcome::Failed(Failure::InvalidInput);
-            }
-            streams.push(stream);
-            for e in events {
-                if ids.contains(&e.id) {
-                    return Outcome::Failed(Failure::DuplicateEventId);
-                }
-                ids.push(e.id);
-            }
+        if let Some(refused) = atomic_input(parts) {
+            return refused;
         }
         let mut copy = self.clone();
         let mut results = Vec::with_capacity(parts.len());
@@ -245,6 +264,61 @@ impl ReferenceModel {
         }
         *self = copy;
         Outcome::AppendedAtomic(results)
+    }
+
+    /// An atomic append on a condition: the atomic input checks first;
+    /// then, unless every part is a retry of an append already written, a
+    /// live event matching `query` after `after` refuses it, naming the
+    /// first; then the parts as [`append_atomic`](ReferenceModel::append_atomic)
+    /// decides them.
+    pub fn append_if(
+        &mut self,
+        parts: &[(String, ExpectedVersion, Vec<ModelNewEvent>)],
+        query: &disco_core::Query,
+        after: u64,
+    ) -> Outcome {
+        if let Some(refused) = atomic_input(parts) {
+            return refused;
+        }
+        let conflict = self
+            .live()
+            .find(|e| e.position > after && query.matches(&e.event_type, &e.tags))
+            .map(|e| e.position);
+        match conflict {
+            Some(position) if !self.all_retries(parts) => {
+                Outcome::Failed(Failure::ConditionFailed { position })
+            }
+            _ => self.append_atomic(parts),
+        }
+    }
+
+    /// Whether every part's events are stored already, as a retry would
+    /// find them.
+    fn all_retries(&self, parts: &[(String, ExpectedVersion, Vec<ModelNewEvent>)]) -> bool {
+        !parts.is_empty()
+            && parts.iter().all(|(stream, expected, events)| {
+                let known: Vec<Option<&ModelEvent>> = events
+                    .iter()
+                    .map(|e| self.live().find(|stored| stored.id == e.id))
+                    .collect();
+                !events.is_empty()
+                    && known.iter().all(Option::is_some)
+                    && matches!(
+                        self.retry_result(stream, *expected, &known),
+                        Outcome::Appended { .. }
+                    )
+            })
+    }
+
+    /// Up to `limit` live events matching `query` after `after`.
+    pub fn read_query(&self, query: &disco_core::Query, after: u64, limit: usize) -> Outcome {
+        Outcome::Events(
+            self.live()
+                .filter(|e| e.position > after && query.matches(&e.event_type, &e.tags))
+                .take(limit)
+                .cloned()
+                .collect(),
+        )
     }
 
     fn retry_result(
