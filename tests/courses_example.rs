@@ -21,7 +21,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use disco::cqrs::DispatchError;
-use disco::{EventStore, Query, QueryItem};
+use disco::{Query, QueryItem};
 use serde_json::json;
 use temp::TempDir;
 

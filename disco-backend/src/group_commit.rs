@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use disco_core::notifications::Notifier;
-use disco_core::{AppendMany, AppendResult, Error, ExpectedVersion, NewEvent, Result, StreamId};
+use disco_core::{
+    AppendCondition, AppendMany, AppendResult, Error, ExpectedVersion, NewEvent, Result, StreamId,
+};
 
 /// How the writer batches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +113,10 @@ pub struct AppendRequest {
     pub expected: ExpectedVersion,
     /// The events, already checked against the store's limits.
     pub events: Vec<NewEvent>,
+    /// The condition of a one-part conditional append (checked, by the
+    /// store's commit, in the batch's transaction after the appends before
+    /// it), or `None`.
+    pub condition: Option<AppendCondition>,
     reply: oneshot::Sender<Result<AppendResult>>,
 }
 
@@ -131,10 +137,24 @@ impl AppendRequest {
                 stream,
                 expected,
                 events,
+                condition: None,
                 reply,
             },
             answer,
         )
+    }
+
+    /// A one-part conditional append's request and the receiver its caller
+    /// awaits: it joins a group commit like any append.
+    pub fn conditional(
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        condition: AppendCondition,
+    ) -> (Self, AppendReply) {
+        let (mut request, answer) = AppendRequest::new(stream, expected, events);
+        request.condition = Some(condition);
+        (request, answer)
     }
 
     /// Answers the caller (who may have stopped waiting: that is fine).
@@ -410,6 +430,24 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult> {
         let (request, answer) = AppendRequest::new(stream.clone(), expected, events);
+        self.send(request, answer).await
+    }
+
+    /// Sends a one-part conditional append, which joins a group commit
+    /// like any append, and waits for the commit that holds it (or its
+    /// refusal).
+    pub async fn append_conditional(
+        &self,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        condition: AppendCondition,
+    ) -> Result<AppendResult> {
+        let (request, answer) = AppendRequest::conditional(stream, expected, events, condition);
+        self.send(request, answer).await
+    }
+
+    async fn send(&self, request: AppendRequest, answer: AppendReply) -> Result<AppendResult> {
         if self.commands.send(Command::Append(request)).is_err() {
             return Err(self.gone().await);
         }

@@ -191,9 +191,9 @@ impl<'q> QueryPlan<'q> {
 /// use disco::backend::query_plan::condition_outcome;
 /// use disco::{AppendCondition, Error, Query};
 /// let condition = AppendCondition::new(Query::all()).after(3);
-/// assert!(condition_outcome(&condition, None, None).unwrap().is_none());
+/// assert!(condition_outcome::<u64>(&condition, None, None).unwrap().is_none());
 /// assert!(matches!(
-///     condition_outcome(&condition, Some(4), None),
+///     condition_outcome::<u64>(&condition, Some(4), None),
 ///     Err(Error::ConditionFailed { position: 4, after: 3 })
 /// ));
 /// ```

@@ -6,6 +6,7 @@ mod backend;
 mod baseline;
 mod commands;
 mod console_load;
+mod dcb_case;
 mod memory_usage;
 mod nats_memory;
 mod nats_scale_out;
@@ -89,6 +90,12 @@ struct Args {
     /// page latencies for 8 clients, and what it costs 8 writers.
     #[arg(long)]
     console_load: bool,
+    /// Measure conditions and query reads on the empty store of --store:
+    /// conditional against plain appends (8 writers), and a query read of
+    /// 1,000 matches against a stream read of 1,000 in a store of
+    /// 1,000,000 events times --scale.
+    #[arg(long)]
+    dcb: bool,
     /// Internal: how many MiB the child fills.
     #[arg(long, default_value_t = 1024, hide = true)]
     fill_mib: u64,
@@ -151,6 +158,12 @@ fn main() -> ExitCode {
         return run_to_end(
             "the UmaDB workload failed",
             umadb_workload::run(&args.store, case, args.scale),
+        );
+    }
+    if args.dcb {
+        return run_to_end(
+            "the conditions measurement failed",
+            dcb_case::run(&args.store, args.scale),
         );
     }
     if args.console_load {

@@ -173,7 +173,7 @@ async fn sqlite_init_browse_migrate_and_drop() {
         "a missing file is not created by status"
     );
     assert!(!path.exists(), "status created the file");
-    assert!(ok(&["--store", &url, "init"]).contains("schema version 3"));
+    assert!(ok(&["--store", &url, "init"]).contains("schema version 4"));
     {
         let store = open(&url).await;
         small(&*store).await;
@@ -215,9 +215,9 @@ async fn redb_browse() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_browse_and_drop() {
     let url = pg_url();
-    assert!(ok(&["--store", &url, "init"]).contains("schema version 3"));
+    assert!(ok(&["--store", &url, "init"]).contains("schema version 4"));
     let status = &json_lines(&ok(&["--store", &url, "--json", "status"]))[0];
-    assert_eq!(status["schema_version"], 3, "{status}");
+    assert_eq!(status["schema_version"], 4, "{status}");
     assert!(
         status["schema"]
             .as_str()

@@ -306,6 +306,22 @@ impl EventStore for Watched {
     ) -> disco::Result<Vec<AppendResult>> {
         self.inner.append_atomic(parts).await
     }
+
+    async fn append_if(
+        &self,
+        parts: Vec<disco::AppendMany>,
+        condition: &disco::AppendCondition,
+    ) -> disco::Result<Vec<AppendResult>> {
+        self.inner.append_if(parts, condition).await
+    }
+    async fn read_query(
+        &self,
+        query: &disco::Query,
+        after: u64,
+        limit: usize,
+    ) -> disco::Result<disco::QueryRead> {
+        self.inner.read_query(query, after, limit).await
+    }
     async fn read_stream(
         &self,
         s: &StreamId,

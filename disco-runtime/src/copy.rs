@@ -266,6 +266,11 @@ fn fold(hash: u64, e: &RecordedEvent) -> u64 {
     eat(&(e.metadata.len() as u64).to_le_bytes());
     eat(&e.metadata);
     eat(&e.recorded_at.as_micros().to_le_bytes());
+    eat(&(e.tags.len() as u64).to_le_bytes());
+    for tag in &e.tags {
+        eat(&(tag.len() as u64).to_le_bytes());
+        eat(tag.as_bytes());
+    }
     h
 }
 
@@ -378,6 +383,7 @@ mod tests {
                 data: vec![],
                 metadata: vec![],
                 recorded_at: disco_core::Timestamp::from_micros(7),
+                tags: Vec::new(),
             })
             .collect();
         let shape: Vec<(ExpectedVersion, usize)> = appends(&page)
@@ -406,6 +412,7 @@ mod tests {
             data: vec![1],
             metadata: vec![],
             recorded_at: disco_core::Timestamp::from_micros(7),
+            tags: Vec::new(),
         };
         let page = [
             event("a", 3, 10),

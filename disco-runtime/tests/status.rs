@@ -35,6 +35,22 @@ impl EventStore for FlakyLeases {
     async fn append_atomic(&self, parts: Vec<AppendMany>) -> Result<Vec<AppendResult>> {
         self.inner.append_atomic(parts).await
     }
+
+    async fn append_if(
+        &self,
+        parts: Vec<AppendMany>,
+        condition: &disco::AppendCondition,
+    ) -> Result<Vec<AppendResult>> {
+        self.inner.append_if(parts, condition).await
+    }
+    async fn read_query(
+        &self,
+        query: &disco::Query,
+        after: u64,
+        limit: usize,
+    ) -> Result<disco::QueryRead> {
+        self.inner.read_query(query, after, limit).await
+    }
     async fn read_stream(
         &self,
         stream: &StreamId,

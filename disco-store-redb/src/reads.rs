@@ -176,10 +176,15 @@ pub(crate) fn read_query(
     limit: usize,
 ) -> Result<QueryRead> {
     let head = head(txn)?;
+    let (events, tags, types) = (
+        txn.open_table(EVENTS).map_err(db_error)?,
+        txn.open_table(TAGS).map_err(db_error)?,
+        txn.open_table(TYPES).map_err(db_error)?,
+    );
     let tables = QueryTables {
-        events: txn.open_table(EVENTS).map_err(db_error)?,
-        tags: txn.open_table(TAGS).map_err(db_error)?,
-        types: txn.open_table(TYPES).map_err(db_error)?,
+        events: &events,
+        tags: &tags,
+        types: &types,
     };
     run_sync(QueryPlan::new(query, after, limit, head), |f| {
         tables.fetch(f)
@@ -187,18 +192,30 @@ pub(crate) fn read_query(
 }
 
 /// The tables a query plan reads (a read transaction's or the writer's).
-pub(crate) struct QueryTables<E, T, Y> {
-    pub events: E,
-    pub tags: T,
-    pub types: Y,
+pub(crate) struct QueryTables<'a, E, T, Y> {
+    pub events: &'a E,
+    pub tags: &'a T,
+    pub types: &'a Y,
 }
 
-impl<E, T, Y> QueryTables<E, T, Y>
+impl<E, T, Y> QueryTables<'_, E, T, Y>
 where
     E: ReadableTable<u64, EventRow>,
     T: ReadableTable<(&'static str, u64), ()>,
     Y: ReadableTable<(&'static str, u64), ()>,
 {
+    /// The position of the first event breaking `condition` at or below
+    /// `head`.
+    pub(crate) fn first_match(
+        &self,
+        condition: &disco_core::AppendCondition,
+        head: u64,
+    ) -> Result<Option<u64>> {
+        let plan = disco_backend::query_plan::condition_plan(condition, head);
+        let read = run_sync(plan, |f| self.fetch(f))?;
+        Ok(read.events.first().map(|e| e.position))
+    }
+
     /// One chunk of a query plan.
     pub(crate) fn fetch(&self, fetch: &Fetch) -> Result<Vec<RecordedEvent>> {
         let mut out = Vec::new();
@@ -209,8 +226,8 @@ where
             return Ok(out);
         }
         match &fetch.source {
-            Source::Tag(tag) => self.scan(&self.tags, tag, start, fetch),
-            Source::Type(event_type) => self.scan(&self.types, event_type, start, fetch),
+            Source::Tag(tag) => self.scan(self.tags, tag, start, fetch),
+            Source::Type(event_type) => self.scan(self.types, event_type, start, fetch),
             Source::All => {
                 for entry in self.events.range(start..=fetch.until).map_err(db_error)? {
                     let (position, row) = entry.map_err(db_error)?;
@@ -239,7 +256,7 @@ where
         {
             let (entry, _) = entry.map_err(db_error)?;
             let (_, position) = entry.value();
-            if let Some(event) = event_at(&self.events, position)? {
+            if let Some(event) = event_at(self.events, position)? {
                 out.push(event);
             }
             if out.len() == fetch.limit {

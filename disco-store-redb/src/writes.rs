@@ -16,9 +16,7 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
-use disco_backend::query_plan::{
-    condition_outcome, condition_plan, parts_of, retry_results, run_sync,
-};
+use disco_backend::query_plan::{condition_outcome, parts_of, retry_results};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
     AppendCondition, AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId,
@@ -78,23 +76,24 @@ pub(crate) fn commit_conditional(
 ) -> Result<Vec<AppendResult>> {
     let txn = crate::open::begin_write(&state.db, state.quick_repair)?;
     {
+        let (events, tags, types) = (
+            txn.open_table(EVENTS).map_err(db_error)?,
+            txn.open_table(TAGS).map_err(db_error)?,
+            txn.open_table(TYPES).map_err(db_error)?,
+        );
         let tables = reads::QueryTables {
-            events: txn.open_table(EVENTS).map_err(db_error)?,
-            tags: txn.open_table(TAGS).map_err(db_error)?,
-            types: txn.open_table(TYPES).map_err(db_error)?,
+            events: &events,
+            tags: &tags,
+            types: &types,
         };
-        let plan = condition_plan(condition, state.head);
-        let conflict = run_sync(plan, |f| tables.fetch(f))?
-            .events
-            .first()
-            .map(|e| e.position);
+        let conflict = tables.first_match(condition, state.head)?;
         if conflict.is_some() {
             let streams = txn.open_table(STREAMS).map_err(db_error)?;
             let ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
             let mut view = TableView {
                 streams: &streams,
                 ids: &ids,
-                events: &tables.events,
+                events: &events,
             };
             let retry = retry_results(&mut view, parts_of(&parts))?;
             if let Some(original) = condition_outcome(condition, conflict, retry)? {
@@ -161,6 +160,41 @@ fn write_batch_in(
         let mut types = txn.open_table(TYPES).map_err(db_error)?;
         let now = Timestamp::now().as_micros();
         for request in batch {
+            if let Some(condition) = &request.condition {
+                // Checked on the transaction, which holds the appends of
+                // the batch before this one.
+                let tables = reads::QueryTables {
+                    events: &events,
+                    tags: &tags,
+                    types: &types,
+                };
+                let refused = match tables.first_match(condition, head) {
+                    Err(e) => Some(Err(e)),
+                    Ok(None) => None,
+                    Ok(conflict) => {
+                        let mut view = TableView {
+                            streams: &streams,
+                            ids: &ids,
+                            events: &events,
+                        };
+                        let part = [(&request.stream, request.expected, request.events.as_slice())];
+                        match retry_results(&mut view, part)
+                            .and_then(|retry| condition_outcome(condition, conflict, retry))
+                        {
+                            Ok(original) => original.and_then(|o| o.into_iter().next()).map(Ok),
+                            Err(e) => Some(Err(e)),
+                        }
+                    }
+                };
+                match refused {
+                    None => {}
+                    Some(Err(e)) if mode == BatchMode::AllOrNothing => return Err(e),
+                    Some(outcome) => {
+                        results.push(outcome);
+                        continue;
+                    }
+                }
+            }
             let decision = decide_append(
                 &mut TableView {
                     streams: &streams,

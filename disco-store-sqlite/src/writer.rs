@@ -115,7 +115,11 @@ fn write_batch_in(
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         execute(tx, SAVEPOINT)?;
-        match append_one(tx, request, head, now) {
+        let outcome = match &request.condition {
+            None => append_one(tx, request, head, now),
+            Some(condition) => append_if_one(tx, request, condition, head, now),
+        };
+        match outcome {
             Ok((result, new_head)) => {
                 execute(tx, RELEASE)?;
                 head = new_head;
@@ -181,6 +185,30 @@ fn execute(conn: &Connection, sql: &str) -> Result<()> {
         .and_then(|mut st| st.execute([]))
         .map(|_| ())
         .map_err(db_error)
+}
+
+/// Writes one conditional append inside the batch's savepoint: its
+/// condition checked on the transaction, which holds the appends of the
+/// batch before it.
+fn append_if_one(
+    conn: &Connection,
+    request: &AppendRequest,
+    condition: &AppendCondition,
+    head: u64,
+    now: Timestamp,
+) -> Result<(AppendResult, u64)> {
+    let conflict = reads::first_match(conn, condition, head)?;
+    if conflict.is_some() {
+        let part = [(&request.stream, request.expected, request.events.as_slice())];
+        let retry = retry_results(&mut TxView(conn), part)?;
+        if let Some(original) = condition_outcome(condition, conflict, retry)? {
+            let result = original.into_iter().next().ok_or_else(|| {
+                Error::Backend("a retried conditional append without its result".into())
+            })?;
+            return Ok((result, head));
+        }
+    }
+    append_one(conn, request, head, now)
 }
 
 /// Writes one append inside the batch's savepoint. The happy path checks the

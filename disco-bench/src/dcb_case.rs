@@ -1,0 +1,208 @@
+//! `--dcb`: what conditions and query reads cost on the store of `--store`
+//! (which should be empty), each against its plain counterpart in the same
+//! run, rounds alternating:
+//!
+//! - `conditional-append`: 8 writers each appending one tagged event with
+//!   a 2-item condition that nothing matches (a course's definition and
+//!   seats, a student's registration), against 8 writers appending one
+//!   plain event (goal: at least 0.8x);
+//! - `query-read`: in a store of 1,000,000 events (times `--scale`), the
+//!   1,000 events of one tag read by query (`read_query`, one call),
+//!   against the 1,000 events of one stream (`read_stream`, one call)
+//!   (goal: at least 0.5x).
+//!
+//! Prints a JSON line per round and one per ratio, with its goal.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use disco::{
+    AppendCondition, EventStore, ExpectedVersion, NewEvent, Query, QueryItem, ReadDirection,
+    StreamId,
+};
+
+use crate::writers::event;
+
+type Failure = Box<dyn std::error::Error + Send + Sync>;
+
+const WRITERS: usize = 8;
+const ROUNDS: usize = 3;
+/// Events of the query-read fill, times --scale.
+const FILL: f64 = 1_000_000.0;
+/// Events of the tag (and the stream) read back.
+const MATCHES: u64 = 1000;
+const READS: usize = 20;
+
+fn line(case: &str, side: &str, events: u64, seconds: f64) {
+    println!(
+        "{}",
+        serde_json::json!({"case": case, "side": side, "events": events, "seconds": seconds,
+            "rate": events as f64 / seconds.max(1e-9)})
+    );
+}
+
+fn ratio(what: &str, ratios: &[f64], goal: f64) -> bool {
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = ratios.iter().copied().fold(0.0, f64::max);
+    let met = min >= goal;
+    println!(
+        "{}",
+        serde_json::json!({"ratio": what, "min": min, "max": max, "goal": goal, "met": met})
+    );
+    met
+}
+
+/// Runs both measurements on the store at `url`.
+pub async fn run(url: &str, scale: f64) -> Result<(), Failure> {
+    let store = disco::connect(url).await?;
+    if store.head_position().await? != 0 {
+        return Err("the store is not empty: give the measurement a fresh one".into());
+    }
+    let time = Duration::from_secs_f64((3.0 * scale).max(0.5));
+    let mut ratios = Vec::new();
+    for round in 0..ROUNDS {
+        let plain = writers(&store, time, round, false).await?;
+        let conditional = writers(&store, time, round, true).await?;
+        line("append-8x1", "plain", plain.0, plain.1);
+        line("append-8x1", "conditional", conditional.0, conditional.1);
+        ratios.push((conditional.0 as f64 / conditional.1) / (plain.0 as f64 / plain.1));
+    }
+    let appends_met = ratio("conditional/plain append, 8 writers", &ratios, 0.8);
+    let fill = (FILL * scale).round().max(MATCHES as f64 * 10.0) as u64;
+    fill_store(&*store, fill).await?;
+    let mut ratios = Vec::new();
+    for _ in 0..ROUNDS {
+        let by_stream = read_stream(&*store).await?;
+        let by_query = read_query(&*store).await?;
+        line("read-1000", "stream", MATCHES * READS as u64, by_stream);
+        line("read-1000", "query", MATCHES * READS as u64, by_query);
+        ratios.push(by_stream / by_query);
+    }
+    let reads_met = ratio(
+        &format!("query read / stream read, 1,000 of {fill}"),
+        &ratios,
+        0.5,
+    );
+    store.close().await?;
+    if !(appends_met && reads_met) {
+        return Err("a goal was missed".into());
+    }
+    Ok(())
+}
+
+/// 8 writers for `time`: plain appends, or conditional appends of a
+/// tagged event whose 2-item condition matches nothing.
+async fn writers(
+    store: &Arc<dyn EventStore>,
+    time: Duration,
+    round: usize,
+    conditional: bool,
+) -> Result<(u64, f64), Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
+        tasks.spawn(async move {
+            let kind = if conditional { "c" } else { "p" };
+            let stream = StreamId::new(format!("writer-{kind}{round}-{w}"))?;
+            let mut i = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                if conditional {
+                    let (course, student) = (
+                        format!("course:{round}-{w}-{i}"),
+                        format!("student:{round}-{w}"),
+                    );
+                    let condition = AppendCondition::new(
+                        Query::new()
+                            .or(QueryItem::new()
+                                .types(["CourseDefined", "StudentSubscribed"])
+                                .tags([course.as_str()]))
+                            .or(QueryItem::new()
+                                .types(["StudentRegistered"])
+                                .tags([format!("{student}-{i}")])),
+                    );
+                    let tagged: NewEvent = event().with_tags([course, student]);
+                    store
+                        .append_if(
+                            vec![(stream.clone(), ExpectedVersion::Any, vec![tagged])],
+                            &condition,
+                        )
+                        .await?;
+                } else {
+                    store
+                        .append(&stream, ExpectedVersion::Any, vec![event()])
+                        .await?;
+                }
+                i += 1;
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), Failure>(())
+        });
+    }
+    let started = Instant::now();
+    tokio::time::sleep(time).await;
+    stop.store(true, Ordering::Release);
+    let seconds = started.elapsed().as_secs_f64();
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok((count.load(Ordering::Relaxed), seconds))
+}
+
+/// `fill` events in atomic appends of 1,000 over 97 streams; every
+/// `fill / 1000`th one goes to the stream `target` and carries the tag
+/// `target`.
+async fn fill_store(store: &dyn EventStore, fill: u64) -> Result<(), Failure> {
+    let every = fill / MATCHES;
+    for start in (0..fill).step_by(1000) {
+        let mut parts: BTreeMap<String, Vec<NewEvent>> = BTreeMap::new();
+        for n in start..(start + 1000).min(fill) {
+            if n % every == 0 {
+                parts
+                    .entry("target".to_owned())
+                    .or_default()
+                    .push(event().with_tags(["target"]));
+            } else {
+                parts
+                    .entry(format!("s-{}", n % 97))
+                    .or_default()
+                    .push(event().with_tags([format!("s:{}", n % 97)]));
+            }
+        }
+        let parts = parts
+            .into_iter()
+            .map(|(s, events)| Ok((StreamId::new(s)?, ExpectedVersion::Any, events)))
+            .collect::<Result<Vec<_>, disco::Error>>()?;
+        store.append_atomic(parts).await?;
+    }
+    Ok(())
+}
+
+async fn read_stream(store: &dyn EventStore) -> Result<f64, Failure> {
+    let target = StreamId::new("target")?;
+    let started = Instant::now();
+    for _ in 0..READS {
+        let events = store
+            .read_stream(&target, 1, ReadDirection::Forward, MATCHES as usize)
+            .await?;
+        if events.len() as u64 != MATCHES {
+            return Err(format!("read {} events of the stream", events.len()).into());
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
+
+async fn read_query(store: &dyn EventStore) -> Result<f64, Failure> {
+    let query = Query::new().or(QueryItem::new().tags(["target"]));
+    let started = Instant::now();
+    for _ in 0..READS {
+        let read = store.read_query(&query, 0, MATCHES as usize).await?;
+        if read.events.len() as u64 != MATCHES {
+            return Err(format!("read {} events of the tag", read.events.len()).into());
+        }
+    }
+    Ok(started.elapsed().as_secs_f64())
+}
