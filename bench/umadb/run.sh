@@ -50,7 +50,7 @@ trap cleanup EXIT
 fresh() { rm -rf "$work/store" && mkdir "$work/store"; }
 
 for round in $(seq "$rounds"); do
-    for case in append-8x1 append-1x100 reads; do
+    for case in append-8x1 append-1x100 reads cond-8x1 seat-race; do
         echo "round $round: $case" >&2
         fresh; PEERS_SCALE=$scale "$peer" embedded "$work/store" "$case" | grep '^{' >>"$results"
         fresh; PEERS_SCALE=$scale "$peer" embedded "$work/store" "$case" mmap | grep '^{' >>"$results"

@@ -16,7 +16,12 @@ NAMES = {
     "append-1x100": "1 writer, 100 events per append",
     "read-all": "read all of 100k (pages of 1,000)",
     "read-stream": "read 1,000 events of one stream (UmaDB: one tag) out of 100k",
+    "read-query": "query read: 1,000 events of one tag out of 100k",
+    "cond-8x1": "8 writers, 1 event per append on a 2-item condition",
+    "seat-race": "12 writers race for 5 seats (winners/s; exactly 5 win on every side)",
 }
+# UmaDB reads one stream's events by a tag: its read-stream is its query read.
+UMADB_CASE = {"read-stream": "read-query"}
 
 rates = defaultdict(lambda: defaultdict(list))
 with open(sys.argv[1]) as lines:
@@ -31,9 +36,10 @@ print("| workload | UmaDB embedded, mmap ev/s | defaults ev/s | server ev/s | di
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for case in NAMES:
     s = rates.get(case)
-    if not s:
+    u = rates.get(UMADB_CASE.get(case, case))
+    if not s or not u:
         continue
-    mmap, plain, server = s["umadb-embedded-mmap"], s["umadb-embedded"], s["umadb-server"]
+    mmap, plain, server = u["umadb-embedded-mmap"], u["umadb-embedded"], u["umadb-server"]
     sqlite, redb, pg = s["disco-sqlite"], s["disco-redb"], s["disco-postgres"]
     print(
         f"| {NAMES[case]} | {span(mmap, '{:,.0f}')} | {span(plain, '{:,.0f}')} | {span(server, '{:,.0f}')} "

@@ -9,15 +9,26 @@
 //!   `--scale`) ([`crate::writers`]);
 //! - `append-1x100`: one writer, 100 such events per append, for 5 s;
 //! - `reads`: fills 100,000 events in appends of 100 (every 100th in the
-//!   stream `target`, the rest over 97 streams), then reads the whole log
-//!   three times in pages of 1,000 (`read-all`) and the 1,000 events of
-//!   `target` twenty times in one call each (`read-stream`).
+//!   stream `target`, tagged `target`, the rest over 97 streams, tagged
+//!   with their stream's name: UmaDB's side tags them the same), then reads
+//!   the whole log three times in pages of 1,000 (`read-all`), the 1,000
+//!   events of `target` twenty times in one call each (`read-stream`), and
+//!   the 1,000 events tagged `target` twenty times by query (`read-query`);
+//! - `cond-8x1`: as `append-8x1`, each event tagged with a course and a
+//!   student and appended on a 2-item condition nothing matches;
+//! - `seat-race`: 12 writers race for the 5 seats of a course, each
+//!   reading the course by query and appending on the condition that
+//!   nothing about it changed since; exactly 5 must win.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use disco::{EventStore, ExpectedVersion, NewEvent, ReadDirection, StreamId};
+use disco::{
+    AppendCondition, EventStore, ExpectedVersion, NewEvent, Query, QueryItem, ReadDirection,
+    StreamId,
+};
 
 use crate::writers::event;
 
@@ -64,8 +75,13 @@ pub async fn run(url: &str, case: &str, scale: f64) -> Result<(), Failure> {
         "append-8x1" => append_8x1(&store, &side, time).await?,
         "append-1x100" => append_1x100(&*store, &side, time).await?,
         "reads" => reads(&*store, &side).await?,
+        "cond-8x1" => cond_8x1(&store, &side, time).await?,
+        "seat-race" => seat_race(&store, &side).await?,
         other => {
-            return Err(format!("no case {other:?}: append-8x1, append-1x100 or reads").into())
+            return Err(format!(
+                "no case {other:?}: append-8x1, append-1x100, reads, cond-8x1 or seat-race"
+            )
+            .into())
         }
     }
     store.close().await?;
@@ -122,7 +138,11 @@ async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
     for start in (0..FILL).step_by(100) {
         let mut parts: BTreeMap<String, Vec<NewEvent>> = BTreeMap::new();
         for n in start..start + 100 {
-            parts.entry(fill_stream(n)).or_default().push(event());
+            let stream = fill_stream(n);
+            parts
+                .entry(stream.clone())
+                .or_default()
+                .push(event().with_tags([stream]));
         }
         let parts = parts
             .into_iter()
@@ -173,5 +193,147 @@ async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
         want * READ_STREAM_TIMES as u64,
         started.elapsed().as_secs_f64(),
     );
+    let query = Query::new().or(QueryItem::new().tags(["target"]));
+    let started = Instant::now();
+    for _ in 0..READ_STREAM_TIMES {
+        let read = store.read_query(&query, 0, want as usize).await?;
+        let n = read
+            .events
+            .iter()
+            .map(|e| u64::from(!e.data.is_empty()))
+            .sum::<u64>();
+        if n != want {
+            return Err(format!("read {n} events of the tag, not {want}").into());
+        }
+    }
+    line(
+        "read-query",
+        side,
+        want * READ_STREAM_TIMES as u64,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
+
+/// A course's and a student's query (UmaDB's side builds the same).
+fn course_query(course: &str, student: &str) -> Query {
+    Query::new()
+        .or(QueryItem::new()
+            .types(["CourseDefined", "StudentSubscribed"])
+            .tags([course]))
+        .or(QueryItem::new()
+            .types(["StudentRegistered"])
+            .tags([student]))
+}
+
+fn subscribed(course: String, student: String) -> NewEvent {
+    NewEvent::new("StudentSubscribed", vec![b'x'; 200]).with_tags([course, student])
+}
+
+async fn cond_8x1(store: &Arc<dyn EventStore>, side: &str, time: Duration) -> Result<(), Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
+        tasks.spawn(async move {
+            let stream = StreamId::new(format!("writer-{w}"))?;
+            let mut i = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                let (course, student) = (format!("course:{w}-{i}"), format!("student:{w}"));
+                let condition =
+                    AppendCondition::new(course_query(&course, &format!("{student}-{i}")));
+                store
+                    .append_if(
+                        vec![(
+                            stream.clone(),
+                            ExpectedVersion::Any,
+                            vec![subscribed(course, student)],
+                        )],
+                        &condition,
+                    )
+                    .await?;
+                i += 1;
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), Failure>(())
+        });
+    }
+    let started = Instant::now();
+    tokio::time::sleep(time).await;
+    stop.store(true, Ordering::Release);
+    let seconds = started.elapsed().as_secs_f64();
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    line("cond-8x1", side, count.load(Ordering::Relaxed), seconds);
+    Ok(())
+}
+
+/// Racing writers and the course's seats (UmaDB's side races the same).
+const RACERS: usize = 12;
+const SEATS: usize = 5;
+
+async fn seat_race(store: &Arc<dyn EventStore>, side: &str) -> Result<(), Failure> {
+    let course = "course:race".to_owned();
+    let defined = NewEvent::new("CourseDefined", vec![b'x'; 200]).with_tags([course.clone()]);
+    store
+        .append(
+            &StreamId::new("course-race")?,
+            ExpectedVersion::NoStream,
+            vec![defined],
+        )
+        .await?;
+    let query = Query::new().or(QueryItem::new()
+        .types(["CourseDefined", "StudentSubscribed"])
+        .tags([course.clone()]));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..RACERS {
+        let (store, query, course) = (store.clone(), query.clone(), course.clone());
+        tasks.spawn(async move {
+            let stream = StreamId::new(format!("student-{w}"))?;
+            loop {
+                let read = store.read_query(&query, 0, 1000).await?;
+                let taken = read
+                    .events
+                    .iter()
+                    .filter(|e| e.event_type == "StudentSubscribed")
+                    .count();
+                if taken >= SEATS {
+                    return Ok::<bool, Failure>(false);
+                }
+                let condition = AppendCondition::new(query.clone()).after(read.consistent_at);
+                let event = subscribed(course.clone(), format!("student:{w}"));
+                match store
+                    .append_if(
+                        vec![(stream.clone(), ExpectedVersion::Any, vec![event])],
+                        &condition,
+                    )
+                    .await
+                {
+                    Ok(_) => return Ok(true),
+                    Err(disco::Error::ConditionFailed { .. }) => continue,
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        });
+    }
+    let mut won = 0u64;
+    while let Some(done) = tasks.join_next().await {
+        won += u64::from(done??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let seated = store
+        .read_query(&query, 0, 1000)
+        .await?
+        .events
+        .iter()
+        .filter(|e| e.event_type == "StudentSubscribed")
+        .count();
+    if won != SEATS as u64 || seated != SEATS {
+        return Err(format!("{won} writers won and {seated} seats are taken, of {SEATS}").into());
+    }
+    line("seat-race", side, won, seconds);
     Ok(())
 }

@@ -64,6 +64,18 @@ pub(crate) struct Columns {
 }
 
 impl Columns {
+    /// The position of the first event of these columns (a batch's, decided
+    /// so far) that breaks `condition`.
+    pub(crate) fn first_match(&self, condition: &disco_core::AppendCondition) -> Option<u64> {
+        let query = &condition.fail_if_events_match;
+        (0..self.ids.len()).find_map(|i| {
+            let position = u64::try_from(*self.positions.get(i)?).ok()?;
+            let tags = disco_backend::stored_tags::decode(self.tags.get(i)?);
+            (position > condition.after && query.matches(self.types.get(i)?, &tags))
+                .then_some(position)
+        })
+    }
+
     pub(crate) fn push(
         &mut self,
         stream: &StreamId,

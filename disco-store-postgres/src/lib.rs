@@ -379,6 +379,22 @@ impl EventStore for PostgresStore {
         self.live()?;
         self.inner.options.limits.check_atomic(&parts)?;
         condition.fail_if_events_match.check()?;
+        let mut parts = parts;
+        if parts.len() == 1 {
+            if let Some((stream, expected, events)) = parts.pop() {
+                // One part: it joins a group commit like any append.
+                let (request, answer) =
+                    AppendRequest::conditional(stream, expected, events, condition.clone());
+                self.inner
+                    .writer
+                    .send(writer::Job::Append(request))
+                    .map_err(|_| self.writer_gone())?;
+                return answer
+                    .await
+                    .map_err(|_| self.writer_gone())?
+                    .map(|result| vec![result]);
+            }
+        }
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.inner
             .writer

@@ -244,6 +244,36 @@ struct FastPlan {
     finals: (Vec<String>, Vec<i64>),
     /// Each append's result, positions counted from 0.
     results: Vec<AppendResult>,
+    /// The conditions of the batch's conditional appends.
+    conditions: ConditionRows,
+}
+
+/// The conditions of a batch as `append_fast` takes them: one row per
+/// query item of each conditional append.
+#[derive(Default)]
+struct ConditionRows {
+    /// The batch ordinal (1-based) of the append's first event.
+    ords: Vec<i64>,
+    afters: Vec<i64>,
+    /// The item's first tag, the index it is read by; `None` without tags.
+    tags: Vec<Option<String>>,
+    /// All the item's tags, and its types, as tags are stored ('' for none).
+    all_tags: Vec<String>,
+    types: Vec<String>,
+}
+
+impl ConditionRows {
+    fn push(&mut self, first_ord: u64, condition: &AppendCondition) {
+        for item in &condition.fail_if_events_match.items {
+            self.ords.push(sql_int(first_ord));
+            self.afters.push(sql_int(condition.after));
+            self.tags.push(item.tags.first().cloned());
+            self.all_tags
+                .push(disco_backend::stored_tags::encode(&item.tags));
+            self.types
+                .push(disco_backend::stored_tags::encode(&item.types));
+        }
+    }
 }
 
 impl FastPlan {
@@ -282,15 +312,7 @@ fn plan_fast(known: &KnownStreams, batch: &[AppendRequest]) -> Option<FastPlan> 
             );
         }
     }
-    // The fast path's function writes no tags: a tagged event takes the
-    // careful path, whose statement does.
-    if batch
-        .iter()
-        .any(|r| r.events.iter().any(|e| !e.tags.is_empty()))
-    {
-        return None;
-    }
-    let decided = decide_batch(&mut view, batch, 0);
+    let decided = decide_batch(&mut view, batch, 0, &[]);
     if !decided.all_written {
         return None;
     }
@@ -299,11 +321,19 @@ fn plan_fast(known: &KnownStreams, batch: &[AppendRequest]) -> Option<FastPlan> 
         .into_iter()
         .collect::<Result<Vec<_>>>()
         .ok()?;
+    // The conditions are checked by the function, under the write lock.
+    let mut conditions = ConditionRows::default();
+    for (request, result) in batch.iter().zip(&results) {
+        if let Some(condition) = &request.condition {
+            conditions.push(result.first_position, condition);
+        }
+    }
     Some(FastPlan {
         checks: checks.into_iter().unzip(),
         columns: decided.columns,
         finals: decided.finals,
         results,
+        conditions,
     })
 }
 
@@ -327,6 +357,14 @@ async fn write_fast(
         .bind(&plan.finals.0)
         .bind(&plan.finals.1)
         .bind(&context.channel)
+        .bind(&plan.columns.tags)
+        .bind(&plan.columns.tag_index.0)
+        .bind(&plan.columns.tag_index.1)
+        .bind(&plan.conditions.ords)
+        .bind(&plan.conditions.afters)
+        .bind(&plan.conditions.tags)
+        .bind(&plan.conditions.all_tags)
+        .bind(&plan.conditions.types)
         .fetch_one(&mut *conn)
         .await;
     match head {
@@ -439,13 +477,44 @@ struct Decided {
 
 /// Decides each append of `batch` by the shared `decide_append` over
 /// `view`, recording each one to be written in the view (so later appends
-/// of the batch see it) with positions after `head`.
-fn decide_batch(view: &mut BatchView<'_>, batch: &[AppendRequest], mut head: u64) -> Decided {
+/// of the batch see it) with positions after `head`. A conditional append
+/// is refused when an event matching its query is stored after its
+/// position (`stored[i]`, the first such position read under the write
+/// lock, for the `i`th append; none when `stored` is empty) or is one the
+/// batch writes before it.
+fn decide_batch(
+    view: &mut BatchView<'_>,
+    batch: &[AppendRequest],
+    mut head: u64,
+    stored: &[Option<u64>],
+) -> Decided {
     let mut columns = Columns::default();
     let mut finals: BTreeMap<String, i64> = BTreeMap::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut all_written = true;
-    for request in batch {
+    for (index, request) in batch.iter().enumerate() {
+        if let Some(condition) = &request.condition {
+            let stored = stored.get(index).copied().flatten();
+            let conflict = match (stored, columns.first_match(condition)) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if conflict.is_some() {
+                all_written = false;
+                let part = [(&request.stream, request.expected, request.events.as_slice())];
+                let answer = retry_results(view, part)
+                    .and_then(|retry| condition_outcome(condition, conflict, retry))
+                    .and_then(|original| {
+                        original.and_then(|o| o.into_iter().next()).ok_or_else(|| {
+                            disco_core::Error::Backend(
+                                "a retried conditional append without its result".into(),
+                            )
+                        })
+                    });
+                results.push(answer);
+                continue;
+            }
+        }
         let first_version =
             match decide_append(view, &request.stream, request.expected, &request.events) {
                 Err(e) => {
@@ -577,6 +646,14 @@ async fn write_batch(
     }
     let start_head =
         start_head.ok_or_else(|| disco_core::Error::Backend("the head row is missing".into()))?;
+    // Each conditional append's first stored conflict, read under the lock.
+    let mut stored = Vec::with_capacity(batch.len());
+    for request in batch {
+        stored.push(match &request.condition {
+            Some(condition) => reads::first_match(&mut tx, st, condition, start_head).await?,
+            None => None,
+        });
+    }
     if let Mode::Conditional(condition) = mode {
         // Under the write lock: no batch commits between this check and ours.
         let conflict = reads::first_match(&mut tx, st, condition, start_head).await?;
@@ -602,7 +679,7 @@ async fn write_batch(
         results,
         head,
         ..
-    } = decide_batch(&mut view, batch, start_head);
+    } = decide_batch(&mut view, batch, start_head, &stored);
     if mode.batch_mode() == BatchMode::AllOrNothing {
         if let Some(Err(refused)) = results.iter().find(|r| r.is_err()) {
             let refused = refused.clone();

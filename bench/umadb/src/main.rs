@@ -15,8 +15,12 @@
 //!
 //! CASE: `append-8x1` (8 writers, one event per append), `append-1x100`
 //! (one writer, 100 events per append), `reads` (fills 100,000 events,
-//! then reads them all, and reads the 1,000 of one tag). `PEERS_SCALE`
-//! scales the write time (5 s at 1).
+//! then reads them all, and reads the 1,000 of one tag: `read-query`),
+//! `cond-8x1` (8 writers, one event per append tagged with a course and a
+//! student, on a 2-item condition nothing matches), `seat-race` (12
+//! writers race for the 5 seats of a course, each reading the course and
+//! appending on the condition that nothing about it changed since: exactly
+//! 5 must win). `PEERS_SCALE` scales the write time (5 s at 1).
 //!
 //! Embedded appends go through UmaDB's own writer thread (as its server
 //! does): its `UmaDb::append` takes no writer lock and must not be called
@@ -34,7 +38,10 @@ use umadb_core::mvcc::{Mvcc, StorageOptions};
 use umadb_core::pager::ReadMethod;
 use umadb_core::writer_thread_blocking::writer_thread_blocking;
 use umadb_core::writer_thread_request::WriterThreadRequest;
-use umadb_dcb::{DcbEvent, DcbEventStoreAsync, DcbEventStoreSync, DcbQuery, DcbQueryItem};
+use umadb_dcb::{
+    DcbAppendCondition, DcbError, DcbEvent, DcbEventStoreAsync, DcbEventStoreSync, DcbQuery,
+    DcbQueryItem,
+};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -75,23 +82,46 @@ impl Uma {
     }
 
     async fn append(&self, events: Vec<DcbEvent>) -> Result<u64, Failure> {
+        Ok(self.append_if(events, None).await??)
+    }
+
+    /// Appends on `condition`: the outer error is a failure, the inner one
+    /// UmaDB's answer (an `IntegrityError` when the condition failed).
+    async fn append_if(
+        &self,
+        events: Vec<DcbEvent>,
+        condition: Option<DcbAppendCondition>,
+    ) -> Result<Result<u64, DcbError>, Failure> {
         match self {
             Uma::Embedded { requests, .. } => {
                 let (tx, rx) = oneshot::channel();
                 requests
                     .send(WriterThreadRequest::Append {
                         events,
-                        condition: None,
+                        condition,
                         tracking_info: None,
                         response_tx: tx,
                         cancel: None,
                     })
                     .await
                     .map_err(|_| "the writer thread stopped")?;
-                Ok(rx.await??)
+                Ok(rx.await?)
             }
-            Uma::Server(client) => Ok(client.append(events, None, None).await?),
+            Uma::Server(client) => Ok(client.append(events, condition, None).await),
         }
+    }
+
+    /// The events matching `query` and the head the read saw.
+    async fn read_with_head(&self, query: DcbQuery) -> Result<(Vec<String>, Option<u64>), Failure> {
+        let (events, head) = match self {
+            Uma::Embedded { db, .. } => {
+                let db = db.clone();
+                tokio::task::spawn_blocking(move || db.read_with_head(Some(query), None, false, None))
+                    .await??
+            }
+            Uma::Server(client) => client.read_with_head(Some(query), None, false, None).await?,
+        };
+        Ok((events.into_iter().map(|e| e.event.event_type).collect(), head))
     }
 
     /// Events matching `query` (all with `None`), counted.
@@ -219,11 +249,122 @@ async fn reads(uma: Arc<Uma>) -> Result<(), Failure> {
         }
     }
     line(
-        "read-stream",
+        "read-query",
         uma.side(),
         want * READ_TAG_TIMES as u64,
         started.elapsed().as_secs_f64(),
     );
+    Ok(())
+}
+
+/// A course's and a student's query, as disco's side builds it.
+fn course_query(course: &str, student: &str) -> DcbQuery {
+    DcbQuery::new()
+        .item(
+            DcbQueryItem::new()
+                .types(["CourseDefined", "StudentSubscribed"])
+                .tags([course.to_owned()]),
+        )
+        .item(
+            DcbQueryItem::new()
+                .types(["StudentRegistered"])
+                .tags([student.to_owned()]),
+        )
+}
+
+fn subscribed(course: String, student: String) -> DcbEvent {
+    DcbEvent::new()
+        .event_type("StudentSubscribed")
+        .tags([course, student])
+        .data(vec![b'x'; PAYLOAD])
+        .uuid(uuid::Uuid::new_v4())
+}
+
+async fn cond_8x1(uma: Arc<Uma>, time: Duration) -> Result<(), Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let (uma, stop, count) = (uma.clone(), stop.clone(), count.clone());
+        tasks.spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Acquire) {
+                let (course, student) = (format!("course:{w}-{i}"), format!("student:{w}"));
+                let condition = DcbAppendCondition {
+                    fail_if_events_match: course_query(&course, &format!("{student}-{i}")),
+                    after: None,
+                };
+                uma.append_if(vec![subscribed(course, student)], Some(condition))
+                    .await??;
+                i += 1;
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), Failure>(())
+        });
+    }
+    let started = Instant::now();
+    tokio::time::sleep(time).await;
+    stop.store(true, Ordering::Release);
+    let seconds = started.elapsed().as_secs_f64();
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    line("cond-8x1", uma.side(), count.load(Ordering::Relaxed), seconds);
+    Ok(())
+}
+
+/// Racing writers and the course's seats (disco's side races the same).
+const RACERS: usize = 12;
+const SEATS: usize = 5;
+
+async fn seat_race(uma: Arc<Uma>) -> Result<(), Failure> {
+    let course = "course:race".to_owned();
+    let defined = DcbEvent::new()
+        .event_type("CourseDefined")
+        .tags([course.clone()])
+        .data(vec![b'x'; PAYLOAD])
+        .uuid(uuid::Uuid::new_v4());
+    uma.append(vec![defined]).await?;
+    let query = DcbQuery::new().item(
+        DcbQueryItem::new()
+            .types(["CourseDefined", "StudentSubscribed"])
+            .tags([course.clone()]),
+    );
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..RACERS {
+        let (uma, query, course) = (uma.clone(), query.clone(), course.clone());
+        tasks.spawn(async move {
+            loop {
+                let (types, head) = uma.read_with_head(query.clone()).await?;
+                let taken = types.iter().filter(|t| *t == "StudentSubscribed").count();
+                if taken >= SEATS {
+                    return Ok::<bool, Failure>(false);
+                }
+                let condition = DcbAppendCondition {
+                    fail_if_events_match: query.clone(),
+                    after: head,
+                };
+                let event = subscribed(course.clone(), format!("student:{w}"));
+                match uma.append_if(vec![event], Some(condition)).await? {
+                    Ok(_) => return Ok(true),
+                    Err(DcbError::IntegrityError(_)) => continue,
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        });
+    }
+    let mut won = 0u64;
+    while let Some(done) = tasks.join_next().await {
+        won += u64::from(done??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (types, _) = uma.read_with_head(query).await?;
+    let seated = types.iter().filter(|t| *t == "StudentSubscribed").count();
+    if won != SEATS as u64 || seated != SEATS {
+        return Err(format!("{won} writers won and {seated} seats are taken, of {SEATS}").into());
+    }
+    line("seat-race", uma.side(), won, seconds);
     Ok(())
 }
 
@@ -232,7 +373,7 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         [_, how, at, case] => (how, at, case, None),
         [_, how, at, case, read] => (how, at, case, Some(read.as_str())),
         _ => return Err(
-            "usage: disco-umadb-peer embedded DIR|server URL append-8x1|append-1x100|reads [mmap]"
+            "usage: disco-umadb-peer embedded DIR|server URL append-8x1|append-1x100|reads|cond-8x1|seat-race [mmap]"
                 .into(),
         ),
     };
@@ -278,6 +419,8 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         "append-8x1" => append_8x1(uma.clone(), time).await?,
         "append-1x100" => append_1x100(uma.clone(), time).await?,
         "reads" => reads(uma.clone()).await?,
+        "cond-8x1" => cond_8x1(uma.clone(), time).await?,
+        "seat-race" => seat_race(uma.clone()).await?,
         other => return Err(format!("no case {other:?}").into()),
     }
     if let Uma::Embedded { requests, .. } = &*uma {
