@@ -146,6 +146,10 @@ impl Limits {
                 "an atomic append needs at least one part".into(),
             ));
         }
+        if let [(_, _, events)] = parts {
+            // One part: no stream or id can be in two parts.
+            return self.check_append(events);
+        }
         for (_, _, events) in parts {
             self.check_append(events)?;
         }

@@ -25,6 +25,9 @@ const LIST_CHECKPOINTS: &str = include_str!("sql/list_checkpoints.sql");
 const QUERY_BY_TAG: &str = include_str!("sql/query_by_tag.sql");
 const QUERY_BY_TYPE: &str = include_str!("sql/query_by_type.sql");
 const QUERY_ALL: &str = include_str!("sql/query_all.sql");
+const TAG_CANDIDATE: &str = include_str!("sql/tag_candidate.sql");
+/// The most driving tags [`TAG_CANDIDATE`] takes.
+const CANDIDATE_TAGS: usize = 4;
 
 /// `read_query`, in one read transaction: the head, then the plan's chunks.
 pub(crate) fn read_query(
@@ -45,8 +48,43 @@ pub(crate) fn first_match(
     condition: &AppendCondition,
     head: u64,
 ) -> Result<Option<u64>> {
+    if !any_tag_candidate(conn, condition, head)? {
+        return Ok(None);
+    }
     let read = run_sync(condition_plan(condition, head), |f| fetch(conn, f))?;
     Ok(read.events.first().map(|e| e.position))
+}
+
+/// `false` when the condition's items all have tags (at most
+/// [`CANDIDATE_TAGS`] distinct first ones) and no event after its position
+/// carries any of them: nothing can match, known in one step. `true` when
+/// something may match.
+fn any_tag_candidate(conn: &Connection, condition: &AppendCondition, head: u64) -> Result<bool> {
+    let mut tags: Vec<&str> = Vec::with_capacity(CANDIDATE_TAGS);
+    for item in &condition.fail_if_events_match.items {
+        let Some(first) = item.tags.first() else {
+            return Ok(true);
+        };
+        if !tags.contains(&first.as_str()) {
+            tags.push(first);
+        }
+    }
+    if tags.len() > CANDIDATE_TAGS {
+        return Ok(true);
+    }
+    let tag = |i: usize| tags.get(i).copied();
+    conn.prepare_cached(TAG_CANDIDATE)
+        .and_then(|mut st| {
+            st.exists(params![
+                tag(0),
+                tag(1),
+                tag(2),
+                tag(3),
+                sql_int(condition.after),
+                sql_int(head)
+            ])
+        })
+        .map_err(db_error)
 }
 
 /// One chunk of a query plan, from the tag index, the type index or the log.
