@@ -325,9 +325,11 @@ pub trait EventStore: Send + Sync {
 
     /// Up to `limit` events matching `query` with position > `after`,
     /// ascending by position, and the position the read is consistent at
-    /// ([`QueryRead::consistent_at`]). Every store answers from indexes of
-    /// its events by tag and by type, so the cost follows the matches, not
-    /// the size of the store. Events of hard-deleted streams are gone;
+    /// ([`QueryRead::consistent_at`]). The memory, SQLite, redb and
+    /// PostgreSQL stores answer from indexes of their events by tag and by
+    /// type, so the cost follows the matches, not the size of the store (the
+    /// NATS store reads its log after `after`). Events of hard-deleted
+    /// streams are gone;
     /// those of soft-deleted streams are read, as `read_all` reads them.
     async fn read_query(&self, query: &Query, after: u64, limit: usize) -> Result<QueryRead>;
 
