@@ -447,6 +447,31 @@ impl<S: Send + 'static> GroupCommitWriter<S> {
         self.send(request, answer).await
     }
 
+    /// A conditional append: one part joins a group commit like any append
+    /// ([`append_conditional`](GroupCommitWriter::append_conditional)); more
+    /// parts run as `job` on the writer thread, in order with the appends.
+    pub async fn append_if<F>(
+        &self,
+        mut parts: Vec<AppendMany>,
+        condition: AppendCondition,
+        job: F,
+    ) -> Result<Vec<AppendResult>>
+    where
+        F: FnOnce(&mut S, Vec<AppendMany>, &AppendCondition) -> Result<Vec<AppendResult>>
+            + Send
+            + 'static,
+    {
+        if parts.len() == 1 {
+            if let Some((stream, expected, events)) = parts.pop() {
+                return self
+                    .append_conditional(stream, expected, events, condition)
+                    .await
+                    .map(|result| vec![result]);
+            }
+        }
+        self.run(move |state| job(state, parts, &condition)).await
+    }
+
     async fn send(&self, request: AppendRequest, answer: AppendReply) -> Result<AppendResult> {
         if self.commands.send(Command::Append(request)).is_err() {
             return Err(self.gone().await);

@@ -229,23 +229,12 @@ impl EventStore for RedbStore {
         self.live()?;
         self.inner.limits.check_atomic(&parts)?;
         condition.fail_if_events_match.check()?;
-        let condition = condition.clone();
-        let mut parts = parts;
-        if parts.len() == 1 {
-            if let Some((stream, expected, events)) = parts.pop() {
-                // One part: it joins a group commit like any append.
-                return self
-                    .inner
-                    .writer
-                    .append_conditional(stream, expected, events, condition)
-                    .await
-                    .map(|result| vec![result]);
-            }
-        }
         let notifier = self.inner.notifier.clone();
         self.inner
             .writer
-            .run(move |state| writes::commit_conditional(state, parts, &condition, &notifier))
+            .append_if(parts, condition.clone(), move |state, parts, condition| {
+                writes::commit_conditional(state, parts, condition, &notifier)
+            })
             .await
     }
 

@@ -268,21 +268,12 @@ impl EventStore for SqliteStore {
         self.live()?;
         self.inner.limits.check_atomic(&parts)?;
         condition.fail_if_events_match.check()?;
-        let condition = condition.clone();
-        let mut parts = parts;
-        if parts.len() == 1 {
-            if let Some((stream, expected, events)) = parts.pop() {
-                // One part: it joins a group commit like any append.
-                return self
-                    .inner
-                    .writer
-                    .append_conditional(stream, expected, events, condition)
-                    .await
-                    .map(|result| vec![result]);
-            }
-        }
         let notifier = self.inner.notifier.clone();
-        self.write(move |conn| writer::commit_conditional(conn, parts, &condition, &notifier))
+        self.inner
+            .writer
+            .append_if(parts, condition.clone(), move |conn, parts, condition| {
+                writer::commit_conditional(conn, parts, condition, &notifier)
+            })
             .await
     }
 
