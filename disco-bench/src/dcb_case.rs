@@ -16,7 +16,6 @@
 //! Prints a JSON line per round and one per ratio, with its goal.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +24,7 @@ use disco::{
     StreamId,
 };
 
-use crate::writers::event;
+use crate::writers::{count_while, course_query, event};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -125,66 +124,59 @@ async fn writers(
     round: usize,
     side: Side,
 ) -> Result<(u64, f64), Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..WRITERS {
-        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
-        tasks.spawn(async move {
-            let kind = match side {
-                Side::Untagged => "u",
-                Side::Tagged => "t",
-                Side::Conditional => "c",
-            };
-            let stream = StreamId::new(format!("writer-{kind}{round}-{w}"))?;
-            let mut i = 0u64;
-            while !stop.load(Ordering::Acquire) {
-                let (course, student) = (
-                    format!("course:{kind}{round}-{w}-{i}"),
-                    format!("student:{kind}{round}-{w}"),
-                );
-                if side == Side::Conditional {
-                    let condition = AppendCondition::new(
-                        Query::new()
-                            .or(QueryItem::new()
-                                .types(["CourseDefined", "StudentSubscribed"])
-                                .tags([course.as_str()]))
-                            .or(QueryItem::new()
-                                .types(["StudentRegistered"])
-                                .tags([format!("{student}-{i}")])),
-                    );
-                    let tagged: NewEvent = event().with_tags([course, student]);
+    let kind = match side {
+        Side::Untagged => "u",
+        Side::Tagged => "t",
+        Side::Conditional => "c",
+    };
+    let streams: Arc<Vec<StreamId>> = Arc::new(
+        (0..WRITERS)
+            .map(|w| StreamId::new(format!("writer-{kind}{round}-{w}")))
+            .collect::<Result<_, _>>()?,
+    );
+    let store = store.clone();
+    let append = move |w: usize, i: u64| {
+        let (store, streams) = (store.clone(), streams.clone());
+        async move {
+            let stream = streams.get(w).ok_or("no stream for the writer")?;
+            let (course, student) = (
+                format!("course:{kind}{round}-{w}-{i}"),
+                format!("student:{kind}{round}-{w}"),
+            );
+            match side {
+                Side::Conditional => {
+                    let condition =
+                        AppendCondition::new(course_query(&course, &format!("{student}-{i}")));
+                    let tagged = event().with_tags([course, student]);
                     store
                         .append_if(
                             vec![(stream.clone(), ExpectedVersion::Any, vec![tagged])],
                             &condition,
                         )
                         .await?;
-                } else {
-                    let event = match side {
-                        Side::Tagged => event().with_tags([course, student]),
-                        _ => event(),
-                    };
+                }
+                Side::Tagged => {
+                    let tagged = event().with_tags([course, student]);
                     store
-                        .append(&stream, ExpectedVersion::Any, vec![event])
+                        .append(stream, ExpectedVersion::Any, vec![tagged])
                         .await?;
                 }
-                i += 1;
-                count.fetch_add(1, Ordering::Relaxed);
-                // The memory store answers without waiting: let the timer run.
-                tokio::task::yield_now().await;
+                Side::Untagged => {
+                    store
+                        .append(stream, ExpectedVersion::Any, vec![event()])
+                        .await?;
+                }
             }
-            Ok::<(), Failure>(())
-        });
-    }
-    let started = Instant::now();
-    tokio::time::sleep(time).await;
-    stop.store(true, Ordering::Release);
-    let seconds = started.elapsed().as_secs_f64();
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    Ok((count.load(Ordering::Relaxed), seconds))
+            // The memory store answers without waiting: let the timer run.
+            tokio::task::yield_now().await;
+            Ok(())
+        }
+    };
+    count_while(WRITERS, append, async {
+        tokio::time::sleep(time).await;
+        Ok(())
+    })
+    .await
 }
 
 /// `fill` events in atomic appends of 1,000 over 97 streams; every

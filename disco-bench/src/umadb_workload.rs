@@ -21,7 +21,6 @@
 //!   nothing about it changed since; exactly 5 must win.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,7 @@ use disco::{
     StreamId,
 };
 
-use crate::writers::event;
+use crate::writers::{count_while, course_query, event};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -215,58 +214,42 @@ async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A course's and a student's query (UmaDB's side builds the same).
-fn course_query(course: &str, student: &str) -> Query {
-    Query::new()
-        .or(QueryItem::new()
-            .types(["CourseDefined", "StudentSubscribed"])
-            .tags([course]))
-        .or(QueryItem::new()
-            .types(["StudentRegistered"])
-            .tags([student]))
-}
-
 fn subscribed(course: String, student: String) -> NewEvent {
     NewEvent::new("StudentSubscribed", vec![b'x'; 200]).with_tags([course, student])
 }
 
 async fn cond_8x1(store: &Arc<dyn EventStore>, side: &str, time: Duration) -> Result<(), Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..WRITERS {
-        let (store, stop, count) = (store.clone(), stop.clone(), count.clone());
-        tasks.spawn(async move {
-            let stream = StreamId::new(format!("writer-{w}"))?;
-            let mut i = 0u64;
-            while !stop.load(Ordering::Acquire) {
-                let (course, student) = (format!("course:{w}-{i}"), format!("student:{w}"));
-                let condition =
-                    AppendCondition::new(course_query(&course, &format!("{student}-{i}")));
-                store
-                    .append_if(
-                        vec![(
-                            stream.clone(),
-                            ExpectedVersion::Any,
-                            vec![subscribed(course, student)],
-                        )],
-                        &condition,
-                    )
-                    .await?;
-                i += 1;
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), Failure>(())
-        });
-    }
-    let started = Instant::now();
-    tokio::time::sleep(time).await;
-    stop.store(true, Ordering::Release);
-    let seconds = started.elapsed().as_secs_f64();
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    line("cond-8x1", side, count.load(Ordering::Relaxed), seconds);
+    let streams: Arc<Vec<StreamId>> = Arc::new(
+        (0..WRITERS)
+            .map(|w| StreamId::new(format!("writer-{w}")))
+            .collect::<Result<_, _>>()?,
+    );
+    let store = store.clone();
+    let append = move |w: usize, i: u64| {
+        let (store, streams) = (store.clone(), streams.clone());
+        async move {
+            let stream = streams.get(w).ok_or("no stream for the writer")?;
+            let (course, student) = (format!("course:{w}-{i}"), format!("student:{w}"));
+            let condition = AppendCondition::new(course_query(&course, &format!("{student}-{i}")));
+            store
+                .append_if(
+                    vec![(
+                        stream.clone(),
+                        ExpectedVersion::Any,
+                        vec![subscribed(course, student)],
+                    )],
+                    &condition,
+                )
+                .await?;
+            Ok(())
+        }
+    };
+    let (events, seconds) = count_while(WRITERS, append, async {
+        tokio::time::sleep(time).await;
+        Ok(())
+    })
+    .await?;
+    line("cond-8x1", side, events, seconds);
     Ok(())
 }
 

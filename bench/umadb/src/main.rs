@@ -116,12 +116,21 @@ impl Uma {
         let (events, head) = match self {
             Uma::Embedded { db, .. } => {
                 let db = db.clone();
-                tokio::task::spawn_blocking(move || db.read_with_head(Some(query), None, false, None))
-                    .await??
+                tokio::task::spawn_blocking(move || {
+                    db.read_with_head(Some(query), None, false, None)
+                })
+                .await??
             }
-            Uma::Server(client) => client.read_with_head(Some(query), None, false, None).await?,
+            Uma::Server(client) => {
+                client
+                    .read_with_head(Some(query), None, false, None)
+                    .await?
+            }
         };
-        Ok((events.into_iter().map(|e| e.event.event_type).collect(), head))
+        Ok((
+            events.into_iter().map(|e| e.event.event_type).collect(),
+            head,
+        ))
     }
 
     /// Events matching `query` (all with `None`), counted.
@@ -174,15 +183,27 @@ fn line(case: &str, side: &str, events: u64, seconds: f64) {
     );
 }
 
-async fn append_8x1(uma: Arc<Uma>, time: Duration) -> Result<(), Failure> {
+/// `WRITERS` writers call `append(uma, writer, i)` for their `i`th append
+/// for `time`: the appends made and the seconds they took.
+async fn count_writers<A, Fut>(
+    uma: &Arc<Uma>,
+    time: Duration,
+    append: A,
+) -> Result<(u64, f64), Failure>
+where
+    A: Fn(Arc<Uma>, usize, u64) -> Fut + Send + Sync + Copy + 'static,
+    Fut: std::future::Future<Output = Result<(), Failure>> + Send,
+{
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for w in 0..WRITERS {
         let (uma, stop, count) = (uma.clone(), stop.clone(), count.clone());
         tasks.spawn(async move {
+            let mut i = 0u64;
             while !stop.load(Ordering::Acquire) {
-                uma.append(vec![event(format!("writer-{w}"))]).await?;
+                append(uma.clone(), w, i).await?;
+                i += 1;
                 count.fetch_add(1, Ordering::Relaxed);
             }
             Ok::<(), Failure>(())
@@ -195,12 +216,16 @@ async fn append_8x1(uma: Arc<Uma>, time: Duration) -> Result<(), Failure> {
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    line(
-        "append-8x1",
-        uma.side(),
-        count.load(Ordering::Relaxed),
-        seconds,
-    );
+    Ok((count.load(Ordering::Relaxed), seconds))
+}
+
+async fn append_8x1(uma: Arc<Uma>, time: Duration) -> Result<(), Failure> {
+    let (events, seconds) = count_writers(&uma, time, |uma, w, _| async move {
+        uma.append(vec![event(format!("writer-{w}"))]).await?;
+        Ok(())
+    })
+    .await?;
+    line("append-8x1", uma.side(), events, seconds);
     Ok(())
 }
 
@@ -281,35 +306,18 @@ fn subscribed(course: String, student: String) -> DcbEvent {
 }
 
 async fn cond_8x1(uma: Arc<Uma>, time: Duration) -> Result<(), Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for w in 0..WRITERS {
-        let (uma, stop, count) = (uma.clone(), stop.clone(), count.clone());
-        tasks.spawn(async move {
-            let mut i = 0u64;
-            while !stop.load(Ordering::Acquire) {
-                let (course, student) = (format!("course:{w}-{i}"), format!("student:{w}"));
-                let condition = DcbAppendCondition {
-                    fail_if_events_match: course_query(&course, &format!("{student}-{i}")),
-                    after: None,
-                };
-                uma.append_if(vec![subscribed(course, student)], Some(condition))
-                    .await??;
-                i += 1;
-                count.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok::<(), Failure>(())
-        });
-    }
-    let started = Instant::now();
-    tokio::time::sleep(time).await;
-    stop.store(true, Ordering::Release);
-    let seconds = started.elapsed().as_secs_f64();
-    while let Some(done) = tasks.join_next().await {
-        done??;
-    }
-    line("cond-8x1", uma.side(), count.load(Ordering::Relaxed), seconds);
+    let (events, seconds) = count_writers(&uma, time, |uma, w, i| async move {
+        let (course, student) = (format!("course:{w}-{i}"), format!("student:{w}"));
+        let condition = DcbAppendCondition {
+            fail_if_events_match: course_query(&course, &format!("{student}-{i}")),
+            after: None,
+        };
+        uma.append_if(vec![subscribed(course, student)], Some(condition))
+            .await??;
+        Ok(())
+    })
+    .await?;
+    line("cond-8x1", uma.side(), events, seconds);
     Ok(())
 }
 
