@@ -183,45 +183,10 @@ impl<'q> QueryPlan<'q> {
     }
 }
 
-/// The error of a condition whose query matched `conflict`, unless the
-/// append is a retry: `retry` holds every part's original result when every
-/// part was already written (rule 6), and then the append answers those.
-///
-/// ```
-/// use disco::backend::query_plan::condition_outcome;
-/// use disco::{AppendCondition, Error, Query};
-/// let condition = AppendCondition::new(Query::all()).after(3);
-/// assert!(condition_outcome::<u64>(&condition, None, None).unwrap().is_none());
-/// assert!(matches!(
-///     condition_outcome::<u64>(&condition, Some(4), None),
-///     Err(Error::ConditionFailed { position: 4, after: 3 })
-/// ));
-/// ```
-pub fn condition_outcome<T>(
-    condition: &AppendCondition,
-    conflict: Option<u64>,
-    retry: Option<T>,
-) -> Result<Option<T>> {
-    match (conflict, retry) {
-        (None, _) => Ok(None),
-        (Some(_), Some(original)) => Ok(Some(original)),
-        // Invariant: an append whose condition's query matches an event after its position writes nothing (unless it is a retry of one already written).
-        (Some(position), None) => Err(Error::ConditionFailed {
-            position,
-            after: condition.after,
-        }),
-    }
-}
-
 /// A plan for the first event that breaks `condition`: its position, if
 /// any, is the conflict ([`QueryPlan::finish`] then holds one event).
 pub fn condition_plan(condition: &AppendCondition, head: u64) -> QueryPlan<'_> {
     QueryPlan::new(&condition.fail_if_events_match, condition.after, 1, head)
-}
-
-/// Checks the input of a query read: a valid query.
-pub fn check_query(query: &Query) -> Result<()> {
-    query.check()
 }
 
 /// Runs `plan` over a store whose index reads are synchronous (an
@@ -237,11 +202,34 @@ pub fn run_sync(
     Ok(plan.finish())
 }
 
-/// Every part's original result when every part of an append was written
-/// already (a retry, rule 6); `None` otherwise (a part that would be
-/// written, or refused). `parts` gives each part's stream, expected version
-/// and events.
-pub fn retry_results<'p>(
+/// The answer to an append whose condition's query matched the event at
+/// `conflict`: every part's original result when every part was written
+/// already (a retry after a lost answer, rule 6: its own events match),
+/// else [`Error::ConditionFailed`]. `parts` gives each part's stream,
+/// expected version and events.
+///
+/// ```
+/// use disco::backend::append_check::{AppendView, EventLocation, StreamStatus};
+/// use disco::backend::query_plan::answer_conflict;
+/// use disco::*;
+///
+/// struct Empty;
+/// impl AppendView for Empty {
+///     fn stream_status(&mut self, _: &StreamId) -> Result<StreamStatus> { Ok(StreamStatus::default()) }
+///     fn locate_events(&mut self, ids: &[Uuid]) -> Result<Vec<Option<EventLocation>>> {
+///         Ok(vec![None; ids.len()])
+///     }
+/// }
+/// let stream = StreamId::new("s").unwrap();
+/// let events = [NewEvent::new("E", vec![])];
+/// let condition = AppendCondition::new(Query::all()).after(3);
+/// let part = [(&stream, ExpectedVersion::Any, &events[..])];
+/// assert!(matches!(
+///     answer_conflict(&mut Empty, part, &condition, 4),
+///     Err(Error::ConditionFailed { position: 4, after: 3 })
+/// ));
+/// ```
+pub fn answer_conflict<'p>(
     view: &mut impl crate::append_check::AppendView,
     parts: impl IntoIterator<
         Item = (
@@ -250,19 +238,41 @@ pub fn retry_results<'p>(
             &'p [disco_core::NewEvent],
         ),
     >,
-) -> Result<Option<Vec<disco_core::AppendResult>>> {
+    condition: &AppendCondition,
+    conflict: u64,
+) -> Result<Vec<disco_core::AppendResult>> {
     use crate::append_check::{decide_append, AppendDecision};
     let mut results = Vec::new();
     for (stream, expected, events) in parts {
         match decide_append(view, stream, expected, events) {
             Ok(AppendDecision::AlreadyWritten(result)) => results.push(result),
-            Ok(AppendDecision::Write { .. }) | Err(_) => return Ok(None),
+            // Invariant: an append whose condition's query matches an event after its position writes nothing (unless it is a retry of one already written).
+            Ok(AppendDecision::Write { .. }) | Err(_) => {
+                return Err(Error::ConditionFailed {
+                    position: conflict,
+                    after: condition.after,
+                })
+            }
         }
     }
-    Ok(Some(results))
+    Ok(results)
 }
 
-/// The parts of an atomic append as [`retry_results`] takes them.
+/// [`answer_conflict`] for a one-part conditional append of a group
+/// commit: its original result, or [`Error::ConditionFailed`].
+pub fn answer_conflict_one(
+    view: &mut impl crate::append_check::AppendView,
+    request: &crate::group_commit::AppendRequest,
+    condition: &AppendCondition,
+    conflict: u64,
+) -> Result<disco_core::AppendResult> {
+    let part = [(&request.stream, request.expected, request.events.as_slice())];
+    answer_conflict(view, part, condition, conflict)?
+        .pop()
+        .ok_or_else(|| Error::Backend("a retried conditional append without its result".into()))
+}
+
+/// The parts of an atomic append as [`answer_conflict`] takes them.
 pub fn parts_of(
     parts: &[disco_core::AppendMany],
 ) -> impl Iterator<

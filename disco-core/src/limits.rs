@@ -174,6 +174,19 @@ impl Limits {
 }
 
 impl Limits {
+    /// Checks a conditional append
+    /// ([`EventStore::append_if`](crate::EventStore::append_if)): its parts
+    /// as [`check_atomic`](Limits::check_atomic) checks them, then its
+    /// condition's query ([`Query::check`](crate::Query::check)).
+    pub fn check_append_if(
+        &self,
+        parts: &[crate::AppendMany],
+        condition: &crate::AppendCondition,
+    ) -> Result<(), Error> {
+        self.check_atomic(parts)?;
+        condition.fail_if_events_match.check()
+    }
+
     /// Checks an event's tags: at most the store's most, each valid, none twice.
     fn check_tags(&self, event: &NewEvent) -> Result<(), Error> {
         if event.tags.len() > self.max_tags_per_event {

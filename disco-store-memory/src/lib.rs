@@ -164,8 +164,7 @@ impl EventStore for MemoryStore {
         parts: Vec<AppendMany>,
         condition: &AppendCondition,
     ) -> Result<Vec<AppendResult>> {
-        self.shared.limits.check_atomic(&parts)?;
-        condition.fail_if_events_match.check()?;
+        self.shared.limits.check_append_if(&parts, condition)?;
         let (results, head) = {
             let mut state = self.write()?;
             let results = state.append_if(parts, condition)?;

@@ -20,7 +20,7 @@ use disco_backend::append_check::{
     StreamStatus,
 };
 use disco_backend::query_plan::{
-    condition_outcome, condition_plan, parts_of, retry_results, run_sync, Fetch, QueryPlan, Source,
+    answer_conflict, condition_plan, parts_of, run_sync, Fetch, QueryPlan, Source,
 };
 use disco_backend::EventLocation;
 use disco_core::{
@@ -214,11 +214,8 @@ impl State {
             .events
             .first()
             .map(|e| e.position);
-        if conflict.is_some() {
-            let retry = retry_results(self, parts_of(&parts))?;
-            if let Some(original) = condition_outcome(condition, conflict, retry)? {
-                return Ok(original);
-            }
+        if let Some(conflict) = conflict {
+            return answer_conflict(self, parts_of(&parts), condition, conflict);
         }
         self.append_atomic(parts)
     }

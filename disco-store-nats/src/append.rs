@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use disco_backend::append_check::{
     decide_append, AppendDecision, AppendView, EventLocation, StreamStatus,
 };
-use disco_backend::query_plan::{condition_outcome, parts_of, retry_results};
+use disco_backend::query_plan::{answer_conflict, parts_of};
 use disco_core::{
     AppendCondition, AppendMany, AppendResult, Error, ExpectedVersion, Result, StreamId, Timestamp,
     Uuid,
@@ -84,12 +84,9 @@ impl NatsStore {
                 Some(condition) => {
                     let (head, last) = self.head_and_last().await?;
                     let conflict = self.first_match(condition, head).await?;
-                    if conflict.is_some() {
+                    if let Some(conflict) = conflict {
                         let mut facts = self.facts(&parts, true).await?;
-                        let retry = retry_results(&mut facts, parts_of(&parts))?;
-                        if let Some(original) = condition_outcome(condition, conflict, retry)? {
-                            return Ok(original);
-                        }
+                        return answer_conflict(&mut facts, parts_of(&parts), condition, conflict);
                     }
                     Some(last)
                 }

@@ -532,8 +532,7 @@ impl EventStore for NatsStore {
         condition: &AppendCondition,
     ) -> Result<Vec<AppendResult>> {
         self.live()?;
-        self.inner.limits.check_atomic(&parts)?;
-        condition.fail_if_events_match.check()?;
+        self.inner.limits.check_append_if(&parts, condition)?;
         self.append_parts(parts, Some(condition)).await
     }
 

@@ -377,8 +377,10 @@ impl EventStore for PostgresStore {
         condition: &AppendCondition,
     ) -> Result<Vec<AppendResult>> {
         self.live()?;
-        self.inner.options.limits.check_atomic(&parts)?;
-        condition.fail_if_events_match.check()?;
+        self.inner
+            .options
+            .limits
+            .check_append_if(&parts, condition)?;
         let mut parts = parts;
         if parts.len() == 1 {
             if let Some((stream, expected, events)) = parts.pop() {

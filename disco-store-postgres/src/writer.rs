@@ -43,7 +43,7 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, AdaptiveBatch, AppendRequest, BatchMode, BatchOutcome, Batching,
 };
-use disco_backend::query_plan::{condition_outcome, retry_results};
+use disco_backend::query_plan::{answer_conflict, answer_conflict_one};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{AppendCondition, AppendResult, Result, StreamId, StreamState};
 use sqlx::pool::PoolConnection;
@@ -499,19 +499,9 @@ fn decide_batch(
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
-            if conflict.is_some() {
+            if let Some(conflict) = conflict {
                 all_written = false;
-                let part = [(&request.stream, request.expected, request.events.as_slice())];
-                let answer = retry_results(view, part)
-                    .and_then(|retry| condition_outcome(condition, conflict, retry))
-                    .and_then(|original| {
-                        original.and_then(|o| o.into_iter().next()).ok_or_else(|| {
-                            disco_core::Error::Backend(
-                                "a retried conditional append without its result".into(),
-                            )
-                        })
-                    });
-                results.push(answer);
+                results.push(answer_conflict_one(view, request, condition, conflict));
                 continue;
             }
         }
@@ -656,18 +646,12 @@ async fn write_batch(
     }
     if let Mode::Conditional(condition) = mode {
         // Under the write lock: no batch commits between this check and ours.
-        let conflict = reads::first_match(&mut tx, st, condition, start_head).await?;
-        if conflict.is_some() {
+        if let Some(conflict) = reads::first_match(&mut tx, st, condition, start_head).await? {
             let parts = batch
                 .iter()
                 .map(|r| (&r.stream, r.expected, r.events.as_slice()));
-            let retry = retry_results(&mut view, parts)?;
             // Either way nothing is written: a retry's answer, or the refusal.
-            let answer = condition_outcome(condition, conflict, retry).and_then(|original| {
-                original.ok_or_else(|| {
-                    disco_core::Error::Backend("a condition conflict without an answer".into())
-                })
-            });
+            let answer = answer_conflict(&mut view, parts, condition, conflict);
             tx.rollback().await.map_err(db_error)?;
             return answer.map(|original| (original.into_iter().map(Ok).collect(), start_head));
         }

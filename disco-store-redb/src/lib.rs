@@ -227,8 +227,7 @@ impl EventStore for RedbStore {
         condition: &AppendCondition,
     ) -> Result<Vec<AppendResult>> {
         self.live()?;
-        self.inner.limits.check_atomic(&parts)?;
-        condition.fail_if_events_match.check()?;
+        self.inner.limits.check_append_if(&parts, condition)?;
         let notifier = self.inner.notifier.clone();
         self.inner
             .writer

@@ -16,7 +16,7 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
-use disco_backend::query_plan::{condition_outcome, parts_of, retry_results};
+use disco_backend::query_plan::{answer_conflict, answer_conflict_one, parts_of};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
     AppendCondition, AppendMany, AppendResult, DeleteMode, ExpectedVersion, Result, StreamId,
@@ -87,7 +87,7 @@ pub(crate) fn commit_conditional(
             types: &types,
         };
         let conflict = tables.first_match(condition, state.head)?;
-        if conflict.is_some() {
+        if let Some(conflict) = conflict {
             let streams = txn.open_table(STREAMS).map_err(db_error)?;
             let ids = txn.open_table(EVENT_IDS).map_err(db_error)?;
             let mut view = TableView {
@@ -95,10 +95,7 @@ pub(crate) fn commit_conditional(
                 ids: &ids,
                 events: &events,
             };
-            let retry = retry_results(&mut view, parts_of(&parts))?;
-            if let Some(original) = condition_outcome(condition, conflict, retry)? {
-                return Ok(original);
-            }
+            return answer_conflict(&mut view, parts_of(&parts), condition, conflict);
         }
     }
     let batch = atomic_batch(parts);
@@ -171,19 +168,13 @@ fn write_batch_in(
                 let refused = match tables.first_match(condition, head) {
                     Err(e) => Some(Err(e)),
                     Ok(None) => None,
-                    Ok(conflict) => {
+                    Ok(Some(conflict)) => {
                         let mut view = TableView {
                             streams: &streams,
                             ids: &ids,
                             events: &events,
                         };
-                        let part = [(&request.stream, request.expected, request.events.as_slice())];
-                        match retry_results(&mut view, part)
-                            .and_then(|retry| condition_outcome(condition, conflict, retry))
-                        {
-                            Ok(original) => original.and_then(|o| o.into_iter().next()).map(Ok),
-                            Err(e) => Some(Err(e)),
-                        }
+                        Some(answer_conflict_one(&mut view, request, condition, conflict))
                     }
                 };
                 match refused {

@@ -21,7 +21,7 @@ use disco_backend::append_check::{
 use disco_backend::group_commit::{
     answer_atomic, answer_batch, atomic_batch, AppendRequest, BatchMode, BatchOutcome,
 };
-use disco_backend::query_plan::{condition_outcome, parts_of, retry_results};
+use disco_backend::query_plan::{answer_conflict, answer_conflict_one, parts_of};
 use disco_backend::{EventLocation, Notifier};
 use disco_core::{
     AppendCondition, AppendMany, AppendResult, DeleteMode, Error, ExpectedVersion, Result,
@@ -78,11 +78,8 @@ pub(crate) fn commit_conditional(
         .map_err(db_error)?;
     let head = reads::head(&tx)?;
     let conflict = reads::first_match(&tx, condition, head)?;
-    if conflict.is_some() {
-        let retry = retry_results(&mut TxView(&tx), parts_of(&parts))?;
-        if let Some(original) = condition_outcome(condition, conflict, retry)? {
-            return Ok(original);
-        }
+    if let Some(conflict) = conflict {
+        return answer_conflict(&mut TxView(&tx), parts_of(&parts), condition, conflict);
     }
     let batch = atomic_batch(parts);
     let outcome = write_batch_in(&tx, &batch, BatchMode::AllOrNothing, head)
@@ -197,16 +194,9 @@ fn append_if_one(
     head: u64,
     now: Timestamp,
 ) -> Result<(AppendResult, u64)> {
-    let conflict = reads::first_match(conn, condition, head)?;
-    if conflict.is_some() {
-        let part = [(&request.stream, request.expected, request.events.as_slice())];
-        let retry = retry_results(&mut TxView(conn), part)?;
-        if let Some(original) = condition_outcome(condition, conflict, retry)? {
-            let result = original.into_iter().next().ok_or_else(|| {
-                Error::Backend("a retried conditional append without its result".into())
-            })?;
-            return Ok((result, head));
-        }
+    if let Some(conflict) = reads::first_match(conn, condition, head)? {
+        let original = answer_conflict_one(&mut TxView(conn), request, condition, conflict)?;
+        return Ok((original, head));
     }
     append_one(conn, request, head, now)
 }
