@@ -2,7 +2,10 @@
 //! process that wrote it was killed (`kill -9`), against opening the same
 //! file after a clean close. A child process (this binary, with the hidden
 //! `--fill-redb` flag) fills a store to the case's size and waits; the bench
-//! kills it and times the open that has to recover the file.
+//! kills it and times the open that has to recover the file, without the
+//! integrity check ([`RedbOptions::check_integrity_on_open`]): what quick
+//! repair bounds. The opens after the clean close are timed with the check
+//! (the default, whose cost grows with the file) and without it.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -47,8 +50,9 @@ pub async fn fill_and_wait(path: &Path, mib: u64) -> Result<()> {
 }
 
 /// Runs the case on a redb file named after `base`: (the open after a
-/// kill, the open after a clean close), each as one timed open whose
-/// latency is the open's duration.
+/// kill, the opens after a clean close). The first's latency is one open's
+/// duration; the second's is (the open with the integrity check, the open
+/// without it).
 pub async fn run(base: &Path, sizes: Sizes) -> Result<(Measurement, Measurement)> {
     let path = base.with_file_name(format!(
         "{}-reopen-after-kill.redb",
@@ -65,8 +69,12 @@ pub async fn run(base: &Path, sizes: Sizes) -> Result<(Measurement, Measurement)
 
 async fn measure(path: &Path, mib: u64) -> Result<(Measurement, Measurement)> {
     let events = fill_in_child(path, mib)?;
-    let after_kill = timed_open(path, events).await?;
-    let after_close = timed_open(path, events).await?;
+    let unchecked = || RedbOptions::default().check_integrity_on_open(false);
+    let after_kill = timed_open(path, events, unchecked()).await?;
+    let checked = timed_open(path, events, RedbOptions::default()).await?;
+    let unchecked = timed_open(path, events, unchecked()).await?;
+    let mut after_close = checked;
+    after_close.latency = Some((checked.elapsed, unchecked.elapsed));
     Ok((after_kill, after_close))
 }
 
@@ -98,9 +106,9 @@ fn fill_in_child(path: &Path, mib: u64) -> Result<u64> {
 
 /// Opens the store, reads its head (the open is usable), closes it
 /// cleanly: one sample whose latency is the open's duration.
-async fn timed_open(path: &Path, events: u64) -> Result<Measurement> {
+async fn timed_open(path: &Path, events: u64, options: RedbOptions) -> Result<Measurement> {
     let start = Instant::now();
-    let store = RedbStore::open(path, RedbOptions::default()).await?;
+    let store = RedbStore::open(path, options).await?;
     let head = store.head_position().await?;
     let took = start.elapsed();
     store.close().await?;

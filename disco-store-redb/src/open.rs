@@ -93,6 +93,10 @@ pub(crate) fn open(path: &Path, options: &RedbOptions) -> Result<(Db, u64)> {
     let exists = check_file(path)?;
     let mut builder = Database::builder();
     builder.set_cache_size(options.cache_size);
+    // Invariant: with the check on, a file altered since redb wrote it is
+    // refused by the open (redb's `Corrupted`) instead of reaching a read or
+    // a commit, where redb may panic or abort.
+    builder.set_check_integrity_on_open(options.check_integrity_on_open);
     builder.set_repair_callback(|session| {
         tracing::info!(
             progress = session.progress(),
