@@ -127,6 +127,11 @@ fn fuzz_store_urls() {
                     "the test server is unusable: {message}"
                 )))
             }
+            Err(Error::Unavailable(message)) if url.starts_with("nats") => {
+                return Err(TestCaseError::fail(format!(
+                    "the test NATS cluster is unusable ({message}); start it with `scripts/nats-cluster.sh start`"
+                )))
+            }
             Err(error) => typed(&error)?,
         }
         prop_assert_eq!(entries(dir), before, "the open of {:?} made files", url);

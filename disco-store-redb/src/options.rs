@@ -28,14 +28,17 @@ pub struct RedbOptions {
     /// milliseconds whatever its size. Off, a commit is cheaper (one fsync
     /// instead of two: 20-35% more appends per second in disco-bench) and the
     /// first open after a crash walks the whole file (about 1 s per GiB in
-    /// a release build, 10-20x that in a debug build).
+    /// a release build, 10-20x that in a debug build). It matters with
+    /// [`RedbOptions::check_integrity_on_open`] off: with the check on,
+    /// every open reads the whole file anyway.
     pub quick_repair: bool,
     /// Whether opening an existing file first verifies the checksum of every
     /// page and rebuilds redb's allocator state (redb's integrity check; on
     /// by default). A file damaged since redb wrote it (a bad disk, another
     /// program) is then refused with a typed error, where redb without the
     /// check may panic, or abort the process from a destructor, on its first
-    /// read or commit. The check reads the whole file (0.8-0.9 s per GiB in
+    /// read or commit, or answer a damaged event's bytes as if they were
+    /// the event's. The check reads the whole file (0.8-0.9 s per GiB in
     /// a release build, `disco-bench --case reopen-after-kill`); turn it off
     /// only for a file whose storage you trust and whose open must take
     /// milliseconds.

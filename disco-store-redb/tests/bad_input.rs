@@ -89,6 +89,38 @@ async fn a_corrupted_file_is_refused_and_untouched() {
 }
 
 #[tokio::test]
+async fn a_damaged_event_page_is_refused_by_the_integrity_check_and_untouched() {
+    let dir = TempDir::new("redb-damaged-page");
+    let path = closed_store_file(&dir).await;
+    // Without the check the file opens quickly and the same options serve.
+    let unchecked = RedbOptions::default().check_integrity_on_open(false);
+    let store = RedbStore::open(&path, unchecked)
+        .await
+        .expect("a clean file opens without the check");
+    assert_eq!(store.head_position().await.expect("head"), 50);
+    store.close().await.expect("close");
+    // One byte of every copy of the events' data flipped: the pages still
+    // parse, only their checksums tell.
+    let mut damaged = bytes(&path);
+    let mut flipped = 0;
+    let mut at = 0;
+    while let Some(found) = damaged
+        .get(at..)
+        .and_then(|rest| rest.windows(300).position(|w| w.iter().all(|b| *b == 7)))
+    {
+        damaged[at + found + 150] ^= 0x10;
+        flipped += 1;
+        at += found + 300;
+    }
+    assert!(flipped >= 50, "found {flipped} copies of the events' data");
+    std::fs::write(&path, &damaged).expect("damage");
+    let err = open_err(&path).await;
+    assert!(matches!(err, Error::Backend(_)), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    assert!(bytes(&path) == damaged, "the file was modified");
+}
+
+#[tokio::test]
 async fn a_format_from_a_newer_disco_is_refused_and_untouched() {
     let dir = TempDir::new("redb-future");
     let path = closed_store_file(&dir).await;
