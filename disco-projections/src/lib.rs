@@ -59,6 +59,8 @@ pub mod partitioned;
 pub mod read_model;
 mod runner;
 pub mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod statements;
 
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -11,6 +11,7 @@ use super::{db, PgTransaction};
 use crate::bookkeeping::{self, Layout};
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, PartitionClaim, PartitionRow, PartitionSlot};
+use crate::statements;
 
 /// Creates the partition table if missing; refuses one that is not
 /// disco's (other columns). Runs under the bookkeeping lock.
@@ -19,7 +20,7 @@ pub(crate) async fn ensure(tx: &mut PgTransaction) -> Result<(), ProjectionError
         .execute(&mut **tx)
         .await
         .map_err(db)?;
-    sqlx::query(include_str!("check_partitions.sql"))
+    sqlx::query(statements::CHECK_PARTITIONS.postgres())
         .execute(&mut **tx)
         .await
         .map_err(|_| ProjectionError::Foreign {
@@ -57,7 +58,7 @@ async fn rows(
     name: &str,
     generation: u32,
 ) -> Result<Vec<PartitionRow>, ProjectionError> {
-    let rows = sqlx::query(include_str!("partition_rows.sql"))
+    let rows = sqlx::query(statements::PARTITION_ROWS.postgres())
         .bind(name)
         .bind(generation as i32)
         .fetch_all(&mut **tx)
@@ -71,7 +72,7 @@ pub(crate) async fn all(pool: &PgPool) -> Result<Vec<PartitionRow>, ProjectionEr
     if !exists(pool).await? {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(include_str!("all_partitions.sql"))
+    let rows = sqlx::query(statements::ALL_PARTITIONS.postgres())
         .fetch_all(pool)
         .await
         .map_err(db)?;
@@ -84,7 +85,7 @@ pub(crate) async fn current_count(
     name: &str,
     generation: u32,
 ) -> Result<Option<u32>, ProjectionError> {
-    let count: Option<i32> = sqlx::query_scalar(include_str!("current_count.sql"))
+    let count: Option<i32> = sqlx::query_scalar(statements::CURRENT_COUNT.postgres())
         .bind(name)
         .bind(generation as i32)
         .fetch_one(&mut **tx)
@@ -126,7 +127,7 @@ pub(crate) async fn claim(
                 "making the partitions of a generation"
             );
             let at = now();
-            sqlx::query(include_str!("keep_partitions_of.sql"))
+            sqlx::query(statements::KEEP_PARTITIONS_OF.postgres())
                 .bind(name)
                 .bind(number as i32)
                 .bind(previous as i32)
@@ -161,7 +162,7 @@ pub(crate) async fn claim(
                     .map_err(db)?;
             }
             // Invariant: an unpartitioned runner of a partitioned generation cannot write (its claim is gone).
-            sqlx::query(include_str!("unclaim.sql"))
+            sqlx::query(statements::UNCLAIM.postgres())
                 .bind(name)
                 .bind(number as i32)
                 .bind(at)
@@ -294,7 +295,7 @@ pub(crate) async fn delete(
     name: &str,
     generation: u32,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(include_str!("delete_partitions.sql"))
+    sqlx::query(statements::DELETE_PARTITIONS.postgres())
         .bind(name)
         .bind(generation as i32)
         .execute(&mut **tx)

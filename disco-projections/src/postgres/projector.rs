@@ -19,6 +19,7 @@ use crate::interest::Interest;
 use crate::read_model::{
     GenerationRow, GenerationState, PartitionClaim, PartitionRow, PartitionSlot, Plan, ReadModel,
 };
+use crate::statements;
 
 /// A [`PgProjection`] writing to a [`PgReadModels`] database.
 pub struct PgProjector<P> {
@@ -146,7 +147,7 @@ impl<P: PgProjection> ReadModel for PgProjector<P> {
         if live {
             txn::point_views(&mut tx, &rows, &logical, generation).await?;
         }
-        sqlx::query(include_str!("reset_position.sql"))
+        sqlx::query(statements::RESET_POSITION.postgres())
             .bind(P::NAME)
             .bind(generation as i32)
             .bind(txn::now())
@@ -257,7 +258,7 @@ impl<P: PgProjection> PgProjector<P> {
         if row.state == GenerationState::Live {
             txn::point_views(tx, rows, tables.logical(), generation).await?;
         }
-        sqlx::query(include_str!("set_ready.sql"))
+        sqlx::query(statements::SET_READY.postgres())
             .bind(P::NAME)
             .bind(generation as i32)
             .bind(P::TABLES.join(","))

@@ -9,6 +9,7 @@ use crate::bookkeeping;
 use crate::definition::physical;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, GenerationState};
+use crate::statements;
 
 pub(crate) fn now() -> i64 {
     Timestamp::now().as_micros()
@@ -27,7 +28,7 @@ pub(crate) async fn begin(pool: &PgPool) -> Result<PgTransaction, ProjectionErro
         .execute(&mut *tx)
         .await
         .map_err(db)?;
-    sqlx::query(include_str!("check_bookkeeping.sql"))
+    sqlx::query(statements::CHECK_BOOKKEEPING.postgres())
         .execute(&mut *tx)
         .await
         .map_err(|_| ProjectionError::Foreign {
@@ -62,7 +63,7 @@ pub(crate) async fn rows(
     tx: &mut PgTransaction,
     name: &str,
 ) -> Result<Vec<GenerationRow>, ProjectionError> {
-    let rows = sqlx::query(include_str!("rows.sql"))
+    let rows = sqlx::query(statements::ROWS.postgres())
         .bind(name)
         .fetch_all(&mut **tx)
         .await
@@ -85,7 +86,7 @@ pub(crate) async fn list_all(pool: &PgPool) -> Result<Vec<GenerationRow>, Projec
     let sql = if super::partitions::exists(pool).await? {
         include_str!("all_rows_partitioned.sql")
     } else {
-        include_str!("all_rows.sql")
+        statements::ALL_ROWS.postgres()
     };
     let rows = sqlx::query(sql)
         .fetch_all(pool)
@@ -103,7 +104,7 @@ pub(crate) async fn insert(
     version: u32,
     state: GenerationState,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(include_str!("insert_row.sql"))
+    sqlx::query(statements::INSERT_ROW.postgres())
         .bind(name)
         .bind(generation as i32)
         .bind(version as i32)
@@ -121,7 +122,7 @@ pub(crate) async fn set_state(
     generation: u32,
     state: GenerationState,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(include_str!("set_state.sql"))
+    sqlx::query(statements::SET_STATE.postgres())
         .bind(name)
         .bind(generation as i32)
         .bind(state.as_str())
@@ -266,7 +267,7 @@ pub(crate) async fn drop_retired(pool: &PgPool, name: &str) -> Result<Vec<u32>, 
     for row in rows(&mut tx, name).await? {
         if row.state == GenerationState::Retired {
             drop_tables(&mut tx, &row.tables, row.generation).await?;
-            sqlx::query(include_str!("delete_row.sql"))
+            sqlx::query(statements::DELETE_ROW.postgres())
                 .bind(name)
                 .bind(row.generation as i32)
                 .execute(&mut *tx)

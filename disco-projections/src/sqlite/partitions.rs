@@ -10,12 +10,13 @@ use super::txn::now;
 use crate::bookkeeping::{self, Layout};
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, PartitionClaim, PartitionRow, PartitionSlot};
+use crate::statements;
 
 /// Creates the partition table if missing; refuses one that is not
 /// disco's (other columns).
 pub(crate) fn ensure(tx: &Transaction<'_>) -> Result<(), ProjectionError> {
     tx.execute(include_str!("partitions.sql"), []).map_err(db)?;
-    tx.prepare(include_str!("check_partitions.sql"))
+    tx.prepare(statements::CHECK_PARTITIONS.sqlite())
         .map(|_| ())
         .map_err(|_| ProjectionError::Foreign {
             object: "table disco_projection_partitions".into(),
@@ -52,7 +53,7 @@ fn rows(
     generation: u32,
 ) -> Result<Vec<PartitionRow>, ProjectionError> {
     let mut stmt = conn
-        .prepare_cached(include_str!("partition_rows.sql"))
+        .prepare_cached(statements::PARTITION_ROWS.sqlite())
         .map_err(db)?;
     let rows = stmt.query_map(params![name, generation], row).map_err(db)?;
     rows.map(|r| r.map_err(db)).collect()
@@ -64,7 +65,7 @@ pub(crate) fn all(conn: &mut Connection) -> Result<Vec<PartitionRow>, Projection
         return Ok(Vec::new());
     }
     let mut stmt = conn
-        .prepare(include_str!("all_partitions.sql"))
+        .prepare(statements::ALL_PARTITIONS.sqlite())
         .map_err(db)?;
     let rows = stmt.query_map([], row).map_err(db)?;
     rows.map(|r| r.map_err(db)).collect()
@@ -77,7 +78,7 @@ pub(crate) fn current_count(
     generation: u32,
 ) -> Result<Option<u32>, ProjectionError> {
     conn.query_row(
-        include_str!("current_count.sql"),
+        statements::CURRENT_COUNT.sqlite(),
         params![name, generation],
         |r| r.get(0),
     )
@@ -118,7 +119,7 @@ pub(crate) fn claim(
             );
             let at = now();
             tx.execute(
-                include_str!("keep_partitions_of.sql"),
+                statements::KEEP_PARTITIONS_OF.sqlite(),
                 params![name, number, previous],
             )
             .map_err(db)?;
@@ -135,7 +136,7 @@ pub(crate) fn claim(
                 .map_err(db)?;
             }
             // Invariant: an unpartitioned runner of a partitioned generation cannot write (its claim is gone).
-            tx.execute(include_str!("unclaim.sql"), params![name, number, at])
+            tx.execute(statements::UNCLAIM.sqlite(), params![name, number, at])
                 .map_err(db)?;
         }
     }
@@ -250,7 +251,7 @@ pub(crate) fn delete(
     generation: u32,
 ) -> Result<(), ProjectionError> {
     tx.execute(
-        include_str!("delete_partitions.sql"),
+        statements::DELETE_PARTITIONS.sqlite(),
         params![name, generation],
     )
     .map_err(db)?;

@@ -21,6 +21,7 @@ use crate::interest::Interest;
 use crate::read_model::{
     GenerationRow, GenerationState, PartitionClaim, PartitionRow, PartitionSlot, Plan, ReadModel,
 };
+use crate::statements;
 
 /// A [`SqliteProjection`] writing to a [`SqliteReadModels`] database.
 pub struct SqliteProjector<P> {
@@ -171,7 +172,7 @@ impl<P: SqliteProjection> ReadModel for SqliteProjector<P> {
                     txn::point_views(&tx, &rows, &logical, generation)?;
                 }
                 tx.execute(
-                    include_str!("reset_position.sql"),
+                    statements::RESET_POSITION.sqlite(),
                     params![P::NAME, generation, txn::now()],
                 )
                 .map_err(db)?;
@@ -306,7 +307,7 @@ fn make_ready<P: SqliteProjection>(
         txn::point_views(tx, rows, tables.logical(), generation)?;
     }
     tx.execute(
-        include_str!("set_ready.sql"),
+        statements::SET_READY.sqlite(),
         params![P::NAME, generation, P::TABLES.join(",")],
     )
     .map_err(db)?;

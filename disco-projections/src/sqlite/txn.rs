@@ -9,6 +9,7 @@ use crate::bookkeeping;
 use crate::definition::physical;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, GenerationState};
+use crate::statements;
 
 pub(crate) fn now() -> i64 {
     Timestamp::now().as_micros()
@@ -26,7 +27,7 @@ pub(crate) fn begin(conn: &mut Connection) -> Result<Transaction<'_>, Projection
 pub(crate) fn ensure(tx: &Transaction<'_>) -> Result<(), ProjectionError> {
     tx.execute(include_str!("bookkeeping.sql"), [])
         .map_err(db)?;
-    tx.prepare(include_str!("check_bookkeeping.sql"))
+    tx.prepare(statements::CHECK_BOOKKEEPING.sqlite())
         .map(|_| ())
         .map_err(|_| ProjectionError::Foreign {
             object: "table disco_projections".into(),
@@ -72,7 +73,7 @@ pub(crate) fn rows(
     tx: &Transaction<'_>,
     name: &str,
 ) -> Result<Vec<GenerationRow>, ProjectionError> {
-    let mut stmt = tx.prepare_cached(include_str!("rows.sql")).map_err(db)?;
+    let mut stmt = tx.prepare_cached(statements::ROWS.sqlite()).map_err(db)?;
     let rows = stmt.query_map([name], row).map_err(db)?;
     collect(rows)
 }
@@ -92,7 +93,7 @@ pub(crate) fn list_all(conn: &mut Connection) -> Result<Vec<GenerationRow>, Proj
     let sql = if super::partitions::exists(conn)? {
         include_str!("all_rows_partitioned.sql")
     } else {
-        include_str!("all_rows.sql")
+        statements::ALL_ROWS.sqlite()
     };
     let mut stmt = conn.prepare(sql).map_err(|_| ProjectionError::Foreign {
         object: "table disco_projections".into(),
@@ -109,7 +110,7 @@ pub(crate) fn insert(
     state: GenerationState,
 ) -> Result<(), ProjectionError> {
     tx.execute(
-        include_str!("insert_row.sql"),
+        statements::INSERT_ROW.sqlite(),
         params![name, generation, version, state.as_str(), now()],
     )
     .map_err(db)?;
@@ -123,7 +124,7 @@ pub(crate) fn set_state(
     state: GenerationState,
 ) -> Result<(), ProjectionError> {
     tx.execute(
-        include_str!("set_state.sql"),
+        statements::SET_STATE.sqlite(),
         params![name, generation, state.as_str(), now()],
     )
     .map_err(db)?;
@@ -247,7 +248,7 @@ pub(crate) fn drop_retired(conn: &mut Connection, name: &str) -> Result<Vec<u32>
         if row.state == GenerationState::Retired {
             drop_tables(&tx, &row.tables, row.generation)?;
             tx.execute(
-                include_str!("delete_row.sql"),
+                statements::DELETE_ROW.sqlite(),
                 params![name, row.generation],
             )
             .map_err(db)?;

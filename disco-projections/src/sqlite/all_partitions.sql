@@ -1,3 +1,0 @@
-SELECT name, generation, partition_count, partition_index, position, current, previous, created_at, updated_at
-FROM disco_projection_partitions WHERE current = 1
-ORDER BY name, generation, partition_index

@@ -1,2 +1,0 @@
-SELECT max(partition_count) FROM disco_projection_partitions
-WHERE name = ?1 AND generation = ?2 AND current = 1

@@ -1,1 +1,0 @@
-DELETE FROM disco_projections WHERE name = ?1 AND generation = ?2

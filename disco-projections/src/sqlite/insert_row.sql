@@ -1,2 +1,0 @@
-INSERT INTO disco_projections (name, generation, version, state, position, tables, ready, token, updated_at)
-VALUES (?1, ?2, ?3, ?4, 0, '', 0, 0, ?5)

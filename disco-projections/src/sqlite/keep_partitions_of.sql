@@ -1,2 +1,0 @@
-DELETE FROM disco_projection_partitions
-WHERE name = ?1 AND generation = ?2 AND partition_count <> ?3

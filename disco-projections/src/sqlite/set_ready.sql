@@ -1,1 +1,0 @@
-UPDATE disco_projections SET ready = 1, tables = ?3 WHERE name = ?1 AND generation = ?2
