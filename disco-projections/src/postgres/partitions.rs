@@ -136,7 +136,7 @@ pub(crate) async fn claim(
                 .map_err(db)?;
             // Locks the old rows: an old partition's batch in flight
             // commits first, and its position is then the one inherited.
-            sqlx::query(include_str!("supersede_partitions.sql"))
+            sqlx::query(statements::SUPERSEDE_PARTITIONS.postgres())
                 .bind(name)
                 .bind(number as i32)
                 .bind(previous as i32)
@@ -149,7 +149,7 @@ pub(crate) async fn claim(
                 _ => lowest(&rows(tx, name, number).await?, previous).unwrap_or(start),
             };
             for index in 0..slot.count {
-                sqlx::query(include_str!("insert_partition.sql"))
+                sqlx::query(statements::INSERT_PARTITION.postgres())
                     .bind(name)
                     .bind(number as i32)
                     .bind(slot.count as i32)
@@ -171,7 +171,7 @@ pub(crate) async fn claim(
                 .map_err(db)?;
         }
     }
-    sqlx::query(include_str!("claim_partition.sql"))
+    sqlx::query(statements::CLAIM_PARTITION.postgres())
         .bind(name)
         .bind(number as i32)
         .bind(slot.count as i32)
@@ -252,7 +252,7 @@ pub(crate) async fn save(
     slot: PartitionSlot,
     position: u64,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(include_str!("save_partition.sql"))
+    sqlx::query(statements::SAVE_PARTITION.postgres())
         .bind(name)
         .bind(generation as i32)
         .bind(slot.count as i32)

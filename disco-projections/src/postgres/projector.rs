@@ -89,7 +89,7 @@ impl<P: PgProjection> ReadModel for PgProjector<P> {
                 partitions,
             });
         }
-        sqlx::query(include_str!("claim.sql"))
+        sqlx::query(statements::CLAIM.postgres())
             .bind(P::NAME)
             .bind(generation as i32)
             .bind(claim)

@@ -84,7 +84,7 @@ pub(crate) async fn list_all(pool: &PgPool) -> Result<Vec<GenerationRow>, Projec
         return Ok(Vec::new());
     }
     let sql = if super::partitions::exists(pool).await? {
-        include_str!("all_rows_partitioned.sql")
+        statements::ALL_ROWS_PARTITIONED.postgres()
     } else {
         statements::ALL_ROWS.postgres()
     };
@@ -164,7 +164,7 @@ pub(crate) async fn save_position(
     generation: u32,
     position: u64,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(include_str!("save_position.sql"))
+    sqlx::query(statements::SAVE_POSITION.postgres())
         .bind(name)
         .bind(generation as i32)
         .bind(position as i64)

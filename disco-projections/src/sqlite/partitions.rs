@@ -124,13 +124,13 @@ pub(crate) fn claim(
             )
             .map_err(db)?;
             tx.execute(
-                include_str!("supersede_partitions.sql"),
+                statements::SUPERSEDE_PARTITIONS.sqlite(),
                 params![name, number, previous, at],
             )
             .map_err(db)?;
             for index in 0..slot.count {
                 tx.execute(
-                    include_str!("insert_partition.sql"),
+                    statements::INSERT_PARTITION.sqlite(),
                     params![name, number, slot.count, index, start as i64, previous, at],
                 )
                 .map_err(db)?;
@@ -141,7 +141,7 @@ pub(crate) fn claim(
         }
     }
     tx.execute(
-        include_str!("claim_partition.sql"),
+        statements::CLAIM_PARTITION.sqlite(),
         params![
             name,
             number,
@@ -210,7 +210,7 @@ pub(crate) fn save(
     slot: PartitionSlot,
     position: u64,
 ) -> Result<(), ProjectionError> {
-    tx.prepare_cached(include_str!("save_partition.sql"))
+    tx.prepare_cached(statements::SAVE_PARTITION.sqlite())
         .map_err(db)?
         .execute(params![
             name,

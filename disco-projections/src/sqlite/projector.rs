@@ -102,7 +102,7 @@ impl<P: SqliteProjection> ReadModel for SqliteProjector<P> {
                     });
                 }
                 tx.execute(
-                    include_str!("claim.sql"),
+                    statements::CLAIM.sqlite(),
                     params![P::NAME, generation, claim, token as i64, txn::now()],
                 )
                 .map_err(db)?;

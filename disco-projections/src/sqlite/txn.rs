@@ -91,7 +91,7 @@ pub(crate) fn list_all(conn: &mut Connection) -> Result<Vec<GenerationRow>, Proj
         return Ok(Vec::new());
     }
     let sql = if super::partitions::exists(conn)? {
-        include_str!("all_rows_partitioned.sql")
+        statements::ALL_ROWS_PARTITIONED.sqlite()
     } else {
         statements::ALL_ROWS.sqlite()
     };
@@ -161,7 +161,7 @@ pub(crate) fn save_position(
     generation: u32,
     position: u64,
 ) -> Result<(), ProjectionError> {
-    tx.prepare_cached(include_str!("save_position.sql"))
+    tx.prepare_cached(statements::SAVE_POSITION.sqlite())
         .map_err(db)?
         .execute(params![name, generation, position as i64, now()])
         .map_err(db)?;

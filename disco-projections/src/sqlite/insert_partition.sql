@@ -1,3 +1,0 @@
-INSERT INTO disco_projection_partitions
-    (name, generation, partition_count, partition_index, position, current, previous, claim, token, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, NULL, 0, ?7, ?7)

@@ -1,2 +1,0 @@
-UPDATE disco_projections SET position = MAX(position, ?3), updated_at = ?4
-WHERE name = ?1 AND generation = ?2

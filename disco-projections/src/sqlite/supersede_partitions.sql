@@ -1,2 +1,0 @@
-UPDATE disco_projection_partitions SET current = 0, updated_at = ?4
-WHERE name = ?1 AND generation = ?2 AND partition_count = ?3
