@@ -452,6 +452,42 @@ impl Runner {
             s.generation = a.live.as_ref().map(|l| l.generation);
             s.building = a.building.as_ref().map(|l| (l.generation, l.position));
         });
+        self.check_count(a).await
+    }
+
+    /// Stops a partition's runner whose count was replaced, when it has
+    /// nothing to write: a write would refuse it, but an idle runner (its
+    /// partition caught up before the new count took over) writes nothing.
+    /// A failed read only waits for the next plan.
+    async fn check_count(&self, a: &Active) -> Result<(), Option<ProjectionExit>> {
+        let Some(part) = &self.part else {
+            return Ok(());
+        };
+        let rows = match self.read_model.partitions().await {
+            Ok(rows) => rows,
+            Err(error) => {
+                tracing::warn!(projection = %self.name, %error, "reading the partitions' rows failed");
+                return Ok(());
+            }
+        };
+        for lane in [a.live.as_ref(), a.building.as_ref()].into_iter().flatten() {
+            // Invariant: a runner runs while its count is its generation's current one.
+            let other = rows.iter().find(|row| {
+                row.generation == lane.generation
+                    && row.current
+                    && row.slot.count != part.slot.count
+            });
+            if let Some(row) = other {
+                let error = ProjectionError::Repartitioned {
+                    name: self.name.clone(),
+                    generation: lane.generation,
+                    partitions: row.slot.count,
+                };
+                self.shared
+                    .update(|s| s.last_error = Some(error.to_string()));
+                return Err(self.failed(error));
+            }
+        }
         Ok(())
     }
 

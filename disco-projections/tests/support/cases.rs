@@ -22,6 +22,7 @@ macro_rules! projection_cases {
         $crate::projection_cases!(@partitioned $target, $source;
             partitioned_projection_applies_each_event_once,
             repartitioning_applies_nothing_twice,
+            an_idle_layout_stops_when_replaced,
             partitioned_rebuild_switches_when_every_partition_caught_up,
             partitioned_projection_by_a_custom_key,
             strong_dispatch_waits_for_every_partition,

@@ -141,6 +141,58 @@ pub async fn partitioned_projection_applies_each_event_once(
     models.close().await;
 }
 
+/// The 2 have caught up and are idle (nothing left to write) when the 3
+/// take over: they still stop with `Repartitioned` (a superseded runner
+/// learns it from its next plan, not only from its next write), and nothing
+/// is applied twice.
+pub async fn an_idle_layout_stops_when_replaced(store: Arc<dyn EventStore>, models: ReadModels) {
+    spread(&*store, 30, 300).await;
+    let two = models
+        .projector(Balances::<1>::new())
+        .partitioned(2)
+        .start(store.clone())
+        .expect("start");
+    let head = store.head_position().await.expect("head");
+    wait_all(&two, head).await;
+    let three = models
+        .projector(Balances::<1>::new())
+        .partitioned(3)
+        .start(store.clone())
+        .expect("start");
+    wait_all(&three, head).await;
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = two.status().await;
+        let local: Vec<_> = status.iter().filter(|p| p.local).collect();
+        if !local.is_empty()
+            && local
+                .iter()
+                .all(|p| p.state == Some(ProjectionState::Failed))
+        {
+            assert!(
+                local.iter().all(|p| p
+                    .last_error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("runs in 3 partitions"))),
+                "{status:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the idle 2 kept running: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    two.stop().await;
+    spread(&*store, 30, 300).await;
+    let head = store.head_position().await.expect("head");
+    wait_all(&three, head).await;
+    assert_once(&models, &*store, head).await;
+    three.stop().await;
+    models.close().await;
+}
+
 /// An unpartitioned projection is taken over by 2 partitions, then by 3
 /// (while the 2 still run): nothing applied twice or lost; the older
 /// layout's runners stop with `Repartitioned`, and an unpartitioned runner
