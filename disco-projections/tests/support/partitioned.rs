@@ -66,6 +66,35 @@ async fn wait_stored(handle: &PartitionedProjectionHandle, head: u64) {
     }
 }
 
+/// Waits until every partition `handle` runs here has failed because the
+/// projection now runs in `count` partitions.
+async fn wait_replaced(handle: &PartitionedProjectionHandle, count: u32) {
+    let deadline = Instant::now() + PATIENCE;
+    let said = format!("runs in {count} partitions");
+    loop {
+        let status = handle.status().await;
+        let local: Vec<_> = status.iter().filter(|p| p.local).collect();
+        if !local.is_empty()
+            && local
+                .iter()
+                .all(|p| p.state == Some(ProjectionState::Failed))
+        {
+            assert!(
+                local
+                    .iter()
+                    .all(|p| p.last_error.as_deref().is_some_and(|e| e.contains(&said))),
+                "{status:?}"
+            );
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the replaced layout kept running: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Waits until `handle` runs `n` partitions.
 async fn wait_local(handle: &PartitionedProjectionHandle, n: usize) {
     let deadline = Instant::now() + PATIENCE;
@@ -160,30 +189,7 @@ pub async fn an_idle_layout_stops_when_replaced(store: Arc<dyn EventStore>, mode
         .start(store.clone())
         .expect("start");
     wait_all(&three, head).await;
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let status = two.status().await;
-        let local: Vec<_> = status.iter().filter(|p| p.local).collect();
-        if !local.is_empty()
-            && local
-                .iter()
-                .all(|p| p.state == Some(ProjectionState::Failed))
-        {
-            assert!(
-                local.iter().all(|p| p
-                    .last_error
-                    .as_deref()
-                    .is_some_and(|e| e.contains("runs in 3 partitions"))),
-                "{status:?}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the idle 2 kept running: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_replaced(&two, 3).await;
     two.stop().await;
     spread(&*store, 30, 300).await;
     let head = store.head_position().await.expect("head");
@@ -230,26 +236,7 @@ pub async fn repartitioning_applies_nothing_twice(store: Arc<dyn EventStore>, mo
     wait_all(&three, head).await;
     assert_once(&models, &*store, head).await;
     // The 2's runners stopped, saying why.
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let status = two.status().await;
-        let stopped = status
-            .iter()
-            .filter(|p| p.local)
-            .all(|p| p.state == Some(ProjectionState::Failed));
-        if stopped {
-            assert!(
-                status
-                    .iter()
-                    .filter_map(|p| p.last_error.as_deref())
-                    .all(|e| e.contains("runs in 3 partitions")),
-                "{status:?}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "the 2 kept running: {status:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_replaced(&two, 3).await;
     two.stop().await;
     // An unpartitioned runner is refused.
     let whole = models
