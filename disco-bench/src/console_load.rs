@@ -29,7 +29,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+use crate::writers::Failure;
 
 /// Concurrent page clients and writers.
 const CLIENTS: usize = 8;

@@ -15,18 +15,13 @@
 //!
 //! Prints a JSON line per round and one per ratio, with its goal.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use disco::{
-    AppendCondition, EventStore, ExpectedVersion, NewEvent, Query, QueryItem, ReadDirection,
-    StreamId,
-};
+use disco::{AppendCondition, EventStore, ExpectedVersion, StreamId};
 
-use crate::writers::{count_while, course_query, event};
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+use crate::read_fill;
+use crate::writers::{count_while, course_query, event, Failure};
 
 const WRITERS: usize = 8;
 const ROUNDS: usize = 3;
@@ -85,11 +80,12 @@ pub async fn run(url: &str, scale: f64) -> Result<(), Failure> {
         0.0,
     );
     let fill = (FILL * scale).round().max(MATCHES as f64 * 10.0) as u64;
-    fill_store(&*store, fill).await?;
+    // Every `fill / 1000`th event goes to the stream and the tag read back.
+    read_fill::fill(&*store, fill, fill / MATCHES, 1000).await?;
     let mut ratios = Vec::new();
     for _ in 0..ROUNDS {
-        let by_stream = read_stream(&*store).await?;
-        let by_query = read_query(&*store).await?;
+        let by_stream = read_fill::time_stream_reads(&*store, READS, MATCHES).await?;
+        let by_query = read_fill::time_tag_reads(&*store, READS, MATCHES).await?;
         line("read-1000", "stream", MATCHES * READS as u64, by_stream);
         line("read-1000", "query", MATCHES * READS as u64, by_query);
         ratios.push(by_stream / by_query);
@@ -177,59 +173,4 @@ async fn writers(
         Ok(())
     })
     .await
-}
-
-/// `fill` events in atomic appends of 1,000 over 97 streams; every
-/// `fill / 1000`th one goes to the stream `target` and carries the tag
-/// `target`.
-async fn fill_store(store: &dyn EventStore, fill: u64) -> Result<(), Failure> {
-    let every = fill / MATCHES;
-    for start in (0..fill).step_by(1000) {
-        let mut parts: BTreeMap<String, Vec<NewEvent>> = BTreeMap::new();
-        for n in start..(start + 1000).min(fill) {
-            if n % every == 0 {
-                parts
-                    .entry("target".to_owned())
-                    .or_default()
-                    .push(event().with_tags(["target"]));
-            } else {
-                parts
-                    .entry(format!("s-{}", n % 97))
-                    .or_default()
-                    .push(event().with_tags([format!("s:{}", n % 97)]));
-            }
-        }
-        let parts = parts
-            .into_iter()
-            .map(|(s, events)| Ok((StreamId::new(s)?, ExpectedVersion::Any, events)))
-            .collect::<Result<Vec<_>, disco::Error>>()?;
-        store.append_atomic(parts).await?;
-    }
-    Ok(())
-}
-
-async fn read_stream(store: &dyn EventStore) -> Result<f64, Failure> {
-    let target = StreamId::new("target")?;
-    let started = Instant::now();
-    for _ in 0..READS {
-        let events = store
-            .read_stream(&target, 1, ReadDirection::Forward, MATCHES as usize)
-            .await?;
-        if events.len() as u64 != MATCHES {
-            return Err(format!("read {} events of the stream", events.len()).into());
-        }
-    }
-    Ok(started.elapsed().as_secs_f64())
-}
-
-async fn read_query(store: &dyn EventStore) -> Result<f64, Failure> {
-    let query = Query::new().or(QueryItem::new().tags(["target"]));
-    let started = Instant::now();
-    for _ in 0..READS {
-        let read = store.read_query(&query, 0, MATCHES as usize).await?;
-        if read.events.len() as u64 != MATCHES {
-            return Err(format!("read {} events of the tag", read.events.len()).into());
-        }
-    }
-    Ok(started.elapsed().as_secs_f64())
 }

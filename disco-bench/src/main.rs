@@ -13,6 +13,7 @@ mod nats_scale_out;
 mod partition_case;
 mod peer_workload;
 mod projection_cases;
+mod read_fill;
 mod reopen_case;
 mod report;
 mod target;

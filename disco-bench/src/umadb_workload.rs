@@ -20,18 +20,13 @@
 //!   reading the course by query and appending on the condition that
 //!   nothing about it changed since; exactly 5 must win.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use disco::{
-    AppendCondition, EventStore, ExpectedVersion, NewEvent, Query, QueryItem, ReadDirection,
-    StreamId,
-};
+use disco::{AppendCondition, EventStore, ExpectedVersion, NewEvent, Query, QueryItem, StreamId};
 
-use crate::writers::{count_while, course_query, event};
-
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+use crate::read_fill::{self, with_data};
+use crate::writers::{count_while, course_query, event, Failure};
 
 /// Concurrent writers of `append-8x1`.
 const WRITERS: usize = 8;
@@ -124,31 +119,8 @@ async fn append_1x100(store: &dyn EventStore, side: &str, time: Duration) -> Res
     Ok(())
 }
 
-/// The fill's stream of event `n` (UmaDB's side: its tag).
-fn fill_stream(n: u64) -> String {
-    if n % TARGET_EVERY == 0 {
-        "target".to_owned()
-    } else {
-        format!("s-{}", n % 97)
-    }
-}
-
 async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
-    for start in (0..FILL).step_by(100) {
-        let mut parts: BTreeMap<String, Vec<NewEvent>> = BTreeMap::new();
-        for n in start..start + 100 {
-            let stream = fill_stream(n);
-            parts
-                .entry(stream.clone())
-                .or_default()
-                .push(event().with_tags([stream]));
-        }
-        let parts = parts
-            .into_iter()
-            .map(|(s, events)| Ok((StreamId::new(s)?, ExpectedVersion::Any, events)))
-            .collect::<Result<Vec<_>, disco::Error>>()?;
-        store.append_atomic(parts).await?;
-    }
+    read_fill::fill(store, FILL, TARGET_EVERY, 100).await?;
     let started = Instant::now();
     for _ in 0..READ_ALL_TIMES {
         let (mut after, mut n) = (0, 0u64);
@@ -156,10 +128,7 @@ async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
             let page = store.read_all(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.position;
-            n += page
-                .iter()
-                .map(|e| u64::from(!e.data.is_empty()))
-                .sum::<u64>();
+            n += with_data(&page);
         }
         if n != FILL {
             return Err(format!("read {n} events of {FILL}").into());
@@ -171,46 +140,16 @@ async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
         FILL * READ_ALL_TIMES as u64,
         started.elapsed().as_secs_f64(),
     );
-    let target = StreamId::new("target")?;
     let want = FILL / TARGET_EVERY;
-    let started = Instant::now();
-    for _ in 0..READ_STREAM_TIMES {
-        let events = store
-            .read_stream(&target, 1, ReadDirection::Forward, want as usize)
-            .await?;
-        let n = events
-            .iter()
-            .map(|e| u64::from(!e.data.is_empty()))
-            .sum::<u64>();
-        if n != want {
-            return Err(format!("read {n} events of the stream, not {want}").into());
-        }
-    }
+    let seconds = read_fill::time_stream_reads(store, READ_STREAM_TIMES, want).await?;
     line(
         "read-stream",
         side,
         want * READ_STREAM_TIMES as u64,
-        started.elapsed().as_secs_f64(),
+        seconds,
     );
-    let query = Query::new().or(QueryItem::new().tags(["target"]));
-    let started = Instant::now();
-    for _ in 0..READ_STREAM_TIMES {
-        let read = store.read_query(&query, 0, want as usize).await?;
-        let n = read
-            .events
-            .iter()
-            .map(|e| u64::from(!e.data.is_empty()))
-            .sum::<u64>();
-        if n != want {
-            return Err(format!("read {n} events of the tag, not {want}").into());
-        }
-    }
-    line(
-        "read-query",
-        side,
-        want * READ_STREAM_TIMES as u64,
-        started.elapsed().as_secs_f64(),
-    );
+    let seconds = read_fill::time_tag_reads(store, READ_STREAM_TIMES, want).await?;
+    line("read-query", side, want * READ_STREAM_TIMES as u64, seconds);
     Ok(())
 }
 

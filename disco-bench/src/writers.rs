@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use disco::{EventStore, ExpectedVersion, NewEvent, Query, QueryItem, StreamId};
 
-type Failure = Box<dyn std::error::Error + Send + Sync>;
+/// A measurement's failure, whatever failed.
+pub type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 /// Bytes of each event's data (UmaDB's side of `bench/umadb` writes the
 /// same).
