@@ -25,16 +25,28 @@ impl Schema {
         (Schema(schema), url)
     }
 
-    /// Drops the schema and everything in it.
+    /// Drops the schema and everything in it. A drop the server chose as a
+    /// deadlock's victim (connections of the test still at work in the
+    /// schema) did nothing, and is tried again, up to 10 times.
     pub async fn drop(self) {
         use disco::projections::postgres::{sqlx, PgReadModels};
         let models = PgReadModels::connect(&base(), None)
             .await
             .unwrap_or_else(|e| panic!("reconnect for cleanup: {e}"));
         let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0);
-        sqlx::query(sqlx::AssertSqlSafe(drop))
-            .execute(models.pool())
-            .await
-            .unwrap_or_else(|e| panic!("drop {}: {e}", self.0));
+        for attempt in 1.. {
+            match sqlx::query(sqlx::AssertSqlSafe(drop.clone()))
+                .execute(models.pool())
+                .await
+            {
+                Ok(_) => return,
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("40P01") && attempt < 10 =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("drop {}: {e}", self.0),
+            }
+        }
     }
 }
