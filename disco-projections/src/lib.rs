@@ -45,7 +45,10 @@
     )
 )]
 
-// The generation bookkeeping both database read models share.
+// The generation bookkeeping both database read models share: its
+// decisions, and the transactions that carry them out.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod adapter;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod bookkeeping;
 mod definition;

@@ -42,18 +42,17 @@
 //! # Ok(()) }
 //! ```
 
-mod partitions;
 mod portable;
 mod projector;
 mod txn;
 
 use std::str::FromStr;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
+use crate::adapter::{self, Kind};
 use crate::definition::Tables;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, PartitionRow};
@@ -63,6 +62,7 @@ use disco_cqrs::Envelope;
 pub use projector::PgProjector;
 /// The sqlx this adapter is built with (its `Transaction` is the handler's).
 pub use sqlx;
+use txn::PgTxn;
 
 /// The transaction a PostgreSQL projection writes in.
 pub type PgTransaction = sqlx::Transaction<'static, sqlx::Postgres>;
@@ -173,37 +173,34 @@ impl PgReadModels {
     /// `projection`, writing to this database; start it with
     /// [`Projector`](crate::Projector).
     pub fn projection<P: PgProjection>(&self, projection: P) -> PgProjector<P> {
-        PgProjector::new(self.clone(), Arc::new(projection))
+        PgProjector::new(self.clone(), projection)
     }
 
     /// Every generation of every projection here (none if no projection
     /// ever ran here; nothing is created).
     pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
-        txn::list_all(&self.pool).await
+        adapter::list_all(PgTxn::begin(&self.pool, Kind::Read).await?).await
     }
 
     /// The partitions of every partitioned projection here (their current
     /// count, in each generation; nothing is created).
     pub async fn list_partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
-        partitions::all(&self.pool).await
+        adapter::list_partitions(PgTxn::begin(&self.pool, Kind::Read).await?).await
     }
 
     /// Starts a blue-green rebuild of projection `name` (its running runner
     /// builds the new generation); the new generation's number.
     pub async fn rebuild(&self, name: &str) -> Result<u32, ProjectionError> {
         // A tool's rebuild creates nothing where no projection ran.
-        if !txn::has_bookkeeping(&self.pool).await? {
-            return Err(ProjectionError::Unknown(name.to_owned()));
-        }
-        txn::request_rebuild(&self.pool, name, None).await
+        let tx = PgTxn::begin(&self.pool, Kind::Bookkeeping).await?;
+        adapter::request_rebuild(tx, name, None).await
     }
 
     /// Drops the tables and rows of `name`'s retired generations.
     pub async fn drop_retired(&self, name: &str) -> Result<Vec<u32>, ProjectionError> {
-        if !txn::has_bookkeeping(&self.pool).await? {
-            return Err(ProjectionError::Unknown(name.to_owned()));
-        }
-        txn::drop_retired(&self.pool, name).await
+        // Nor does its drop.
+        let tx = PgTxn::begin(&self.pool, Kind::Bookkeeping).await?;
+        adapter::drop_retired(tx, name, true).await
     }
 }
 

@@ -108,7 +108,7 @@ async fn run_all(
 }
 
 /// `query` with `args` bound to `$1, $2, ...`.
-fn bound<'q>(
+pub(crate) fn bound<'q>(
     mut query: Query<'q, Postgres, PgArguments>,
     args: &[SqlValue],
 ) -> Result<Query<'q, Postgres, PgArguments>, HandlerError> {
@@ -158,7 +158,7 @@ pub(crate) async fn query(
     rows.iter().map(portable_row).collect()
 }
 
-fn portable_row(row: &PgRow) -> Result<Row, HandlerError> {
+pub(crate) fn portable_row(row: &PgRow) -> Result<Row, HandlerError> {
     let mut columns = Vec::with_capacity(row.len());
     let mut values = Vec::with_capacity(row.len());
     for column in row.columns() {

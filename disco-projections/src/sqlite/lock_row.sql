@@ -1,1 +1,1 @@
-SELECT position, claim, state FROM disco_projections WHERE name = ?1 AND generation = ?2
+SELECT position, claim, state FROM disco_projections WHERE name = $1 AND generation = $2

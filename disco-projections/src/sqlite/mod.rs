@@ -44,7 +44,6 @@
 //! # Ok(()) }
 //! ```
 
-mod partitions;
 mod portable;
 mod projector;
 mod txn;
@@ -55,6 +54,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction};
 
+use crate::adapter::{self, Kind};
 use crate::definition::Tables;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, PartitionRow};
@@ -65,6 +65,7 @@ pub use projector::SqliteProjector;
 /// The rusqlite this adapter is built with (its `Transaction` is the
 /// handler's).
 pub use rusqlite;
+use txn::SqliteTxn;
 
 /// A projection into SQLite: how it creates its tables and applies one
 /// event, inside the runner's transaction. Both run on a blocking thread.
@@ -173,13 +174,21 @@ impl SqliteReadModels {
     /// Every generation of every projection in this database (none if no
     /// projection ever ran here; nothing is created).
     pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
-        self.blocking(txn::list_all).await
+        self.blocking(|conn| {
+            let tx = SqliteTxn::begin(conn, Kind::Read)?;
+            adapter::finish(adapter::list_all(tx))?
+        })
+        .await
     }
 
     /// The partitions of every partitioned projection here (their current
     /// count, in each generation; nothing is created).
     pub async fn list_partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
-        self.blocking(partitions::all).await
+        self.blocking(|conn| {
+            let tx = SqliteTxn::begin(conn, Kind::Read)?;
+            adapter::finish(adapter::list_partitions(tx))?
+        })
+        .await
     }
 
     /// Starts a blue-green rebuild of projection `name` (its running
@@ -188,10 +197,8 @@ impl SqliteReadModels {
         let name = name.to_owned();
         self.blocking(move |conn| {
             // A tool's rebuild creates nothing where no projection ran.
-            if !txn::has_bookkeeping(conn)? {
-                return Err(ProjectionError::Unknown(name));
-            }
-            txn::request_rebuild(conn, &name, None)
+            let tx = SqliteTxn::begin(conn, Kind::Bookkeeping)?;
+            adapter::finish(adapter::request_rebuild(tx, &name, None))?
         })
         .await
     }
@@ -199,8 +206,12 @@ impl SqliteReadModels {
     /// Drops the tables and rows of `name`'s retired generations.
     pub async fn drop_retired(&self, name: &str) -> Result<Vec<u32>, ProjectionError> {
         let name = name.to_owned();
-        self.blocking(move |conn| txn::drop_retired(conn, &name))
-            .await
+        self.blocking(move |conn| {
+            // Nor does its drop.
+            let tx = SqliteTxn::begin(conn, Kind::Bookkeeping)?;
+            adapter::finish(adapter::drop_retired(tx, &name, true))?
+        })
+        .await
     }
 }
 

@@ -1,1 +1,1 @@
-SELECT type FROM sqlite_master WHERE name = ?1
+SELECT type FROM sqlite_master WHERE name = $1
