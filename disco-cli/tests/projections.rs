@@ -238,7 +238,8 @@ async fn postgres_list_rebuild_and_drop_retired() {
 }
 
 /// Where no projection ever ran, listing shows none and creates nothing;
-/// a rebuild is refused (exit 2) and creates nothing either; memory and
+/// a rebuild or a drop of retired generations is refused (exit 2) and
+/// creates nothing either; memory and
 /// redb stores need --read-models.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_created_where_no_projection_ran() {
@@ -253,6 +254,8 @@ async fn nothing_is_created_where_no_projection_ran() {
     let out = disco(&["--store", &url, "projections"]);
     assert!(text(&out).contains("no projections here"), "{}", text(&out));
     let refused = disco(&["--store", &url, "projections", "rebuild", "counts"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let refused = disco(&["--store", &url, "projections", "drop-retired", "counts"]);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     assert_eq!(
         std::fs::read(&path).unwrap_or_else(|e| panic!("{e}")),
