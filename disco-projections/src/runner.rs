@@ -23,6 +23,7 @@ use tokio::time::{sleep_until, Instant};
 
 use disco_core::lease::Lease;
 use disco_core::{EventStore, RecordedEvent, Timestamp, Uuid};
+use disco_runtime::consumer::holding::{self, Holding, Standby};
 use disco_runtime::consumer::{AfterRetries, Partition};
 use disco_runtime::{Progressed, Subscription, SubscriptionOptions};
 
@@ -182,11 +183,10 @@ impl Lane {
 
 /// The state of one stretch as the active runner.
 struct Active {
-    lease: Box<dyn Lease>,
+    hold: Holding,
     claim: String,
     live: Option<Lane>,
     building: Option<Lane>,
-    renew_due: Instant,
     plan_due: Instant,
 }
 
@@ -210,9 +210,15 @@ enum Woke {
 
 impl Runner {
     async fn run(mut self) -> ProjectionExit {
+        let mut lost = false;
         loop {
             self.shared.update(|s| s.state = ProjectionState::Standby);
-            let Some(lease) = self.acquire().await else {
+            let store = self.store.clone();
+            let name = self.lease_name.clone();
+            let (ttl, poll) = (self.options.lease_ttl, self.options.takeover_poll);
+            // After a lost claim the lease is left to whoever took it over.
+            let Some(lease) = holding::acquire(&mut self, &*store, &name, ttl, poll, lost).await
+            else {
                 return self.ended(ProjectionExit::Stopped {
                     position: self.shared.progress.position(),
                 });
@@ -221,8 +227,7 @@ impl Runner {
                 Some(exit) => return self.ended(exit),
                 None => {
                     tracing::warn!(projection = %self.name, "projection lost its claim; standing by");
-                    // Leave the lease to whoever took it over.
-                    tokio::time::sleep(self.options.takeover_poll).await;
+                    lost = true;
                 }
             }
         }
@@ -239,56 +244,6 @@ impl Runner {
         };
         self.shared.update(|s| s.state = state);
         exit
-    }
-
-    /// Waits for the lease, following the live position meanwhile; `None`
-    /// if stopped first.
-    async fn acquire(&mut self) -> Option<Box<dyn Lease>> {
-        loop {
-            match self
-                .store
-                .try_lease(&self.lease_name, self.options.lease_ttl)
-                .await
-            {
-                Ok(Some(lease)) => return Some(lease),
-                Ok(None) => self.follow_live().await,
-                Err(error) => {
-                    tracing::warn!(projection = %self.name, %error, "taking the lease failed");
-                    self.shared
-                        .update(|s| s.last_error = Some(error.to_string()));
-                }
-            }
-            let wake = Instant::from_std(disco_core::clock::deadline_after(
-                self.options.takeover_poll,
-            ));
-            loop {
-                let command = tokio::select! {
-                    command = self.commands.recv() => command,
-                    _ = sleep_until(wake) => break,
-                };
-                match command {
-                    None | Some(Control::Stop) => return None,
-                    Some(Control::Reset(reply)) => {
-                        let _ = reply.send(Err(ProjectionError::Invalid(
-                            "a standby cannot reset: the active runner holds the projection".into(),
-                        )));
-                    }
-                    Some(Control::Rebuild(reply)) => {
-                        // The active runner (wherever it runs) picks it up.
-                        let _ = reply.send(self.read_model.request_rebuild().await);
-                    }
-                }
-            }
-        }
-    }
-
-    /// A standby's progress is the live generation's committed position.
-    async fn follow_live(&self) {
-        if let Ok(rows) = self.read_model.generations().await {
-            if let Some(live) = rows.iter().find(|r| r.state == GenerationState::Live) {
-                self.shared.advance(live.position);
-            }
-        }
     }
 
     fn subscribe(&self, after: u64) -> Subscription {
@@ -338,10 +293,9 @@ impl Runner {
         let claim = Uuid::now_v7().to_string();
         let mut a = Active {
             claim,
-            lease,
+            hold: Holding::new(lease, self.options.lease_ttl),
             live: None,
             building: None,
-            renew_due: Instant::now(),
             plan_due: Instant::now(),
         };
         if let Err(exit) = self.replan(&mut a).await {
@@ -351,14 +305,8 @@ impl Runner {
         tracing::info!(projection = %self.name, live = ?a.live.as_ref().map(|l| l.generation), building = ?a.building.as_ref().map(|l| l.generation), "projection active");
         loop {
             let now = Instant::now();
-            if now >= a.renew_due {
-                a.renew_due = Instant::from_std(disco_core::clock::deadline_after(
-                    (self.options.lease_ttl.checked_div(3).unwrap_or_default())
-                        .max(Duration::from_millis(1)),
-                ));
-                if !matches!(a.lease.renew().await, Ok(true)) {
-                    return self.leave(a, None).await;
-                }
+            if now >= a.hold.renew_due() && !matches!(a.hold.renew().await, Ok(true)) {
+                return self.leave(a, None).await;
             }
             if now >= a.plan_due {
                 if let Err(exit) = self.replan(&mut a).await {
@@ -380,7 +328,7 @@ impl Runner {
                     return self.leave(a, exit).await;
                 }
             }
-            let due = a.renew_due.min(a.plan_due);
+            let due = a.hold.renew_due().min(a.plan_due);
             let due = save_due.map_or(due, |save| due.min(save.max(now)));
             let woke = tokio::select! {
                 biased;
@@ -403,7 +351,7 @@ impl Runner {
 
     /// Ends an active stretch: `None` stands by, `Some` ends the runner.
     async fn leave(&self, a: Active, exit: Option<ProjectionExit>) -> Option<ProjectionExit> {
-        if let Err(error) = a.lease.release().await {
+        if let Err(error) = a.hold.release().await {
             tracing::warn!(projection = %self.name, %error, "releasing the lease failed");
         }
         exit
@@ -418,7 +366,7 @@ impl Runner {
         if let Some(live_version) = plan.retired_by {
             return Err(Some(ProjectionExit::Retired { live_version }));
         }
-        let token = a.lease.token();
+        let token = a.hold.lease().token();
         if let Some(generation) = plan.live {
             // Another partition's runner switched to the generation this
             // one was building: its lane goes on as the live one.
@@ -830,5 +778,45 @@ async fn next(lane: &mut Option<Lane>) -> Option<disco_core::Result<Progressed>>
     match lane {
         Some(lane) => lane.feed.next_progress().await,
         None => std::future::pending().await,
+    }
+}
+
+impl Standby for Runner {
+    type Command = Control;
+
+    fn commands(&mut self) -> &mut mpsc::UnboundedReceiver<Control> {
+        &mut self.commands
+    }
+
+    async fn obey_waiting(&mut self, command: Control) -> bool {
+        match command {
+            Control::Stop => false,
+            Control::Reset(reply) => {
+                let _ = reply.send(Err(ProjectionError::Invalid(
+                    "a standby cannot reset: the active runner holds the projection".into(),
+                )));
+                true
+            }
+            Control::Rebuild(reply) => {
+                // The active runner (wherever it runs) picks it up.
+                let _ = reply.send(self.read_model.request_rebuild().await);
+                true
+            }
+        }
+    }
+
+    /// A standby's progress is the live generation's committed position.
+    async fn held_elsewhere(&mut self) {
+        if let Ok(rows) = self.read_model.generations().await {
+            if let Some(live) = rows.iter().find(|r| r.state == GenerationState::Live) {
+                self.shared.advance(live.position);
+            }
+        }
+    }
+
+    fn try_failed(&mut self, error: &disco_core::Error) {
+        tracing::warn!(projection = %self.name, %error, "taking the lease failed");
+        self.shared
+            .update(|s| s.last_error = Some(error.to_string()));
     }
 }

@@ -48,6 +48,7 @@
 //! ```
 
 mod handle;
+pub mod holding;
 pub mod lowest;
 pub mod membership;
 pub mod parking;

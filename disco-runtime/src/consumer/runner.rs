@@ -20,12 +20,12 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::time::{sleep_until, Instant};
 
 use super::handle::{Control, Shared};
+use super::holding::{self, Holding, Standby};
 use super::parking::{self, ParkedStream, Release};
 use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
 use crate::catch_panic::CatchPanic;
@@ -128,7 +128,7 @@ impl Meter {
 
 /// The state of one stretch as the active runner.
 struct Session {
-    lease: Box<dyn Lease>,
+    hold: Holding,
     feed: Subscription,
     /// The last position handled.
     position: u64,
@@ -136,7 +136,6 @@ struct Session {
     saved: Option<u64>,
     since_save: u64,
     save_due: Instant,
-    renew_due: Instant,
     /// The stream recording what this consumer parked.
     records: StreamId,
     /// How far `records` was read.
@@ -202,7 +201,11 @@ impl Runner {
         let mut lost = false;
         let exit = loop {
             self.shared.set_state(ConsumerState::Standby);
-            let Some(lease) = self.acquire(lost).await else {
+            let store = self.store.clone();
+            let name = self.name.clone();
+            let (ttl, poll) = (self.options.lease_ttl, self.options.takeover_poll);
+            let Some(lease) = holding::acquire(&mut self, &*store, &name, ttl, poll, lost).await
+            else {
                 break ConsumerExit::Stopped {
                     position: self.shared.position.load(Ordering::Acquire),
                 };
@@ -229,59 +232,6 @@ impl Runner {
         exit
     }
 
-    /// Waits for the lease; `None` if stopped first.
-    /// `yield_first`: wait one `takeover_poll` before the first try, so a
-    /// runner that just lost its lease leaves it to the standby that took
-    /// it (or is about to) instead of snatching it back.
-    async fn acquire(&mut self, yield_first: bool) -> Option<Box<dyn Lease>> {
-        if yield_first && !self.wait_a_poll().await {
-            return None;
-        }
-        loop {
-            match self
-                .store
-                .try_lease(&self.name, self.options.lease_ttl)
-                .await
-            {
-                Ok(Some(lease)) => return Some(lease),
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!(consumer = %self.name, %error, "taking the lease failed");
-                    self.shared.set_error(error.to_string());
-                }
-            }
-            if !self.wait_a_poll().await {
-                return None;
-            }
-        }
-    }
-
-    /// Waits one `takeover_poll`, obeying the handle meanwhile; `false` if
-    /// told to stop.
-    async fn wait_a_poll(&mut self) -> bool {
-        let wake = Instant::from_std(disco_core::clock::deadline_after(
-            self.options.takeover_poll,
-        ));
-        loop {
-            let command = tokio::select! {
-                command = self.commands.recv() => command,
-                _ = sleep_until(wake) => return true,
-            };
-            match command {
-                None | Some(Control::Stop) => return false,
-                Some(Control::Reset(position, reply)) => {
-                    // Not active: the checkpoint is the message to the
-                    // active runner, wherever it runs.
-                    let saved = self.store.save_checkpoint(&self.name, position).await;
-                    if saved.is_ok() {
-                        self.shared.restart_at(position);
-                    }
-                    let _ = reply.send(saved);
-                }
-            }
-        }
-    }
-
     fn subscribe(&self, after: u64) -> Subscription {
         let mut filter = self.options.filter.clone();
         // A partition of stream ids is read by the store alone; a custom
@@ -300,12 +250,9 @@ impl Runner {
         Subscription::start(self.store.clone(), options)
     }
 
-    fn renew_every(&self) -> Duration {
-        (self.options.lease_ttl.checked_div(3).unwrap_or_default()).max(Duration::from_millis(1))
-    }
-
     /// Handles events while holding the lease.
     async fn active(&mut self, lease: Box<dyn Lease>) -> Result<ConsumerExit, StandBy> {
+        let lease = Holding::new(lease, self.options.lease_ttl);
         let saved = match self.store.load_checkpoint(&self.name).await {
             Ok(saved) => saved,
             Err(error) if error.is_retryable() => {
@@ -332,7 +279,7 @@ impl Runner {
             }
         };
         let mut s = Session {
-            lease,
+            hold: lease,
             feed: self.subscribe(position),
             position,
             saved,
@@ -340,7 +287,6 @@ impl Runner {
             save_due: Instant::from_std(disco_core::clock::deadline_after(
                 self.options.checkpoint_every,
             )),
-            renew_due: Instant::from_std(disco_core::clock::deadline_after(self.renew_every())),
             records,
             records_read: 0,
             records_checked: false,
@@ -373,7 +319,7 @@ impl Runner {
                 unclocked = 0;
                 self.report_lag(s.position);
                 let now = Instant::now();
-                if now >= s.renew_due && !self.renew(&mut s).await {
+                if now >= s.hold.renew_due() && !self.renew(&mut s).await {
                     return Err(StandBy::LeaseLost);
                 }
                 if now >= s.save_due || count_due {
@@ -385,7 +331,7 @@ impl Runner {
                         Err(Saved::Fenced) => return Err(StandBy::LeaseLost),
                         Err(Saved::Failed(error)) => {
                             let position = s.position;
-                            return Ok(self.end_failed(s.lease, position, None, error).await);
+                            return Ok(self.end_failed(s.hold, position, None, error).await);
                         }
                     }
                 }
@@ -399,7 +345,7 @@ impl Runner {
                     }
                     self.report_lag(s.position);
                     unclocked = CLOCK_EVERY;
-                    let deadline = s.renew_due.min(s.save_due);
+                    let deadline = s.hold.renew_due().min(s.save_due);
                     let woke = tokio::select! {
                         biased;
                         command = self.commands.recv() => Wait::Command(command),
@@ -426,13 +372,13 @@ impl Runner {
                         Wait::Event(Some(Err(error))) => {
                             let position = s.position;
                             return Ok(self
-                                .end_failed(s.lease, position, None, error.to_string())
+                                .end_failed(s.hold, position, None, error.to_string())
                                 .await);
                         }
                         Wait::Event(None) => {
                             let position = s.position;
                             let error = "the subscription ended".to_owned();
-                            return Ok(self.end_failed(s.lease, position, None, error).await);
+                            return Ok(self.end_failed(s.hold, position, None, error).await);
                         }
                     }
                 }
@@ -460,7 +406,7 @@ impl Runner {
             }
             unannounced = 0;
             // Invariant: the handler is never called once the lease is known lost.
-            if !s.lease.is_held() {
+            if !s.hold.lease().is_held() {
                 return Err(StandBy::LeaseLost);
             }
             self.ticks = self.ticks.wrapping_add(1);
@@ -489,7 +435,7 @@ impl Runner {
                     let position = s.position;
                     self.save_final(&mut s).await;
                     return Ok(self
-                        .end_failed(s.lease, position, Some(event.id), error)
+                        .end_failed(s.hold, position, Some(event.id), error)
                         .await);
                 }
                 Delivery::Command(command) => {
@@ -537,10 +483,12 @@ impl Runner {
             tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retry_in = ?backoff, "handler failed; retrying");
             let wake = Instant::from_std(disco_core::clock::deadline_after(backoff));
             loop {
-                if !s.lease.is_held() || (Instant::now() >= s.renew_due && !self.renew(s).await) {
+                if !s.hold.lease().is_held()
+                    || (Instant::now() >= s.hold.renew_due() && !self.renew(s).await)
+                {
                     return Delivery::LeaseLost;
                 }
-                let until = wake.min(s.renew_due);
+                let until = wake.min(s.hold.renew_due());
                 let command = tokio::select! {
                     biased;
                     command = self.commands.recv() => Some(command),
@@ -562,7 +510,7 @@ impl Runner {
             Halt::Stop => Ok(self.end_stopped(s).await),
             Halt::Failed(error, event) => {
                 let position = s.position;
-                Ok(self.end_failed(s.lease, position, event, error).await)
+                Ok(self.end_failed(s.hold, position, event, error).await)
             }
             Halt::LeaseLost => Err(StandBy::LeaseLost),
         }
@@ -656,7 +604,7 @@ impl Runner {
             .map_err(|e| Halt::Failed(e.to_string(), None))?;
         let reached = s.position;
         for event in held.iter().filter(|e| e.position <= reached) {
-            if !s.lease.is_held() {
+            if !s.hold.lease().is_held() {
                 return Err(Halt::LeaseLost);
             }
             match self.deliver(event, s).await {
@@ -695,7 +643,7 @@ impl Runner {
             Control::Reset(position, reply) => {
                 let saved = self
                     .store
-                    .save_checkpoint_fenced(&self.name, position, s.lease.token())
+                    .save_checkpoint_fenced(&self.name, position, s.hold.lease().token())
                     .await;
                 if saved.is_ok() {
                     tracing::info!(consumer = %self.name, position, "consumer reset");
@@ -717,8 +665,7 @@ impl Runner {
 
     /// Renews the lease; `false` when it is lost (or cannot be confirmed).
     async fn renew(&self, s: &mut Session) -> bool {
-        s.renew_due = Instant::from_std(disco_core::clock::deadline_after(self.renew_every()));
-        match s.lease.renew().await {
+        match s.hold.renew().await {
             Ok(true) => true,
             Ok(false) => false,
             Err(error) => {
@@ -763,7 +710,7 @@ impl Runner {
         }
         if s.saved != Some(s.position) {
             self.store
-                .save_checkpoint_fenced(&self.name, s.position, s.lease.token())
+                .save_checkpoint_fenced(&self.name, s.position, s.hold.lease().token())
                 .await?;
             s.saved = Some(s.position);
         }
@@ -783,7 +730,7 @@ impl Runner {
     async fn end_stopped(&self, mut s: Session) -> ConsumerExit {
         self.save_final(&mut s).await;
         tracing::info!(consumer = %self.name, position = s.position, "consumer stopped");
-        self.release(s.lease).await;
+        self.release(s.hold).await;
         ConsumerExit::Stopped {
             position: s.position,
         }
@@ -791,7 +738,7 @@ impl Runner {
 
     async fn end_failed(
         &self,
-        lease: Box<dyn Lease>,
+        lease: Holding,
         position: u64,
         event_id: Option<Uuid>,
         error: String,
@@ -805,9 +752,40 @@ impl Runner {
         }
     }
 
-    async fn release(&self, lease: Box<dyn Lease>) {
+    async fn release(&self, lease: Holding) {
         if let Err(error) = lease.release().await {
             tracing::warn!(consumer = %self.name, %error, "releasing the lease failed");
         }
+    }
+}
+
+impl Standby for Runner {
+    type Command = Control;
+
+    fn commands(&mut self) -> &mut mpsc::UnboundedReceiver<Control> {
+        &mut self.commands
+    }
+
+    async fn obey_waiting(&mut self, command: Control) -> bool {
+        match command {
+            Control::Stop => false,
+            Control::Reset(position, reply) => {
+                // Not active: the checkpoint is the message to the active
+                // runner, wherever it runs.
+                let saved = self.store.save_checkpoint(&self.name, position).await;
+                if saved.is_ok() {
+                    self.shared.restart_at(position);
+                }
+                let _ = reply.send(saved);
+                true
+            }
+        }
+    }
+
+    async fn held_elsewhere(&mut self) {}
+
+    fn try_failed(&mut self, error: &disco_core::Error) {
+        tracing::warn!(consumer = %self.name, %error, "taking the lease failed");
+        self.shared.set_error(error.to_string());
     }
 }
