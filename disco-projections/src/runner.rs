@@ -709,12 +709,10 @@ impl Runner {
         batch: Vec<RecordedEvent>,
         seen: u64,
     ) -> Result<(), LaneEnd> {
-        let policy = self.options.error_policy;
         let mut work = VecDeque::from([(batch, seen)]);
         let mut committed = None;
         while let Some((mut batch, seen)) = work.pop_front() {
-            let mut failures = 0u32;
-            let mut backoff = policy.first_backoff;
+            let mut retries = self.options.error_policy.start();
             loop {
                 let error = match self.write(generation, claim, batch.clone(), seen).await {
                     Ok(()) => {
@@ -748,25 +746,23 @@ impl Runner {
                 }
                 let message = error.to_string();
                 self.shared.update(|s| s.last_error = Some(message.clone()));
-                if failures >= policy.retries {
-                    match (policy.after_retries, failing, batch.first()) {
+                let Some(backoff) = retries.failed() else {
+                    match (retries.after(), failing, batch.first()) {
                         (AfterRetries::Skip, Some(id), Some(event)) => {
                             tracing::warn!(projection = %self.name, event_id = %id, position = event.position, error = %message, "event failed after its retries; skipping it");
                             batch.clear();
-                            failures = 0;
+                            retries = self.options.error_policy.start();
                             continue;
                         }
                         _ => {
-                            tracing::error!(projection = %self.name, event_id = ?failing, error = %message, retries = failures, "projection failed after its retries; stopping");
+                            tracing::error!(projection = %self.name, event_id = ?failing, error = %message, retries = retries.failures(), "projection failed after its retries; stopping");
                             return Err(LaneEnd::Failed(failing, message, committed));
                         }
                     }
-                }
-                failures = failures.saturating_add(1);
+                };
                 tracing::warn!(projection = %self.name, event_id = ?failing, error = %message, retry_in = ?backoff, "projection batch failed; retrying");
                 // The batch rolled back: nothing of it stayed.
                 tokio::time::sleep(backoff).await;
-                backoff = backoff.saturating_mul(2).min(policy.max_backoff);
             }
         }
         Ok(())

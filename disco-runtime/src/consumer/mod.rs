@@ -215,6 +215,60 @@ impl ErrorPolicy {
         self.after_retries = AfterRetries::Stop;
         self
     }
+
+    /// The retries of one failing piece of work under this policy.
+    pub fn start(self) -> Retries {
+        Retries {
+            policy: self,
+            failures: 0,
+            backoff: self.first_backoff,
+        }
+    }
+}
+
+/// Where a failing piece of work (a consumer's event, a projection's batch)
+/// stands in its [`ErrorPolicy`]: the runner decides *whether* a failure is
+/// retried, the policy *how* (how many times, how long between).
+///
+/// ```
+/// use std::time::Duration;
+/// use disco::consumer::ErrorPolicy;
+/// let policy = ErrorPolicy::default().retries(2).backoff(Duration::from_millis(10), Duration::from_millis(15));
+/// let mut retries = policy.start();
+/// assert_eq!(retries.failed(), Some(Duration::from_millis(10)));
+/// assert_eq!(retries.failed(), Some(Duration::from_millis(15)));
+/// assert_eq!(retries.failed(), None); // spent: `after_retries` decides
+/// assert_eq!(retries.failures(), 2);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Retries {
+    policy: ErrorPolicy,
+    failures: u32,
+    backoff: Duration,
+}
+
+impl Retries {
+    /// A failure: the wait before the next try, or `None` when the
+    /// policy's retries are spent.
+    pub fn failed(&mut self) -> Option<Duration> {
+        if self.failures >= self.policy.retries {
+            return None;
+        }
+        self.failures = self.failures.saturating_add(1);
+        let wait = self.backoff;
+        self.backoff = self.backoff.saturating_mul(2).min(self.policy.max_backoff);
+        Some(wait)
+    }
+
+    /// The retries made so far.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// What happens once they are spent.
+    pub fn after(&self) -> AfterRetries {
+        self.policy.after_retries
+    }
 }
 
 /// How a consumer's runner reads, saves and competes for its lease.

@@ -450,9 +450,7 @@ impl Runner {
 
     /// Runs the handler on `event` under the error policy.
     async fn deliver(&mut self, event: &RecordedEvent, s: &mut Session) -> Delivery {
-        let policy = self.options.error_policy;
-        let mut failures = 0u32;
-        let mut backoff = policy.first_backoff;
+        let mut retries = self.options.error_policy.start();
         loop {
             let error = match CatchPanic((*self.handler).handle(event)).await {
                 Ok(Ok(())) => return Delivery::Handled,
@@ -463,8 +461,9 @@ impl Runner {
                 "event {} at position {}: {error}",
                 event.id, event.position
             ));
-            if failures >= policy.retries {
-                return match policy.after_retries {
+            let Some(backoff) = retries.failed() else {
+                let failures = retries.failures();
+                return match retries.after() {
                     AfterRetries::Stop => {
                         tracing::error!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retries = failures, "event failed after its retries; stopping the consumer");
                         Delivery::GaveUp(error)
@@ -478,8 +477,7 @@ impl Runner {
                         Delivery::Park(error)
                     }
                 };
-            }
-            failures = failures.saturating_add(1);
+            };
             tracing::warn!(consumer = %self.name, event_id = %event.id, position = event.position, %error, retry_in = ?backoff, "handler failed; retrying");
             let wake = Instant::from_std(disco_core::clock::deadline_after(backoff));
             loop {
@@ -500,7 +498,6 @@ impl Runner {
                     None => {}
                 }
             }
-            backoff = backoff.saturating_mul(2).min(policy.max_backoff);
         }
     }
 
