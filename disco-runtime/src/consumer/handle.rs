@@ -204,7 +204,10 @@ impl ConsumerHandle {
     }
 
     /// The consumer's progress, to wait on (see [`Progress::wait_for`]); it
-    /// moves while this process's runner is active.
+    /// moves while this process's runner is active: at once when the runner
+    /// has handled every event it has read, and every 32 events while it
+    /// catches up on a backlog (waking the watchers for each event would
+    /// cost more than a no-op handler).
     pub fn progress(&self) -> Progress {
         self.shared.progress.clone()
     }

@@ -35,7 +35,8 @@ use disco_core::lease::Lease;
 use disco_core::{EventStore, ExpectedVersion, ReadDirection, RecordedEvent, StreamId, Uuid};
 
 /// How many buffered events may pass between two looks at the clock (for
-/// the lease's renewal and the timed checkpoint).
+/// the lease's renewal and the timed checkpoint), which also announce the
+/// position of the events handled since (at once when the feed runs dry).
 const CLOCK_EVERY: u32 = 32;
 
 /// How many passed-over events (another partition's, a parked stream's)
@@ -317,6 +318,10 @@ impl Runner {
             let count_due = s.since_save >= self.options.checkpoint_every_events;
             if unclocked >= CLOCK_EVERY || count_due {
                 unclocked = 0;
+                if unannounced > 0 {
+                    unannounced = 0;
+                    self.shared.advance(s.position);
+                }
                 self.report_lag(s.position);
                 let now = Instant::now();
                 if now >= s.hold.renew_due() && !self.renew(&mut s).await {
@@ -404,7 +409,6 @@ impl Runner {
                 }
                 continue;
             }
-            unannounced = 0;
             // Invariant: the handler is never called once the lease is known lost.
             if !s.hold.lease().is_held() {
                 return Err(StandBy::LeaseLost);
@@ -428,7 +432,11 @@ impl Runner {
                     // beyond it when the rest of its page was filtered out.
                     s.position = event.position.max(s.feed.seen());
                     s.since_save = s.since_save.saturating_add(1);
-                    self.shared.advance(s.position);
+                    // Announced with the next look at the clock, or at once
+                    // when the feed runs dry (waking the position's
+                    // watchers for every event costs more than a no-op
+                    // delivery).
+                    unannounced = unannounced.saturating_add(1);
                     self.shared.handled.fetch_add(1, Ordering::Relaxed);
                 }
                 Delivery::GaveUp(error) | Delivery::Park(error) => {
@@ -725,6 +733,7 @@ impl Runner {
 
     /// A graceful end: the checkpoint saved, the lease released.
     async fn end_stopped(&self, mut s: Session) -> ConsumerExit {
+        self.shared.advance(s.position);
         self.save_final(&mut s).await;
         tracing::info!(consumer = %self.name, position = s.position, "consumer stopped");
         self.release(s.hold).await;
@@ -740,6 +749,8 @@ impl Runner {
         event_id: Option<Uuid>,
         error: String,
     ) -> ConsumerExit {
+        // Everything before `position` was handled.
+        self.shared.advance(position);
         self.shared.set_error(error.clone());
         self.release(lease).await;
         ConsumerExit::Failed {
