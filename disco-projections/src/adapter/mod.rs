@@ -25,15 +25,14 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use async_trait::async_trait;
 
-use disco_core::EventFilter;
-use disco_cqrs::{DomainEvent, Envelope};
+use disco_cqrs::Envelope;
 
 use crate::definition::Tables;
 use crate::error::ProjectionError;
 use crate::interest::Interest;
 use crate::read_model::{GenerationRow, PartitionRow};
 use crate::sql::{Row, SqlValue};
-use crate::HandlerError;
+use crate::{HandlerError, Projection};
 
 pub(crate) use generations::{drop_retired, list_all, request_rebuild};
 pub(crate) use ops::run;
@@ -110,14 +109,8 @@ pub(crate) trait Txn: Sized {
 
 /// A projection's own code, run in a transaction `T` of its database.
 pub(crate) trait Handler<T: Txn> {
-    /// The projection's name.
-    const NAME: &'static str;
-    /// Its version.
-    const VERSION: u32;
-    /// Its tables' logical names.
-    const TABLES: &'static [&'static str];
-    /// The events it applies.
-    type Event: DomainEvent;
+    /// The projection (its name, version, tables and events).
+    type Projection: Projection;
 
     /// What it reads (how an event's aggregate id is found).
     fn interest(&self) -> &Interest;
@@ -130,7 +123,7 @@ pub(crate) trait Handler<T: Txn> {
         &self,
         tx: &mut T,
         tables: &Tables,
-        event: Envelope<Self::Event>,
+        event: Envelope<<Self::Projection as Projection>::Event>,
     ) -> impl Future<Output = Result<(), HandlerError>>;
 }
 
@@ -142,12 +135,10 @@ mod private {
     /// transaction of this, decided in one place for every database.
     #[async_trait]
     pub trait Adapter: Send + Sync + 'static {
-        /// The projection's name.
-        fn projection_name(&self) -> &str;
-        /// The projection's version.
-        fn projection_version(&self) -> u32;
+        /// The projection (its name and version).
+        type Projection: Projection;
         /// What the projection reads.
-        fn projection_filter(&self) -> EventFilter;
+        fn interest(&self) -> &Interest;
         /// Opens a transaction of `op`'s kind, runs [`ops::run`] in it with
         /// the projection's handler, and gives its answer.
         async fn transact(&self, op: Op) -> Result<Done, ProjectionError>;

@@ -12,6 +12,7 @@ use crate::envelope;
 use crate::error::ProjectionError;
 use crate::read_model::{GenerationRow, GenerationState, PartitionClaim, PartitionSlot, Plan};
 use crate::statements;
+use crate::Projection;
 
 /// One transaction the runner asks of a read model (the
 /// [`ReadModel`](crate::ReadModel) method of the same name).
@@ -112,11 +113,11 @@ pub(crate) async fn run<T: Txn, H: Handler<T>>(
     handler: &H,
     op: Op,
 ) -> Result<Done, ProjectionError> {
-    let name = H::NAME;
-    Tables::new(0, H::TABLES)?;
+    let name = H::Projection::NAME;
+    Tables::new(0, H::Projection::TABLES)?;
     match op {
         Op::RequestRebuild => {
-            return generations::request_rebuild(tx, name, Some(H::VERSION))
+            return generations::request_rebuild(tx, name, Some(H::Projection::VERSION))
                 .await
                 .map(Done::Generation)
         }
@@ -133,9 +134,10 @@ pub(crate) async fn run<T: Txn, H: Handler<T>>(
     let done = match op {
         Op::Plan => {
             let rows = generations::rows(&mut tx, name).await?;
-            let (plan, insert) = bookkeeping::plan(&rows, H::VERSION);
+            let (plan, insert) = bookkeeping::plan(&rows, H::Projection::VERSION);
             if let Some((generation, state)) = insert {
-                generations::insert(&mut tx, name, generation, H::VERSION, state).await?;
+                generations::insert(&mut tx, name, generation, H::Projection::VERSION, state)
+                    .await?;
             }
             Done::Plan(plan)
         }
@@ -220,7 +222,7 @@ pub(crate) async fn run<T: Txn, H: Handler<T>>(
             let live = rows
                 .iter()
                 .any(|r| r.generation == generation && r.state == GenerationState::Live);
-            let tables = Tables::new(generation, H::TABLES)?;
+            let tables = Tables::new(generation, H::Projection::TABLES)?;
             let logical: Vec<String> = tables.logical().to_vec();
             if live {
                 for table in &logical {
@@ -297,14 +299,18 @@ async fn make_ready<T: Txn, H: Handler<T>>(
         return Ok(());
     }
     let generation = row.generation;
-    let tables = Tables::new(generation, H::TABLES)?;
+    let tables = Tables::new(generation, H::Projection::TABLES)?;
     setup(tx, handler, &tables).await?;
     if row.state == GenerationState::Live {
         generations::point_views(tx, rows, tables.logical(), generation).await?;
     }
     tx.execute(
         statements::SET_READY,
-        &[H::NAME.into(), arg(generation), H::TABLES.join(",").into()],
+        &[
+            H::Projection::NAME.into(),
+            arg(generation),
+            H::Projection::TABLES.join(",").into(),
+        ],
     )
     .await
 }
@@ -318,11 +324,12 @@ async fn apply_events<T: Txn, H: Handler<T>>(
     events: &[RecordedEvent],
     position: u64,
 ) -> Result<(), ProjectionError> {
-    let tables = Tables::new(generation, H::TABLES)?;
+    let tables = Tables::new(generation, H::Projection::TABLES)?;
     // Invariant: an event at or below the stored position is never applied
     // again (it was applied in the transaction that stored the position).
     for event in events.iter().filter(|e| e.position > position) {
-        let envelope = envelope::decode::<H::Event>(event, handler.interest())?;
+        let envelope =
+            envelope::decode::<<H::Projection as Projection>::Event>(event, handler.interest())?;
         match CatchPanic(Box::pin(handler.apply(tx, &tables, envelope))).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => return Err(ProjectionError::handler(event, error.to_string())),

@@ -10,6 +10,7 @@ use crate::error::ProjectionError;
 use crate::read_model::{
     GenerationRow, PartitionClaim, PartitionRow, PartitionSlot, Plan, ReadModel,
 };
+use crate::Projection;
 
 fn unexpected(done: Done) -> ProjectionError {
     ProjectionError::ReadModel(format!("a read-model transaction answered {done:?}"))
@@ -18,15 +19,15 @@ fn unexpected(done: Done) -> ProjectionError {
 #[async_trait]
 impl<A: Adapter> ReadModel for A {
     fn name(&self) -> &str {
-        self.projection_name()
+        <A::Projection as Projection>::NAME
     }
 
     fn version(&self) -> u32 {
-        self.projection_version()
+        <A::Projection as Projection>::VERSION
     }
 
     fn filter(&self) -> EventFilter {
-        self.projection_filter()
+        self.interest().filter().clone()
     }
 
     async fn plan(&self) -> Result<Plan, ProjectionError> {
@@ -90,7 +91,7 @@ impl<A: Adapter> ReadModel for A {
     async fn generations(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
         // A read (a standby polls it): no write lock, nothing created.
         let mut rows = self.all_generations().await?;
-        rows.retain(|r| r.name == self.projection_name());
+        rows.retain(|r| r.name == self.name());
         Ok(rows)
     }
 
@@ -163,7 +164,7 @@ impl<A: Adapter> ReadModel for A {
 
     async fn partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
         let mut rows = self.all_partitions().await?;
-        rows.retain(|r| r.name == self.projection_name());
+        rows.retain(|r| r.name == self.name());
         Ok(rows)
     }
 }

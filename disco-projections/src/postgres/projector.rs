@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 
-use disco_core::EventFilter;
 use disco_cqrs::Envelope;
 
 use super::txn::PgTxn;
@@ -49,10 +48,7 @@ impl<P: PgProjection> PgProjector<P> {
 }
 
 impl<P: PgProjection> Handler<PgTxn> for Handling<P> {
-    const NAME: &'static str = P::NAME;
-    const VERSION: u32 = P::VERSION;
-    const TABLES: &'static [&'static str] = P::TABLES;
-    type Event = P::Event;
+    type Projection = P;
 
     fn interest(&self) -> &Interest {
         &self.interest
@@ -74,16 +70,10 @@ impl<P: PgProjection> Handler<PgTxn> for Handling<P> {
 
 #[async_trait]
 impl<P: PgProjection> Adapter for PgProjector<P> {
-    fn projection_name(&self) -> &str {
-        P::NAME
-    }
+    type Projection = P;
 
-    fn projection_version(&self) -> u32 {
-        P::VERSION
-    }
-
-    fn projection_filter(&self) -> EventFilter {
-        self.handling.interest.filter().clone()
+    fn interest(&self) -> &Interest {
+        &self.handling.interest
     }
 
     async fn transact(&self, op: Op) -> Result<Done, ProjectionError> {

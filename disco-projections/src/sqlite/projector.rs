@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use disco_core::EventFilter;
 use disco_cqrs::Envelope;
 
 use super::txn::SqliteTxn;
@@ -51,10 +50,7 @@ impl<P: SqliteProjection> SqliteProjector<P> {
 }
 
 impl<P: SqliteProjection> Handler<SqliteTxn<'_>> for Handling<P> {
-    const NAME: &'static str = P::NAME;
-    const VERSION: u32 = P::VERSION;
-    const TABLES: &'static [&'static str] = P::TABLES;
-    type Event = P::Event;
+    type Projection = P;
 
     fn interest(&self) -> &Interest {
         &self.interest
@@ -76,16 +72,10 @@ impl<P: SqliteProjection> Handler<SqliteTxn<'_>> for Handling<P> {
 
 #[async_trait]
 impl<P: SqliteProjection> Adapter for SqliteProjector<P> {
-    fn projection_name(&self) -> &str {
-        P::NAME
-    }
+    type Projection = P;
 
-    fn projection_version(&self) -> u32 {
-        P::VERSION
-    }
-
-    fn projection_filter(&self) -> EventFilter {
-        self.handling.interest.filter().clone()
+    fn interest(&self) -> &Interest {
+        &self.handling.interest
     }
 
     async fn transact(&self, op: Op) -> Result<Done, ProjectionError> {
