@@ -62,7 +62,7 @@ use disco_cqrs::Envelope;
 pub use projector::PgProjector;
 /// The sqlx this adapter is built with (its `Transaction` is the handler's).
 pub use sqlx;
-use txn::PgTxn;
+use txn::{PgRead, PgTxn};
 
 /// The transaction a PostgreSQL projection writes in.
 pub type PgTransaction = sqlx::Transaction<'static, sqlx::Postgres>;
@@ -179,13 +179,13 @@ impl PgReadModels {
     /// Every generation of every projection here (none if no projection
     /// ever ran here; nothing is created).
     pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
-        adapter::list_all(PgTxn::begin(&self.pool, Kind::Read).await?).await
+        adapter::list_all(PgRead::begin(&self.pool).await?).await
     }
 
     /// The partitions of every partitioned projection here (their current
     /// count, in each generation; nothing is created).
     pub async fn list_partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
-        adapter::list_partitions(PgTxn::begin(&self.pool, Kind::Read).await?).await
+        adapter::list_partitions(PgRead::begin(&self.pool).await?).await
     }
 
     /// Starts a blue-green rebuild of projection `name` (its running runner

@@ -1,7 +1,8 @@
 //! A transaction of a PostgreSQL read-model database, as the shared
 //! bookkeeping runs it ([`Txn`]).
 
-use sqlx::PgPool;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
 
 use super::portable::{bound, portable_row};
 use super::{db, PgTransaction};
@@ -46,30 +47,76 @@ fn statement(e: crate::HandlerError) -> ProjectionError {
     ProjectionError::ReadModel(e.to_string())
 }
 
+async fn run(conn: &mut PgConnection, sql: &str, args: &[SqlValue]) -> Result<(), ProjectionError> {
+    bound(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), args)
+        .map_err(statement)?
+        .execute(conn)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+async fn fetch(
+    conn: &mut PgConnection,
+    sql: &str,
+    args: &[SqlValue],
+) -> Result<Vec<Row>, ProjectionError> {
+    let rows = bound(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), args)
+        .map_err(statement)?
+        .fetch_all(conn)
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(|row| portable_row(row).map_err(statement))
+        .collect()
+}
+
 impl Txn for PgTxn {
     const OWN: &'static OwnSql = &OWN;
 
     async fn execute(&mut self, sql: &str, args: &[SqlValue]) -> Result<(), ProjectionError> {
-        bound(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), args)
-            .map_err(statement)?
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db)?;
-        Ok(())
+        run(&mut self.tx, sql, args).await
     }
 
     async fn query(&mut self, sql: &str, args: &[SqlValue]) -> Result<Vec<Row>, ProjectionError> {
-        let rows = bound(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), args)
-            .map_err(statement)?
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|row| portable_row(row).map_err(statement))
-            .collect()
+        fetch(&mut self.tx, sql, args).await
     }
 
     async fn commit(self) -> Result<(), ProjectionError> {
         self.tx.commit().await.map_err(db)
+    }
+}
+
+/// The reads of the bookkeeping (`Kind::Read`: a tool's listing, a
+/// standby's look at the live generation) on a pooled connection, outside
+/// any transaction: each is one statement, and a read dropped half way (its
+/// runner aborted) cannot leave its connection in an open transaction, as a
+/// dropped `BEGIN` can.
+pub(crate) struct PgRead {
+    conn: PoolConnection<Postgres>,
+}
+
+impl PgRead {
+    /// A connection of `pool`.
+    pub(crate) async fn begin(pool: &PgPool) -> Result<Self, ProjectionError> {
+        Ok(PgRead {
+            conn: pool.acquire().await.map_err(db)?,
+        })
+    }
+}
+
+impl Txn for PgRead {
+    const OWN: &'static OwnSql = &OWN;
+
+    async fn execute(&mut self, sql: &str, args: &[SqlValue]) -> Result<(), ProjectionError> {
+        run(&mut self.conn, sql, args).await
+    }
+
+    async fn query(&mut self, sql: &str, args: &[SqlValue]) -> Result<Vec<Row>, ProjectionError> {
+        fetch(&mut self.conn, sql, args).await
+    }
+
+    async fn commit(self) -> Result<(), ProjectionError> {
+        Ok(())
     }
 }
