@@ -1,6 +1,10 @@
 //! The runner: waits for the projection's lease, then applies events to the
 //! generations its version runs (the live one, and one being built) until
-//! stopped, failed, retired, or fenced off (then it waits again).
+//! stopped, failed, retired, or fenced off (then it waits again). The loop
+//! is the one a consumer's runner runs too
+//! ([`disco_runtime::consumer::holding::serve`],
+//! [`disco_runtime::consumer::stretch::drive`]); this file is what a
+//! projection does in it: two lanes, batches, plans and switches.
 //!
 //! Invariants:
 //! - a lane's events are applied in position order, in batches of at most
@@ -19,13 +23,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
-use tokio::time::{sleep_until, Instant};
+use tokio::time::Instant;
 
 use disco_core::lease::Lease;
 use disco_core::{EventStore, RecordedEvent, Timestamp, Uuid};
-use disco_runtime::consumer::holding::{self, Holding, Standby};
+use disco_runtime::consumer::holding::{self, Holding, Serve, Standby, Stretched};
+use disco_runtime::consumer::stretch::{drive, Feed, Parts, Work};
 use disco_runtime::consumer::{AfterRetries, Partition};
-use disco_runtime::{Progressed, Subscription, SubscriptionOptions};
+use disco_runtime::{Subscription, SubscriptionOptions};
 
 use crate::error::ProjectionError;
 use crate::handle::{Control, ProjectionExit, ProjectionHandle, ProjectionState, Shared};
@@ -201,36 +206,20 @@ enum LaneEnd {
     Failed(Option<Uuid>, String, Option<u64>),
 }
 
-enum Woke {
-    Command(Option<Control>),
-    Due,
-    Live(Option<disco_core::Result<Progressed>>),
-    Building(Option<disco_core::Result<Progressed>>),
+/// How a lane's feed moved.
+enum Moved {
+    /// Events read, and the position the feed had seen once they were
+    /// taken.
+    Batch(Vec<RecordedEvent>, u64),
+    /// Seen up to a position with nothing in its range for the projection.
+    Seen(u64),
 }
 
 impl Runner {
     async fn run(mut self) -> ProjectionExit {
-        let mut lost = false;
-        loop {
-            self.shared.update(|s| s.state = ProjectionState::Standby);
-            let store = self.store.clone();
-            let name = self.lease_name.clone();
-            let (ttl, poll) = (self.options.lease_ttl, self.options.takeover_poll);
-            // After a lost claim the lease is left to whoever took it over.
-            let Some(lease) = holding::acquire(&mut self, &*store, &name, ttl, poll, lost).await
-            else {
-                return self.ended(ProjectionExit::Stopped {
-                    position: self.shared.progress.position(),
-                });
-            };
-            match self.active(lease).await {
-                Some(exit) => return self.ended(exit),
-                None => {
-                    tracing::warn!(projection = %self.name, "projection lost its claim; standing by");
-                    lost = true;
-                }
-            }
-        }
+        let store = self.store.clone();
+        let exit = holding::serve(&mut self, &*store).await;
+        self.ended(exit)
     }
 
     fn ended(&self, exit: ProjectionExit) -> ProjectionExit {
@@ -289,7 +278,7 @@ impl Runner {
     }
 
     /// Applies events while holding the lease; `None` to stand by again.
-    async fn active(&mut self, lease: Box<dyn Lease>) -> Option<ProjectionExit> {
+    async fn stretch(&mut self, lease: Box<dyn Lease>) -> Option<ProjectionExit> {
         let claim = Uuid::now_v7().to_string();
         let mut a = Active {
             claim,
@@ -303,50 +292,10 @@ impl Runner {
         }
         self.shared.update(|s| s.state = ProjectionState::Active);
         tracing::info!(projection = %self.name, live = ?a.live.as_ref().map(|l| l.generation), building = ?a.building.as_ref().map(|l| l.generation), "projection active");
-        loop {
-            let now = Instant::now();
-            if now >= a.hold.renew_due() && !matches!(a.hold.renew().await, Ok(true)) {
-                return self.leave(a, None).await;
-            }
-            if now >= a.plan_due {
-                if let Err(exit) = self.replan(&mut a).await {
-                    return self.leave(a, exit).await;
-                }
-                // A rebuilt generation's partitions reach the head apart:
-                // the last one's switch may have waited for another's.
-                if let Err(exit) = self.maybe_switch(&mut a).await {
-                    return self.leave(a, exit).await;
-                }
-            }
-            let save_due = [a.live.as_ref(), a.building.as_ref()]
-                .into_iter()
-                .flatten()
-                .filter_map(|l| l.save_due(self.options.save_seen_every))
-                .min();
-            if save_due.is_some_and(|due| now >= due) {
-                if let Err(exit) = self.save_seen(&mut a).await {
-                    return self.leave(a, exit).await;
-                }
-            }
-            let due = a.hold.renew_due().min(a.plan_due);
-            let due = save_due.map_or(due, |save| due.min(save.max(now)));
-            let woke = tokio::select! {
-                biased;
-                command = self.commands.recv() => Woke::Command(command),
-                _ = sleep_until(due) => Woke::Due,
-                item = next(&mut a.live) => Woke::Live(item),
-                item = next(&mut a.building) => Woke::Building(item),
-            };
-            let outcome = match woke {
-                Woke::Due => Ok(()),
-                Woke::Command(command) => self.obey(command.unwrap_or(Control::Stop), &mut a).await,
-                Woke::Live(item) => self.progressed(&mut a, true, item).await,
-                Woke::Building(item) => self.progressed(&mut a, false, item).await,
-            };
-            if let Err(end) = outcome {
-                return self.leave(a, end).await;
-            }
-        }
+        let mut stretch = Stretch { r: self, a };
+        let exit = drive(&mut stretch).await;
+        let Stretch { r, a } = stretch;
+        r.leave(a, exit).await
     }
 
     /// Ends an active stretch: `None` stands by, `Some` ends the runner.
@@ -450,15 +399,27 @@ impl Runner {
         }
     }
 
+    /// A graceful stop: the positions seen are saved.
+    async fn stop(&self, a: &mut Active) -> Option<ProjectionExit> {
+        // Stopping either way; a fenced runner has nothing to save.
+        let _ = self.save_seen(a).await;
+        let position = a.live.as_ref().map_or(0, |l| l.position);
+        tracing::info!(projection = %self.name, position, "projection stopped");
+        Some(ProjectionExit::Stopped { position })
+    }
+
+    /// When a lane's seen-only position is next due to be written.
+    fn save_due(&self, a: &Active) -> Option<Instant> {
+        [a.live.as_ref(), a.building.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.save_due(self.options.save_seen_every))
+            .min()
+    }
+
     async fn obey(&self, command: Control, a: &mut Active) -> Result<(), Option<ProjectionExit>> {
         match command {
-            Control::Stop => {
-                // Stopping either way; a fenced runner has nothing to save.
-                let _ = self.save_seen(a).await;
-                let position = a.live.as_ref().map_or(0, |l| l.position);
-                tracing::info!(projection = %self.name, position, "projection stopped");
-                Err(Some(ProjectionExit::Stopped { position }))
-            }
+            Control::Stop => Err(self.stop(a).await),
             Control::Reset(reply) if self.part.is_some() => {
                 let _ = reply.send(Err(ProjectionError::Invalid(
                     "a partitioned projection is rebuilt (blue-green), not reset in place".into(),
@@ -495,29 +456,19 @@ impl Runner {
         &self,
         a: &mut Active,
         live: bool,
-        item: Option<disco_core::Result<Progressed>>,
+        moved: Moved,
     ) -> Result<(), Option<ProjectionExit>> {
         let claim = a.claim.clone();
         let slot = if live { &mut a.live } else { &mut a.building };
         let Some(lane) = slot.as_mut() else {
             return Ok(());
         };
-        let ended = match item {
-            None => Some(LaneEnd::Failed(None, "the subscription ended".into(), None)),
-            Some(Err(error)) => Some(LaneEnd::Failed(None, error.to_string(), None)),
-            Some(Ok(Progressed::Seen(seen))) => {
+        let ended = match moved {
+            Moved::Seen(seen) => {
                 lane.position = lane.position.max(seen);
                 None
             }
-            Some(Ok(Progressed::Event(first))) => {
-                let mut batch = vec![first];
-                while batch.len() < self.options.batch_size {
-                    match lane.feed.try_next() {
-                        Some(event) => batch.push(event),
-                        None => break,
-                    }
-                }
-                let seen = lane.feed.seen();
+            Moved::Batch(batch, seen) => {
                 let batch = self.own(lane.inherited.as_ref(), batch);
                 let applied = batch.len() as u64;
                 match self.apply(lane.generation, &claim, batch, seen).await {
@@ -548,15 +499,7 @@ impl Runner {
                 return self.after_retired(a, live).await;
             }
             Some(LaneEnd::Failed(event_id, error, _)) => {
-                if live {
-                    self.shared.advance(position);
-                }
-                self.shared.update(|s| s.last_error = Some(error.clone()));
-                return Err(Some(ProjectionExit::Failed {
-                    position,
-                    event_id,
-                    error,
-                }));
+                return Err(self.lane_failed(live, position, event_id, error));
             }
         }
         if live {
@@ -567,6 +510,25 @@ impl Runner {
             self.maybe_switch(a).await?;
         }
         Ok(())
+    }
+
+    /// Ends the runner for a lane that failed at `position`.
+    fn lane_failed(
+        &self,
+        live: bool,
+        position: u64,
+        event_id: Option<Uuid>,
+        error: String,
+    ) -> Option<ProjectionExit> {
+        if live {
+            self.shared.advance(position);
+        }
+        self.shared.update(|s| s.last_error = Some(error.clone()));
+        Some(ProjectionExit::Failed {
+            position,
+            event_id,
+            error,
+        })
     }
 
     /// A lane's generation was retired by someone else's switch.
@@ -769,11 +731,133 @@ impl Runner {
     }
 }
 
-/// The next item of a lane's feed; pending forever without a lane.
-async fn next(lane: &mut Option<Lane>) -> Option<disco_core::Result<Progressed>> {
-    match lane {
-        Some(lane) => lane.feed.next_progress().await,
-        None => std::future::pending().await,
+/// The projection's active stretch: the runner and its lanes.
+struct Stretch<'r> {
+    r: &'r mut Runner,
+    a: Active,
+}
+
+impl Work for Stretch<'_> {
+    type Command = Control;
+    type End = Option<ProjectionExit>;
+
+    fn batch_size(&self) -> usize {
+        self.r.options.batch_size
+    }
+
+    /// A batch is a read-model transaction: a look at the clock costs
+    /// nothing beside it.
+    fn clock_every(&self) -> u32 {
+        1
+    }
+
+    fn hold(&self) -> &Holding {
+        &self.a.hold
+    }
+
+    async fn renew(&mut self) -> bool {
+        matches!(self.a.hold.renew().await, Ok(true))
+    }
+
+    fn lease_lost(&mut self) -> Option<ProjectionExit> {
+        None
+    }
+
+    fn parts(&mut self) -> Parts<'_, Control> {
+        Parts {
+            commands: &mut self.r.commands,
+            feeds: [
+                self.a.live.as_mut().map(|l| &mut l.feed),
+                self.a.building.as_mut().map(|l| &mut l.feed),
+            ],
+        }
+    }
+
+    fn due_at(&self) -> Instant {
+        let plan = self.a.plan_due;
+        self.r.save_due(&self.a).map_or(plan, |save| save.min(plan))
+    }
+
+    async fn due(&mut self) -> Result<(), Option<ProjectionExit>> {
+        let (r, a) = (&*self.r, &mut self.a);
+        let now = Instant::now();
+        if now >= a.plan_due {
+            r.replan(a).await?;
+            // A rebuilt generation's partitions reach the head apart: the
+            // last one's switch may have waited for another's.
+            r.maybe_switch(a).await?;
+        }
+        if r.save_due(a).is_some_and(|due| now >= due) {
+            r.save_seen(a).await?;
+        }
+        Ok(())
+    }
+
+    async fn obey(&mut self, command: Control) -> Result<(), Option<ProjectionExit>> {
+        self.r.obey(command, &mut self.a).await
+    }
+
+    async fn stop(&mut self) -> Option<ProjectionExit> {
+        self.r.stop(&mut self.a).await
+    }
+
+    async fn events(
+        &mut self,
+        lane: Feed,
+        events: &mut Vec<RecordedEvent>,
+        seen: u64,
+    ) -> Result<(), Option<ProjectionExit>> {
+        let batch = Moved::Batch(std::mem::take(events), seen);
+        self.r
+            .progressed(&mut self.a, lane == Feed::First, batch)
+            .await
+    }
+
+    async fn seen(&mut self, lane: Feed, seen: u64) -> Result<(), Option<ProjectionExit>> {
+        let moved = Moved::Seen(seen);
+        self.r
+            .progressed(&mut self.a, lane == Feed::First, moved)
+            .await
+    }
+
+    async fn feed_failed(&mut self, lane: Feed, error: String) -> Option<ProjectionExit> {
+        let live = lane == Feed::First;
+        let slot = if live { &self.a.live } else { &self.a.building };
+        let position = slot.as_ref().map_or(0, |l| l.position);
+        self.r.lane_failed(live, position, None, error)
+    }
+}
+
+impl Serve for Runner {
+    type Exit = ProjectionExit;
+
+    fn lease(&self) -> (String, Duration, Duration) {
+        let options = &self.options;
+        (
+            self.lease_name.clone(),
+            options.lease_ttl,
+            options.takeover_poll,
+        )
+    }
+
+    fn standing_by(&mut self) {
+        self.shared.update(|s| s.state = ProjectionState::Standby);
+    }
+
+    fn stopped(&self) -> ProjectionExit {
+        ProjectionExit::Stopped {
+            position: self.shared.progress.position(),
+        }
+    }
+
+    async fn active(&mut self, lease: Box<dyn Lease>) -> Stretched<ProjectionExit> {
+        match self.stretch(lease).await {
+            Some(exit) => Stretched::Ended(exit),
+            None => {
+                tracing::warn!(projection = %self.name, "projection lost its claim; standing by");
+                Stretched::LeaseLost
+            }
+        }
     }
 }
 

@@ -1,7 +1,10 @@
-//! A runner's hold on its lease: the part of a consumer's runner and a
-//! projection's runner that is the same. Wait for the lease while obeying
-//! the handle ([`acquire`], through the runner's [`Standby`]), renew it
-//! every third of its time to live ([`Holding`]), release it at the end.
+//! A runner's hold on its lease, the same for a consumer's runner and a
+//! projection's: stand by until the lease is free, then hold it for an
+//! active stretch, and again after the lease is lost ([`serve`], through
+//! the runner's [`Serve`]); wait for the lease while obeying the handle
+//! ([`acquire`], through its [`Standby`]), renew it every third of its
+//! time to live ([`Holding`]), release it at the end. What a stretch does
+//! is [`super::stretch`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -29,6 +32,60 @@ pub trait Standby: Send {
 
     /// A try to take the lease failed.
     fn try_failed(&mut self, error: &disco_core::Error);
+}
+
+/// How an active stretch ended.
+#[derive(Debug)]
+pub enum Stretched<X> {
+    /// The runner ends with this exit.
+    Ended(X),
+    /// The lease was lost (or could not be confirmed): stand by again,
+    /// leaving the lease for one poll to whoever took it.
+    LeaseLost,
+    /// The stretch could not start for now (the lease was released):
+    /// stand by again after one poll.
+    Unavailable,
+}
+
+/// A runner: a standby that holds its lease for active stretches.
+pub trait Serve: Standby {
+    /// How the runner ends.
+    type Exit: Send;
+
+    /// The lease's name, time to live, and how often a standby tries it.
+    fn lease(&self) -> (String, Duration, Duration);
+
+    /// The runner stands by (for its status).
+    fn standing_by(&mut self);
+
+    /// The exit when told to stop while standing by.
+    fn stopped(&self) -> Self::Exit;
+
+    /// One active stretch with `lease` held.
+    fn active(
+        &mut self,
+        lease: Box<dyn Lease>,
+    ) -> impl Future<Output = Stretched<Self::Exit>> + Send;
+}
+
+/// Runs `runner` on `store` until it ends: stand by, hold the lease for a
+/// stretch, and stand by again when the stretch loses it.
+pub async fn serve<S: Serve>(runner: &mut S, store: &dyn EventStore) -> S::Exit {
+    let mut lost = false;
+    loop {
+        runner.standing_by();
+        let (name, ttl, poll) = runner.lease();
+        // After a lost lease, the lease is left to whoever took it over.
+        let Some(lease) = acquire(runner, store, &name, ttl, poll, lost).await else {
+            return runner.stopped();
+        };
+        lost = false;
+        match runner.active(lease).await {
+            Stretched::Ended(exit) => return exit,
+            Stretched::LeaseLost => lost = true,
+            Stretched::Unavailable => tokio::time::sleep(poll).await,
+        }
+    }
 }
 
 /// Waits for lease `name` on `store` (trying every `poll`), obeying the

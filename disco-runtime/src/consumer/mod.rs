@@ -55,6 +55,7 @@ pub mod parking;
 mod partition;
 mod partitioned;
 mod runner;
+pub mod stretch;
 
 use std::future::Future;
 use std::sync::Arc;

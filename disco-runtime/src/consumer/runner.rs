@@ -1,6 +1,9 @@
 //! The runner: a task that waits for the consumer's lease, then handles
 //! events from its checkpoint on until it is stopped, fails, or loses the
-//! lease (and then waits again).
+//! lease (and then waits again). The loop is the one a projection's runner
+//! runs too ([`holding::serve`], [`super::stretch::drive`]); this file is
+//! what a consumer does in it: one event at a time, its checkpoint, its
+//! parked streams.
 //!
 //! Invariants:
 //! - events are handled one at a time in position order; `position` moves
@@ -10,7 +13,9 @@
 //! - before writing a checkpoint the runner reads it: if it is not what the
 //!   runner last wrote, someone reset it, and the runner follows the reset
 //!   instead of overwriting it;
-//! - commands from the handle are looked at before every event;
+//! - commands from the handle are looked at before every event (the
+//!   shared loop looks before every batch, and a consumer's batch is one
+//!   event);
 //! - the handler is never called once the lease is known lost
 //!   ([`Lease::is_held`] is checked before every event), and every
 //!   checkpoint write carries the lease's fencing token, so a runner that
@@ -20,17 +25,19 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use super::handle::{Control, Shared};
-use super::holding::{self, Holding, Standby};
+use super::holding::{self, Holding, Serve, Standby, Stretched};
 use super::parking::{self, ParkedStream, Release};
+use super::stretch::{drive, Feed, Parts, Work};
 use super::{AfterRetries, ConsumerExit, ConsumerHandle, ConsumerOptions, ConsumerState, Handler};
 use crate::catch_panic::CatchPanic;
 use crate::measured::{CONSUMED, CONSUMER_LABEL, CONSUMER_LAG, PROCESS_DURATION};
-use crate::{Progressed, Subscription, SubscriptionOptions};
+use crate::{Subscription, SubscriptionOptions};
 use disco_core::lease::Lease;
 use disco_core::{EventStore, ExpectedVersion, ReadDirection, RecordedEvent, StreamId, Uuid};
 
@@ -146,14 +153,9 @@ struct Session {
     /// The streams this runner holds back, and a release not yet carried
     /// out.
     parked: parking::Fold,
-}
-
-/// Why an active stretch ended with the runner going back to standby.
-enum StandBy {
-    /// The lease was lost (or could not be confirmed).
-    LeaseLost,
-    /// The checkpoint could not be read for now; the lease was released.
-    Unavailable,
+    /// Events handled or passed over since the position was last
+    /// announced.
+    unannounced: u32,
 }
 
 /// Why a checkpoint was not saved.
@@ -174,20 +176,17 @@ enum Delivery {
     LeaseLost,
 }
 
-/// Why a helper ends the active stretch.
+/// Why the active stretch ends.
 enum Halt {
     /// Told to stop.
     Stop,
     /// A failure that ends the runner (with the event, if one failed).
     Failed(String, Option<Uuid>),
+    /// An event failed after its retries: the checkpoint of what was
+    /// handled before it is saved, then the runner ends.
+    GaveUp(String, Uuid),
     /// The lease is gone.
     LeaseLost,
-}
-
-enum Wait {
-    Command(Option<Control>),
-    Deadline,
-    Event(Option<disco_core::Result<Progressed>>),
 }
 
 impl Runner {
@@ -199,33 +198,8 @@ impl Runner {
     }
 
     async fn run(mut self) -> ConsumerExit {
-        let mut lost = false;
-        let exit = loop {
-            self.shared.set_state(ConsumerState::Standby);
-            let store = self.store.clone();
-            let name = self.name.clone();
-            let (ttl, poll) = (self.options.lease_ttl, self.options.takeover_poll);
-            let Some(lease) = holding::acquire(&mut self, &*store, &name, ttl, poll, lost).await
-            else {
-                break ConsumerExit::Stopped {
-                    position: self.shared.position.load(Ordering::Acquire),
-                };
-            };
-            tracing::info!(consumer = %self.name, "consumer active");
-            self.shared.set_active();
-            match self.active(lease).await {
-                Ok(exit) => break exit,
-                Err(StandBy::LeaseLost) => {
-                    tracing::warn!(consumer = %self.name, "consumer lost its lease; standing by");
-                    lost = true;
-                    continue;
-                }
-                Err(StandBy::Unavailable) => {
-                    tokio::time::sleep(self.options.takeover_poll).await;
-                }
-            }
-            lost = false;
-        };
+        let store = self.store.clone();
+        let exit = holding::serve(&mut self, &*store).await;
         self.shared.set_state(match exit {
             ConsumerExit::Stopped { .. } => ConsumerState::Stopped,
             ConsumerExit::Failed { .. } => ConsumerState::Failed,
@@ -252,7 +226,7 @@ impl Runner {
     }
 
     /// Handles events while holding the lease.
-    async fn active(&mut self, lease: Box<dyn Lease>) -> Result<ConsumerExit, StandBy> {
+    async fn stretch(&mut self, lease: Box<dyn Lease>) -> Stretched<ConsumerExit> {
         let lease = Holding::new(lease, self.options.lease_ttl);
         let saved = match self.store.load_checkpoint(&self.name).await {
             Ok(saved) => saved,
@@ -260,13 +234,14 @@ impl Runner {
                 tracing::warn!(consumer = %self.name, %error, "cannot read the checkpoint; standing by");
                 self.shared.set_error(error.to_string());
                 self.release(lease).await;
-                return Err(StandBy::Unavailable);
+                return Stretched::Unavailable;
             }
             Err(error) => {
                 let position = self.shared.position.load(Ordering::Acquire);
-                return Ok(self
-                    .end_failed(lease, position, None, error.to_string())
-                    .await);
+                return Stretched::Ended(
+                    self.end_failed(lease, position, None, error.to_string())
+                        .await,
+                );
             }
         };
         let position = saved.unwrap_or(self.options.start_after);
@@ -274,9 +249,10 @@ impl Runner {
         let records = match parking::records_stream(&self.name) {
             Ok(records) => records,
             Err(error) => {
-                return Ok(self
-                    .end_failed(lease, position, None, error.to_string())
-                    .await)
+                return Stretched::Ended(
+                    self.end_failed(lease, position, None, error.to_string())
+                        .await,
+                )
             }
         };
         let mut s = Session {
@@ -292,168 +268,17 @@ impl Runner {
             records_read: 0,
             records_checked: false,
             parked: parking::Fold::new(),
+            unannounced: 0,
         };
         // Boxed: the records' future is rarely run and would otherwise
         // widen this loop's state.
         if let Err(halt) = Box::pin(self.follow_records(&mut s)).await {
             return self.halted(s, halt).await;
         }
-        // Events since the clock was last read: reading it for every event
-        // costs more than the rest of a no-op delivery.
-        let mut unclocked = 0u32;
-        // Events passed over since the position was last announced.
-        let mut unannounced = 0u32;
-        loop {
-            match self.commands.try_recv() {
-                Ok(command) => {
-                    if self.obey(command, &mut s).await {
-                        return Ok(self.end_stopped(s).await);
-                    }
-                    continue;
-                }
-                Err(TryRecvError::Disconnected) => return Ok(self.end_stopped(s).await),
-                Err(TryRecvError::Empty) => {}
-            }
-            unclocked = unclocked.saturating_add(1);
-            let count_due = s.since_save >= self.options.checkpoint_every_events;
-            if unclocked >= CLOCK_EVERY || count_due {
-                unclocked = 0;
-                if unannounced > 0 {
-                    unannounced = 0;
-                    self.shared.advance(s.position);
-                }
-                self.report_lag(s.position);
-                let now = Instant::now();
-                if now >= s.hold.renew_due() && !self.renew(&mut s).await {
-                    return Err(StandBy::LeaseLost);
-                }
-                if now >= s.save_due || count_due {
-                    if let Err(halt) = Box::pin(self.follow_records(&mut s)).await {
-                        return self.halted(s, halt).await;
-                    }
-                    match self.checkpoint(&mut s).await {
-                        Ok(()) => {}
-                        Err(Saved::Fenced) => return Err(StandBy::LeaseLost),
-                        Err(Saved::Failed(error)) => {
-                            let position = s.position;
-                            return Ok(self.end_failed(s.hold, position, None, error).await);
-                        }
-                    }
-                }
-            }
-            let event = match s.feed.try_next() {
-                Some(event) => event,
-                None => {
-                    if unannounced > 0 {
-                        unannounced = 0;
-                        self.shared.advance(s.position);
-                    }
-                    self.report_lag(s.position);
-                    unclocked = CLOCK_EVERY;
-                    let deadline = s.hold.renew_due().min(s.save_due);
-                    let woke = tokio::select! {
-                        biased;
-                        command = self.commands.recv() => Wait::Command(command),
-                        _ = sleep_until(deadline) => Wait::Deadline,
-                        item = s.feed.next_progress() => Wait::Event(item),
-                    };
-                    match woke {
-                        Wait::Command(None) => return Ok(self.end_stopped(s).await),
-                        Wait::Command(Some(command)) => {
-                            if self.obey(command, &mut s).await {
-                                return Ok(self.end_stopped(s).await);
-                            }
-                            continue;
-                        }
-                        Wait::Deadline => continue,
-                        Wait::Event(Some(Ok(Progressed::Event(event)))) => event,
-                        Wait::Event(Some(Ok(Progressed::Seen(seen)))) => {
-                            // Nothing in the range passed the filter: the
-                            // consumer has seen it all the same.
-                            s.position = s.position.max(seen);
-                            self.shared.advance(s.position);
-                            continue;
-                        }
-                        Wait::Event(Some(Err(error))) => {
-                            let position = s.position;
-                            return Ok(self
-                                .end_failed(s.hold, position, None, error.to_string())
-                                .await);
-                        }
-                        Wait::Event(None) => {
-                            let position = s.position;
-                            let error = "the subscription ended".to_owned();
-                            return Ok(self.end_failed(s.hold, position, None, error).await);
-                        }
-                    }
-                }
-            };
-            // Not this runner's to handle: its own records, another
-            // partition's events, a parked stream's (held back, read again
-            // from the store on release).
-            let held = self
-                .options
-                .partition
-                .as_ref()
-                .is_some_and(|p| !p.owns(&event))
-                || (!s.parked.is_empty() && s.parked.contains_key(&event.stream_id))
-                || event.stream_id == s.records;
-            if held {
-                s.position = event.position.max(s.feed.seen());
-                // Announced in steps: waking the position's watchers for
-                // every passed-over event costs more than passing it over.
-                unannounced = unannounced.saturating_add(1);
-                if unannounced >= ANNOUNCE_EVERY {
-                    unannounced = 0;
-                    self.shared.advance(s.position);
-                }
-                continue;
-            }
-            // Invariant: the handler is never called once the lease is known lost.
-            if !s.hold.lease().is_held() {
-                return Err(StandBy::LeaseLost);
-            }
-            self.ticks = self.ticks.wrapping_add(1);
-            let timed = (self.ticks % TIME_EVERY == 0).then(std::time::Instant::now);
-            let delivered = match self.deliver(&event, &mut s).await {
-                Delivery::Park(error) => match Box::pin(self.park(&event, error, &mut s)).await {
-                    Ok(()) => Delivery::Skipped,
-                    Err(error) => Delivery::GaveUp(error),
-                },
-                other => other,
-            };
-            match delivered {
-                Delivery::Handled | Delivery::Skipped => {
-                    if let Some(started) = timed {
-                        self.meter.process.record(started.elapsed().as_secs_f64());
-                    }
-                    self.meter.consumed.increment(1);
-                    // What the feed has seen once this event is delivered:
-                    // beyond it when the rest of its page was filtered out.
-                    s.position = event.position.max(s.feed.seen());
-                    s.since_save = s.since_save.saturating_add(1);
-                    // Announced with the next look at the clock, or at once
-                    // when the feed runs dry (waking the position's
-                    // watchers for every event costs more than a no-op
-                    // delivery).
-                    unannounced = unannounced.saturating_add(1);
-                    self.shared.handled.fetch_add(1, Ordering::Relaxed);
-                }
-                Delivery::GaveUp(error) | Delivery::Park(error) => {
-                    let position = s.position;
-                    self.save_final(&mut s).await;
-                    return Ok(self
-                        .end_failed(s.hold, position, Some(event.id), error)
-                        .await);
-                }
-                Delivery::Command(command) => {
-                    if self.obey(command, &mut s).await {
-                        return Ok(self.end_stopped(s).await);
-                    }
-                }
-                Delivery::LeaseLost => return Err(StandBy::LeaseLost),
-            }
-        }
+        let mut stretch = Stretch { r: self, s };
+        let halt = drive(&mut stretch).await;
+        let Stretch { r, s } = stretch;
+        r.halted(s, halt).await
     }
 
     /// Runs the handler on `event` under the error policy.
@@ -510,14 +335,23 @@ impl Runner {
     }
 
     /// Ends an active stretch for a reason a helper met.
-    async fn halted(&self, s: Session, halt: Halt) -> Result<ConsumerExit, StandBy> {
+    async fn halted(&self, s: Session, halt: Halt) -> Stretched<ConsumerExit> {
         match halt {
-            Halt::Stop => Ok(self.end_stopped(s).await),
+            Halt::Stop => Stretched::Ended(self.end_stopped(s).await),
             Halt::Failed(error, event) => {
                 let position = s.position;
-                Ok(self.end_failed(s.hold, position, event, error).await)
+                Stretched::Ended(self.end_failed(s.hold, position, event, error).await)
             }
-            Halt::LeaseLost => Err(StandBy::LeaseLost),
+            Halt::GaveUp(error, event) => {
+                let position = s.position;
+                let mut s = s;
+                self.save_final(&mut s).await;
+                Stretched::Ended(self.end_failed(s.hold, position, Some(event), error).await)
+            }
+            Halt::LeaseLost => {
+                tracing::warn!(consumer = %self.name, "consumer lost its lease; standing by");
+                Stretched::LeaseLost
+            }
         }
     }
 
@@ -764,6 +598,192 @@ impl Runner {
         if let Err(error) = lease.release().await {
             tracing::warn!(consumer = %self.name, %error, "releasing the lease failed");
         }
+    }
+}
+
+/// The consumer's active stretch: the runner and its session.
+struct Stretch<'r> {
+    r: &'r mut Runner,
+    s: Session,
+}
+
+impl Stretch<'_> {
+    /// Handles one event the feed read (see the module's invariants).
+    async fn event(&mut self, event: RecordedEvent, seen: u64) -> Result<(), Halt> {
+        let (r, s) = (&mut *self.r, &mut self.s);
+        // Not this runner's to handle: its own records, another
+        // partition's events, a parked stream's (held back, read again
+        // from the store on release).
+        let held = r
+            .options
+            .partition
+            .as_ref()
+            .is_some_and(|p| !p.owns(&event))
+            || (!s.parked.is_empty() && s.parked.contains_key(&event.stream_id))
+            || event.stream_id == s.records;
+        if held {
+            s.position = event.position.max(seen);
+            // Announced in steps: waking the position's watchers for
+            // every passed-over event costs more than passing it over.
+            s.unannounced = s.unannounced.saturating_add(1);
+            if s.unannounced >= ANNOUNCE_EVERY {
+                s.unannounced = 0;
+                r.shared.advance(s.position);
+            }
+            return Ok(());
+        }
+        // Invariant: the handler is never called once the lease is known lost.
+        if !s.hold.lease().is_held() {
+            return Err(Halt::LeaseLost);
+        }
+        r.ticks = r.ticks.wrapping_add(1);
+        let timed = (r.ticks % TIME_EVERY == 0).then(std::time::Instant::now);
+        let delivered = match r.deliver(&event, s).await {
+            Delivery::Park(error) => match Box::pin(r.park(&event, error, s)).await {
+                Ok(()) => Delivery::Skipped,
+                Err(error) => Delivery::GaveUp(error),
+            },
+            other => other,
+        };
+        match delivered {
+            Delivery::Handled | Delivery::Skipped => {
+                if let Some(started) = timed {
+                    r.meter.process.record(started.elapsed().as_secs_f64());
+                }
+                r.meter.consumed.increment(1);
+                // What the feed has seen once this event is delivered:
+                // beyond it when the rest of its page was filtered out.
+                s.position = event.position.max(seen);
+                s.since_save = s.since_save.saturating_add(1);
+                // Announced with the next look at the clock, or at once
+                // when the feed runs dry (waking the position's watchers
+                // for every event costs more than a no-op delivery).
+                s.unannounced = s.unannounced.saturating_add(1);
+                r.shared.handled.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Delivery::GaveUp(error) | Delivery::Park(error) => Err(Halt::GaveUp(error, event.id)),
+            Delivery::Command(command) => self.obey(command).await,
+            Delivery::LeaseLost => Err(Halt::LeaseLost),
+        }
+    }
+}
+
+impl Work for Stretch<'_> {
+    type Command = Control;
+    type End = Halt;
+
+    /// One event at a time: the commands are looked at before every event.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    fn clock_every(&self) -> u32 {
+        CLOCK_EVERY
+    }
+
+    fn hold(&self) -> &Holding {
+        &self.s.hold
+    }
+
+    async fn renew(&mut self) -> bool {
+        self.r.renew(&mut self.s).await
+    }
+
+    fn lease_lost(&mut self) -> Halt {
+        Halt::LeaseLost
+    }
+
+    fn parts(&mut self) -> Parts<'_, Control> {
+        Parts {
+            commands: &mut self.r.commands,
+            feeds: [Some(&mut self.s.feed), None],
+        }
+    }
+
+    fn due_at(&self) -> Instant {
+        self.s.save_due
+    }
+
+    fn due_now(&self) -> bool {
+        self.s.since_save >= self.r.options.checkpoint_every_events
+    }
+
+    async fn due(&mut self) -> Result<(), Halt> {
+        Box::pin(self.r.follow_records(&mut self.s)).await?;
+        match self.r.checkpoint(&mut self.s).await {
+            Ok(()) => Ok(()),
+            Err(Saved::Fenced) => Err(Halt::LeaseLost),
+            Err(Saved::Failed(error)) => Err(Halt::Failed(error, None)),
+        }
+    }
+
+    fn announce(&mut self) {
+        if self.s.unannounced > 0 {
+            self.s.unannounced = 0;
+            self.r.shared.advance(self.s.position);
+        }
+        self.r.report_lag(self.s.position);
+    }
+
+    async fn obey(&mut self, command: Control) -> Result<(), Halt> {
+        if self.r.obey(command, &mut self.s).await {
+            return Err(Halt::Stop);
+        }
+        Ok(())
+    }
+
+    async fn stop(&mut self) -> Halt {
+        Halt::Stop
+    }
+
+    async fn events(
+        &mut self,
+        _lane: Feed,
+        events: &mut Vec<RecordedEvent>,
+        seen: u64,
+    ) -> Result<(), Halt> {
+        for event in events.drain(..) {
+            self.event(event, seen).await?;
+        }
+        Ok(())
+    }
+
+    async fn seen(&mut self, _lane: Feed, seen: u64) -> Result<(), Halt> {
+        // Nothing in the range passed the filter: the consumer has seen
+        // it all the same.
+        self.s.position = self.s.position.max(seen);
+        self.r.shared.advance(self.s.position);
+        Ok(())
+    }
+
+    async fn feed_failed(&mut self, _lane: Feed, error: String) -> Halt {
+        Halt::Failed(error, None)
+    }
+}
+
+impl Serve for Runner {
+    type Exit = ConsumerExit;
+
+    fn lease(&self) -> (String, Duration, Duration) {
+        let options = &self.options;
+        (self.name.clone(), options.lease_ttl, options.takeover_poll)
+    }
+
+    fn standing_by(&mut self) {
+        self.shared.set_state(ConsumerState::Standby);
+    }
+
+    fn stopped(&self) -> ConsumerExit {
+        ConsumerExit::Stopped {
+            position: self.shared.position.load(Ordering::Acquire),
+        }
+    }
+
+    async fn active(&mut self, lease: Box<dyn Lease>) -> Stretched<ConsumerExit> {
+        tracing::info!(consumer = %self.name, "consumer active");
+        self.shared.set_active();
+        self.stretch(lease).await
     }
 }
 
