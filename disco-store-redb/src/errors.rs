@@ -6,7 +6,8 @@ use disco_core::Error;
 
 /// Maps any redb error. A file held by another process is `Unavailable`
 /// (retryable), and so is an I/O failure that may pass (a full disk, an
-/// interrupted call); a file that is not redb's or is damaged, a missing or
+/// interrupted call); a file that is not redb's or is damaged (including an
+/// I/O call at an offset the operating system refuses), a missing or
 /// forbidden path, and everything else are `Backend`.
 pub(crate) fn db_error(error: impl Into<redb::Error>) -> Error {
     let error: redb::Error = error.into();
@@ -16,9 +17,15 @@ pub(crate) fn db_error(error: impl Into<redb::Error>) -> Error {
         ),
         redb::Error::Corrupted(_) => Error::Backend(format!("the redb file is corrupted: {error}")),
         redb::Error::Io(io) => match io.kind() {
-            ErrorKind::InvalidData | ErrorKind::UnexpectedEof => Error::Backend(format!(
-                "the file is not a redb database or is damaged: {io}"
-            )),
+            // disco hands redb no offsets of its own: a read or write the
+            // operating system calls invalid (an offset beyond what a file
+            // can hold) comes from a damaged page reference, which a retry
+            // meets again.
+            ErrorKind::InvalidData | ErrorKind::UnexpectedEof | ErrorKind::InvalidInput => {
+                Error::Backend(format!(
+                    "the file is not a redb database or is damaged: {io}"
+                ))
+            }
             ErrorKind::NotFound | ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
                 Error::Backend(format!(
                     "cannot open the file; does its directory exist and is it writable? ({io})"
@@ -27,5 +34,37 @@ pub(crate) fn db_error(error: impl Into<redb::Error>) -> Error {
             _ => Error::Unavailable(format!("I/O error: {io}")),
         },
         _ => Error::Backend(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: ErrorKind) -> Error {
+        db_error(redb::Error::Io(std::io::Error::from(kind)))
+    }
+
+    #[test]
+    fn damage_is_not_retryable() {
+        for kind in [
+            ErrorKind::InvalidData,
+            ErrorKind::UnexpectedEof,
+            ErrorKind::InvalidInput,
+        ] {
+            let error = io(kind);
+            assert!(
+                matches!(&error, Error::Backend(m) if m.contains("damaged")),
+                "{kind:?} answered {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_passing_failure_is_retryable() {
+        for kind in [ErrorKind::Interrupted, ErrorKind::TimedOut] {
+            let error = io(kind);
+            assert!(error.is_retryable(), "{kind:?} answered {error:?}");
+        }
     }
 }
