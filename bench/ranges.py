@@ -12,5 +12,31 @@ def span(values, fmt):
 
 def ratio(side, peer):
     """The range of `side / peer`, round by round, as `0.80-1.05x`."""
-    pairs = [d / p for d, p in zip(side, peer) if p]
-    return span(pairs, "{:.2f}") + "x" if pairs else "-"
+    ratios = pairs(side, peer)
+    return span(ratios, "{:.2f}") + "x" if ratios else "-"
+
+
+def pairs(side, peer):
+    """The per-round ratios of `side` over `peer`."""
+    return [d / p for d, p in zip(side, peer) if p]
+
+
+def verdict(ratios, goal):
+    """Whether the per-round `ratios` meet `goal`: in every round, in some,
+    or in none (with the range measured)."""
+    if not ratios:
+        return "not measured"
+    measured = span(ratios, "{:.2f}") + "x"
+    if min(ratios) >= goal:
+        return f"met in every round ({measured})"
+    if max(ratios) >= goal:
+        return f"met in some rounds ({measured})"
+    return f"not met ({measured})"
+
+
+def print_goals(goals):
+    """Prints `goals`, a list of (what, goal, ratios), one line each."""
+    print()
+    print("Goals:")
+    for what, goal, ratios in goals:
+        print(f"- {what} at least {goal:g}x: {verdict(ratios, goal)}")

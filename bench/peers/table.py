@@ -9,14 +9,18 @@ nothing read: the ceiling of any store that commits each command),
 raw-schema (the same statement writing the event and stream rows with
 disco's keys: the floor of disco's schema), disco-append (own-8 only: the
 same events appended bare through disco's store, each client on its own
-stream: the ceiling of any command path on it)."""
+stream: the ceiling of any command path on it).
+
+Then the goals (issue 29), each met in every round, in some, or not: one
+client at least 0.85x the raw-INSERT ceiling, 8 clients on new aggregates
+at least 5x cqrs-es, 8 clients on their own aggregates at least 8x."""
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ranges import ratio, span  # noqa: E402 (bench/ranges.py)
+from ranges import pairs, print_goals, ratio, span  # noqa: E402 (bench/ranges.py)
 
 NAMES = {
     "new-1": "1 client, a new aggregate per command",
@@ -45,3 +49,15 @@ for case in ["new-1", "new-8", "own-8"]:
         f"| {span(new, '{:,.0f}')} | {ratio(new, peer)} | {span(raw, '{:,.0f}')} | {ratio(raw, peer)} "
         f"| {span(floor, '{:,.0f}')} | {ratio(floor, peer)} |"
     )
+
+goals = []
+if "new-1" in rates:
+    s = rates["new-1"]
+    goals.append(("1 client: disco `execute` / raw INSERT", 0.85, pairs(s["disco"], s.get("raw-insert", []))))
+if "new-8" in rates:
+    s = rates["new-8"]
+    goals.append(("8 clients, new aggregates: disco `execute` / cqrs-es", 5.0, pairs(s["disco"], s["cqrs-es"])))
+if "own-8" in rates:
+    s = rates["own-8"]
+    goals.append(("8 clients, own aggregates: disco `execute` / cqrs-es", 8.0, pairs(s["disco"], s["cqrs-es"])))
+print_goals(goals)

@@ -2,14 +2,18 @@
 workload, each side's event rate (min-max over the rounds) and each disco
 store over UmaDB (min-max of the per-round ratios): the embedded stores
 against UmaDB embedded at its fastest reads (mmap and a page cache) and at
-its defaults, PostgreSQL against UmaDB's gRPC server."""
+its defaults, PostgreSQL against UmaDB's gRPC server.
+
+Then the goals (issue 29), each met in every round, in some, or not: the
+SQLite and redb stores at least 1.5x UmaDB embedded at its fastest (mmap),
+PostgreSQL at least 1.0x UmaDB's server, on every workload."""
 import json
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ranges import ratio, span  # noqa: E402 (bench/ranges.py)
+from ranges import pairs, print_goals, ratio, span  # noqa: E402 (bench/ranges.py)
 
 NAMES = {
     "append-8x1": "8 writers, 1 event per append",
@@ -47,3 +51,14 @@ for case in NAMES:
         f"| {span(redb, '{:,.0f}')} | {ratio(redb, mmap)} | {ratio(redb, plain)} "
         f"| {span(pg, '{:,.0f}')} | {ratio(pg, server)} |"
     )
+
+goals = []
+for case in NAMES:
+    s = rates.get(case)
+    u = rates.get(UMADB_CASE.get(case, case))
+    if not s or not u:
+        continue
+    goals.append((f"{case}: disco SQLite / UmaDB mmap", 1.5, pairs(s["disco-sqlite"], u["umadb-embedded-mmap"])))
+    goals.append((f"{case}: disco redb / UmaDB mmap", 1.5, pairs(s["disco-redb"], u["umadb-embedded-mmap"])))
+    goals.append((f"{case}: disco PostgreSQL / UmaDB server", 1.0, pairs(s["disco-postgres"], u["umadb-server"])))
+print_goals(goals)
