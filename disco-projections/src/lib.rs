@@ -59,6 +59,7 @@ mod handle;
 mod interest;
 mod options;
 pub mod partitioned;
+mod projector;
 pub mod read_model;
 mod runner;
 pub mod sql;
@@ -79,11 +80,11 @@ pub use options::ProjectionOptions;
 pub use partitioned::{
     PartitionedProjectionHandle, PartitionedProjector, ProjectionPartitionStatus,
 };
+pub use projector::Projector;
 pub use read_model::{
     GenerationRow, GenerationState, Inherited, PartitionClaim, PartitionRow, PartitionSlot, Plan,
     ReadModel,
 };
-pub use runner::Projector;
 
 /// What a projection's handler fails with: any error, kept as its message.
 pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;

@@ -56,8 +56,9 @@ use disco_runtime::consumer::{head_or_announced, partition_name, KeyFn, Partitio
 use crate::error::ProjectionError;
 use crate::handle::{ProjectionHandle, ProjectionState};
 use crate::options::ProjectionOptions;
+use crate::projector::lease_name;
 use crate::read_model::{GenerationRow, GenerationState, PartitionSlot, ReadModel};
-use crate::runner::{lease_name, spawn, RunnerPartition};
+use crate::runner::{spawn, RunnerPartition};
 
 /// How often the combined progress reads the rows of partitions other
 /// processes run.
