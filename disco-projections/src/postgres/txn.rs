@@ -30,9 +30,18 @@ pub(crate) struct PgTxn {
 impl PgTxn {
     /// Opens a transaction of `kind`: a bookkeeping one holds the schema's
     /// bookkeeping lock, so two runners' plans, claims and switches take
-    /// turns (a batch locks only its row).
+    /// turns (a batch locks only its row). `BEGIN` runs in a task of its
+    /// own: sqlx hands a connection whose `BEGIN` was cancelled half way
+    /// back to the pool inside the server's transaction, and the next user
+    /// of it (a test's `DROP SCHEMA`, another runner) would wait on its
+    /// locks for good.
     pub(crate) async fn begin(pool: &PgPool, kind: Kind) -> Result<Self, ProjectionError> {
-        let mut tx = pool.begin().await.map_err(db)?;
+        // Invariant: a runner aborted while its BEGIN is in flight drops a whole transaction (rolled back), never a pooled connection left inside one.
+        let pool = pool.clone();
+        let mut tx = tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| ProjectionError::ReadModel(format!("beginning a transaction: {e}")))?
+            .map_err(db)?;
         if kind == Kind::Bookkeeping {
             sqlx::query(include_str!("serialize.sql"))
                 .execute(&mut *tx)
