@@ -7,8 +7,9 @@ use disco_core::Error;
 /// Maps any redb error. A file held by another process is `Unavailable`
 /// (retryable), and so is an I/O failure that may pass (a full disk, an
 /// interrupted call); a file that is not redb's or is damaged (including an
-/// I/O call at an offset the operating system refuses), a missing or
-/// forbidden path, and everything else are `Backend`.
+/// I/O call at an offset the operating system refuses, or a write past the
+/// largest file it allows), a missing or forbidden path, and everything else
+/// are `Backend`.
 pub(crate) fn db_error(error: impl Into<redb::Error>) -> Error {
     let error: redb::Error = error.into();
     match &error {
@@ -16,6 +17,15 @@ pub(crate) fn db_error(error: impl Into<redb::Error>) -> Error {
             "the redb file is open in another process (redb allows one process per file)".into(),
         ),
         redb::Error::Corrupted(_) => Error::Backend(format!("the redb file is corrupted: {error}")),
+        // EFBIG (27 on Linux, macOS and the BSDs; `ErrorKind::FileTooLarge`
+        // is newer than the workspace's MSRV): a write past what the file
+        // may hold, from a damaged page reference or the file system's
+        // limit; a retry meets it again.
+        redb::Error::Io(io) if cfg!(unix) && io.raw_os_error() == Some(27) => {
+            Error::Backend(format!(
+            "the redb file cannot grow there (damaged, or at the file system's size limit): {io}"
+        ))
+        }
         redb::Error::Io(io) => match io.kind() {
             // disco hands redb no offsets of its own: a read or write the
             // operating system calls invalid (an offset beyond what a file
@@ -56,6 +66,17 @@ mod tests {
             assert!(
                 matches!(&error, Error::Backend(m) if m.contains("damaged")),
                 "{kind:?} answered {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_past_the_largest_file_is_not_retryable() {
+        if cfg!(unix) {
+            let error = db_error(redb::Error::Io(std::io::Error::from_raw_os_error(27)));
+            assert!(
+                matches!(&error, Error::Backend(m) if m.contains("cannot grow")),
+                "EFBIG answered {error:?}"
             );
         }
     }
