@@ -98,9 +98,9 @@ impl Txn for PgTxn {
 
 /// The reads of the bookkeeping (`Kind::Read`: a tool's listing, a
 /// standby's look at the live generation) on a pooled connection, outside
-/// any transaction: each is one statement, and a read dropped half way (its
-/// runner aborted) cannot leave its connection in an open transaction, as a
-/// dropped `BEGIN` can.
+/// any transaction: each is one statement, so it needs no `BEGIN` (a round
+/// trip a standby would pay at every poll), and a read dropped half way
+/// (its runner aborted) has no transaction to leave open.
 pub(crate) struct PgRead {
     conn: PoolConnection<Postgres>,
 }
