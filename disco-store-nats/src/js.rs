@@ -144,26 +144,68 @@ fn ack_of(message: &Message) -> Result<std::result::Result<u64, Refused>> {
         })
 }
 
+/// How long a request that reached nobody is tried again before it is
+/// reported: the time a cluster takes to route a new stream leader's
+/// interest to the server this client talks to (the official Go client
+/// waits about as long, in two tries).
+const NO_RESPONDERS_PATIENCE: Duration = Duration::from_secs(2);
+
+/// One try of a request: its answer, or `None` when nobody listens on the
+/// subject here (yet). Nothing was delivered then, so trying again cannot
+/// store anything twice.
+type Try<T> = Option<T>;
+
 impl Js {
+    async fn request_once(
+        &self,
+        subject: String,
+        headers: HeaderMap,
+        payload: bytes::Bytes,
+    ) -> Result<Try<Message>> {
+        let request = async_nats::Request::new()
+            .headers(headers)
+            .payload(payload)
+            .timeout(Some(self.timeout));
+        match self.client.send_request(subject, request).await {
+            Ok(message) => Ok(Some(message)),
+            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(None),
+            Err(e) => Err(unavailable("request", e)),
+        }
+    }
+
+    /// Runs `attempt` again while it reaches nobody, for a bounded time: a
+    /// stream leader just elected, or one on another server whose interest
+    /// has not reached this one yet, answers a moment later.
+    async fn patiently<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Try<T>>>,
+    {
+        let patience = NO_RESPONDERS_PATIENCE.min(self.timeout);
+        let started = tokio::time::Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            if let Some(answer) = attempt().await? {
+                return Ok(answer);
+            }
+            if started.elapsed().saturating_add(pause) > patience {
+                return Err(Error::Unavailable(
+                    "NATS: nobody answered (no stream leader, or the stream is gone)".into(),
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = pause.saturating_mul(2).min(Duration::from_millis(200));
+        }
+    }
+
     async fn request(
         &self,
         subject: String,
         headers: HeaderMap,
         payload: bytes::Bytes,
     ) -> Result<Message> {
-        let request = async_nats::Request::new()
-            .headers(headers)
-            .payload(payload)
-            .timeout(Some(self.timeout));
-        self.client
-            .send_request(subject, request)
+        self.patiently(|| self.request_once(subject.clone(), headers.clone(), payload.clone()))
             .await
-            .map_err(|e| match e.kind() {
-                async_nats::RequestErrorKind::NoResponders => Error::Unavailable(
-                    "NATS: nobody answered (no stream leader, or the stream is gone)".into(),
-                ),
-                _ => unavailable("request", e),
-            })
     }
 
     /// A JetStream API call (`$JS.API.{what}`); the server's error as
@@ -207,20 +249,31 @@ impl Js {
             }
             return Err(Error::InvalidInput("an empty batch".into()));
         }
+        // Each try is a batch of its own (a fresh id): the server drops a
+        // batch whose commit never arrives, so a try that reached nobody
+        // with its commit leaves nothing behind.
+        let message = self.patiently(|| self.batch_once(&messages)).await?;
+        ack_of(&message)
+    }
+
+    /// One try of an atomic batch: every message but the last published
+    /// with the batch's headers, the last with the commit, as a request.
+    async fn batch_once(&self, messages: &[Out]) -> Result<Try<Message>> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let count = messages.len();
-        for (index, out) in messages.into_iter().enumerate() {
+        for (index, out) in messages.iter().enumerate() {
             let sequence = index.saturating_add(1);
-            let mut headers = headers_of(&out);
+            let mut headers = headers_of(out);
             headers.insert("Nats-Batch-Id", id.as_str());
             headers.insert("Nats-Batch-Sequence", sequence.to_string().as_str());
             if sequence == count {
                 headers.insert("Nats-Batch-Commit", "1");
-                let message = self.request(out.subject, headers, out.payload).await?;
-                return ack_of(&message);
+                return self
+                    .request_once(out.subject.clone(), headers, out.payload.clone())
+                    .await;
             }
             self.client
-                .publish_with_headers(out.subject, headers, out.payload)
+                .publish_with_headers(out.subject.clone(), headers, out.payload.clone())
                 .await
                 .map_err(|e| unavailable("publish", e))?;
         }
@@ -285,6 +338,11 @@ impl Js {
         if let Some(fields) = body.as_object_mut() {
             fields.insert("batch".into(), json!(batch.max(1)));
         }
+        self.patiently(|| self.batch_get_once(stream, &body)).await
+    }
+
+    /// One try of a batch direct get.
+    async fn batch_get_once(&self, stream: &str, body: &Value) -> Result<Try<Vec<Stored>>> {
         let inbox = self.client.new_inbox();
         let mut replies = self
             .client
@@ -314,6 +372,11 @@ impl Js {
             match message.status.map(u16::from) {
                 // 204: end of batch; 404: nothing (more) to return.
                 Some(204) | Some(404) => break,
+                // 503: nobody listens on the subject here (yet).
+                Some(503) if found.is_empty() => {
+                    let _ = replies.unsubscribe().await;
+                    return Ok(None);
+                }
                 Some(code) if code >= 300 => {
                     return Err(Error::Unavailable(format!(
                         "NATS: a batch get answered {code} {}",
@@ -324,7 +387,7 @@ impl Js {
             }
         }
         let _ = replies.unsubscribe().await;
-        Ok(found)
+        Ok(Some(found))
     }
 
     /// Removes the messages of `subject` from `stream`, keeping the last

@@ -86,7 +86,10 @@ impl NatsOptions {
         self
     }
 
-    /// Sets the request timeout.
+    /// Sets the request timeout (5 s by default). A request that reaches
+    /// nobody (a stream leader just elected, or not yet known to the server
+    /// this client talks to) is tried again for up to 2 s, or this timeout
+    /// if shorter, before it is reported as [`disco_core::Error::Unavailable`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
