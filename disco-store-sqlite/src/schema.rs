@@ -183,8 +183,11 @@ pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connec
         .map_err(|e| with_path(path, db_error(e)))?;
     conn.busy_timeout(options.sqlite_busy_timeout())
         .map_err(db_error)?;
-    conn.execute_batch("PRAGMA query_only = ON")
-        .map_err(db_error)?;
+    conn.execute_batch(&format!(
+        "PRAGMA query_only = ON; PRAGMA mmap_size = {};",
+        options.mmap_size.min(i64::MAX.unsigned_abs())
+    ))
+    .map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
@@ -193,8 +196,9 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
     conn.busy_timeout(options.sqlite_busy_timeout())
         .map_err(db_error)?;
     conn.execute_batch(&format!(
-        "PRAGMA synchronous = {}; PRAGMA foreign_keys = OFF;",
-        options.synchronous.pragma_value()
+        "PRAGMA synchronous = {}; PRAGMA foreign_keys = OFF; PRAGMA mmap_size = {};",
+        options.synchronous.pragma_value(),
+        options.mmap_size.min(i64::MAX.unsigned_abs())
     ))
     .map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(64);
