@@ -35,8 +35,19 @@ def verdict(ratios, goal):
 
 
 def print_goals(goals):
-    """Prints `goals`, a list of (what, goal, ratios), one line each."""
+    """Prints `goals`, one line each: (what, goal, ratios), or (what, goal,
+    ratios, ceiling) with the per-round ratios the raw engine reaches on
+    the same work; a goal not met in every round whose ceiling is below it
+    in every round is marked as above the ceiling."""
     print()
     print("Goals:")
-    for what, goal, ratios in goals:
-        print(f"- {what} at least {goal:g}x: {verdict(ratios, goal)}")
+    for what, goal, ratios, *rest in goals:
+        line = f"- {what} at least {goal:g}x: {verdict(ratios, goal)}"
+        ceiling = rest[0] if rest else []
+        if ceiling and ratios and min(ratios) < goal:
+            reach = span(ceiling, "{:.2f}") + "x"
+            if max(ceiling) < goal:
+                line += f"; above the ceiling: the raw engine reaches {reach}"
+            else:
+                line += f"; the raw engine reaches {reach}"
+        print(line)

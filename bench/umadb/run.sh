@@ -4,7 +4,10 @@
 # gRPC server) and disco's SQLite, redb and PostgreSQL stores on the same
 # workloads (src/main.rs and disco-bench/src/umadb_workload.rs say which),
 # each on a fresh store, alternating side by side, ROUNDS times; prints one
-# table of event rates and ratios (min-max over the rounds).
+# table of event rates and ratios (min-max over the rounds). Beside each
+# disco store runs its ceiling: the same work on the raw engine with
+# disco's table shape and keys and none of its checks (`disco-bench
+# --raw`), so a goal above what the engine itself does shows as such.
 #
 # Durability, both sides: every acknowledged append is on disk (UmaDB
 # fsyncs its pages and then its header per commit; disco's SQLite store
@@ -55,7 +58,9 @@ for round in $(seq "$rounds"); do
         fresh; PEERS_SCALE=$scale "$peer" embedded "$work/store" "$case" | grep '^{' >>"$results"
         fresh; PEERS_SCALE=$scale "$peer" embedded "$work/store" "$case" mmap | grep '^{' >>"$results"
         fresh; "$disco" --store "sqlite:$work/store/disco.db" --scale "$scale" --umadb-workload "$case" >>"$results"
+        fresh; "$disco" --store "sqlite:$work/store/disco.db" --scale "$scale" --umadb-workload "$case" --raw >>"$results"
         fresh; "$disco" --store "redb:$work/store/disco.redb" --scale "$scale" --umadb-workload "$case" >>"$results"
+        fresh; "$disco" --store "redb:$work/store/disco.redb" --scale "$scale" --umadb-workload "$case" --raw >>"$results"
         fresh
         "$venv/bin/umadb" --listen "127.0.0.1:$port" --db-path "$work/store" \
             --read-method mmap --page-cache-max-mb 256 >"$work/server.log" 2>&1 &
@@ -70,6 +75,7 @@ for round in $(seq "$rounds"); do
         schema="umadb_peer_${round}_${case//-/_}"
         "$disco" --store "$url?schema=$schema" --scale "$scale" --umadb-workload "$case" >>"$results"
         psql -q "$url" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1
+        "$disco" --store "$url" --scale "$scale" --umadb-workload "$case" --raw >>"$results"
     done
 done
 python3 "$here/table.py" "$results"

@@ -18,6 +18,7 @@ mod reopen_case;
 mod report;
 mod target;
 mod transfer_case;
+mod umadb_ceiling;
 mod umadb_workload;
 mod workloads;
 mod writers;
@@ -55,10 +56,14 @@ struct Args {
     #[arg(long = "peer-workload", value_name = "CASE")]
     peer_cases: Vec<String>,
     /// Run disco's side of the UmaDB benchmark (`bench/umadb/run.sh`)
-    /// instead: `append-8x1`, `append-1x100` or `reads`, on the empty
-    /// store of `--store`.
+    /// instead: `append-8x1`, `append-1x100`, `reads`, `cond-8x1` or
+    /// `seat-race`, on the empty store of `--store`.
     #[arg(long = "umadb-workload", value_name = "CASE")]
     umadb_case: Option<String>,
+    /// With `--umadb-workload`: run the case on the store's raw baseline
+    /// (its ceiling) instead of the store.
+    #[arg(long)]
+    raw: bool,
     /// Internal: run one member of the partitioned-io case's consumer on
     /// the store at this location until killed.
     #[arg(long, value_name = "STORE", hide = true)]
@@ -153,6 +158,12 @@ fn main() -> ExitCode {
         return run_to_end(
             "the NATS commit cost measurement failed",
             nats_commit_cost(&args.store),
+        );
+    }
+    if let Some(case) = args.umadb_case.as_ref().filter(|_| args.raw) {
+        return run_to_end(
+            "the UmaDB workload's ceiling failed",
+            umadb_ceiling::run(&args.store, case, args.scale),
         );
     }
     if let Some(case) = &args.umadb_case {

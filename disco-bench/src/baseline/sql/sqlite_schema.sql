@@ -2,6 +2,8 @@
 -- disco's events table (position, stream + version, event id), nothing else.
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
+-- Reads through a memory map, as the store's connections do by default.
+PRAGMA mmap_size = 268435456;
 CREATE TABLE IF NOT EXISTS events (
     position    INTEGER PRIMARY KEY,
     stream_id   TEXT    NOT NULL,
