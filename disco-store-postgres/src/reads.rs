@@ -3,13 +3,13 @@
 use disco_backend::query_plan::{condition_plan, QueryPlan, Source};
 use disco_core::{
     AppendCondition, Checkpoint, Error, EventFilter, Query, QueryRead, ReadDirection,
-    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamLoad, StreamState, Uuid,
+    RecordedEvent, Result, Snapshot, StreamId, StreamInfo, StreamLoad, StreamState,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Row};
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
-use crate::event_row::event;
+use crate::event_row::{events, joined_events};
 use crate::sql::Statements;
 
 pub(crate) use disco_backend::stream_state::state_of;
@@ -99,7 +99,7 @@ pub(crate) async fn read_stream(
         return Ok(Vec::new());
     };
     check_live(first, stream)?;
-    events_of(&rows)
+    joined_events(&rows)
 }
 
 /// Refuses a deleted stream, from a row's `stream_state` column.
@@ -111,19 +111,6 @@ fn check_live(row: &PgRow, stream: &StreamId) -> Result<()> {
             stream: stream.clone(),
         }),
     }
-}
-
-/// The events of rows that joined a stream to its events (a row without an
-/// event id carries none).
-fn events_of(rows: &[PgRow]) -> Result<Vec<RecordedEvent>> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let id: Option<Uuid> = row.try_get("event_id").map_err(db_error)?;
-        if id.is_some() {
-            out.push(event(row)?);
-        }
-    }
-    Ok(out)
 }
 
 /// The snapshot in a row's `snapshot_version` and `snapshot_data`, if any.
@@ -160,7 +147,7 @@ pub(crate) async fn load_stream(
     let events = if limit == 0 {
         Vec::new()
     } else {
-        events_of(&rows)?
+        joined_events(&rows)?
     };
     Ok(StreamLoad { snapshot, events })
 }
@@ -180,7 +167,7 @@ pub(crate) async fn read_all_backward(
         .fetch_all(pool)
         .await
         .map_err(db_error)?;
-    rows.iter().map(event).collect()
+    events(&rows)
 }
 
 pub(crate) async fn read_all(
@@ -245,7 +232,7 @@ pub(crate) async fn read_all(
             .await
     }
     .map_err(db_error)?;
-    rows.iter().map(event).collect()
+    events(&rows)
 }
 
 pub(crate) async fn list_streams(
@@ -378,11 +365,7 @@ async fn run_plan(
             .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
-        let events = rows
-            .iter()
-            .map(crate::event_row::event)
-            .collect::<Result<Vec<_>>>()?;
-        plan.feed(events);
+        plan.feed(events(&rows)?);
     }
     Ok(plan.finish())
 }
