@@ -44,6 +44,7 @@
 
 pub mod append_check;
 pub mod checksum;
+pub mod event_columns;
 pub mod group_commit;
 mod local_leases;
 pub mod migrations;

@@ -15,7 +15,7 @@ use crate::writers::{event, Failure};
 const TARGET: &str = "target";
 
 /// The stream of event `n` of the fill.
-fn stream_of(n: u64, every: u64) -> String {
+pub fn stream_of(n: u64, every: u64) -> String {
     if n % every == 0 {
         TARGET.to_owned()
     } else {

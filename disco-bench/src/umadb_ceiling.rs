@@ -24,19 +24,13 @@ use std::time::{Duration, Instant};
 use disco::{NewEvent, StreamId};
 
 use crate::backend::{Backend, Side};
+use crate::read_fill::stream_of;
 use crate::target::Target;
+use crate::umadb_workload::{
+    line, FILL, PAGE, PER_APPEND, READ_ALL_TIMES, READ_STREAM_TIMES, TARGET_EVERY, WRITERS,
+};
 use crate::workloads::Case;
 use crate::writers::{event, Failure};
-
-/// Writers of `append-8x1`, as on the store's side.
-const WRITERS: usize = 8;
-/// The fill of `reads`, as on the store's side.
-const FILL: u64 = 100_000;
-const TARGET_EVERY: u64 = 100;
-const PER_APPEND: u64 = 100;
-const READ_ALL_TIMES: usize = 3;
-const READ_STREAM_TIMES: usize = 20;
-const PAGE: usize = 1000;
 
 /// Runs `case` on the raw baseline of the store at `url`.
 pub async fn run(url: &str, case: &str, scale: f64) -> Result<(), Failure> {
@@ -77,13 +71,6 @@ enum Work {
     Group8x1,
     Append1x100,
     Reads,
-}
-
-fn line(case: &str, side: &str, events: u64, seconds: f64) {
-    println!(
-        "{}",
-        serde_json::json!({"case": case, "side": side, "events": events, "seconds": seconds})
-    );
 }
 
 /// The streams' versions, for the raw side's keys.
@@ -138,21 +125,12 @@ async fn append_1x100(target: Arc<dyn Target>, side: &str, time: Duration) -> Re
     Ok(())
 }
 
-/// The stream of event `n` of the fill (as `read_fill` places it).
-fn stream_of(n: u64) -> String {
-    if n % TARGET_EVERY == 0 {
-        "target".to_owned()
-    } else {
-        format!("s-{}", n % 97)
-    }
-}
-
 async fn reads(target: Arc<dyn Target>, side: &str) -> Result<(), Failure> {
     let mut versions = Versions::default();
     for start in (0..FILL).step_by(PER_APPEND as usize) {
         let mut parts: Vec<(String, Vec<NewEvent>)> = Vec::new();
         for n in start..(start + PER_APPEND).min(FILL) {
-            let stream = stream_of(n);
+            let stream = stream_of(n, TARGET_EVERY);
             match parts.iter_mut().find(|(s, _)| *s == stream) {
                 Some((_, events)) => events.push(event()),
                 None => parts.push((stream, vec![event()])),

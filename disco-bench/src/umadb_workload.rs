@@ -29,18 +29,21 @@ use crate::read_fill::{self, with_data};
 use crate::writers::{count_while, course_query, event, Failure};
 
 /// Concurrent writers of `append-8x1`.
-const WRITERS: usize = 8;
+pub(crate) const WRITERS: usize = 8;
 /// Events the read cases fill the store with.
-const FILL: u64 = 100_000;
+pub(crate) const FILL: u64 = 100_000;
 /// Every this many events of the fill, one goes to the stream read back.
-const TARGET_EVERY: u64 = 100;
+pub(crate) const TARGET_EVERY: u64 = 100;
+/// Events per append of the fill.
+pub(crate) const PER_APPEND: u64 = 100;
 /// Reads of the whole log, and of the 1,000 events of one stream.
-const READ_ALL_TIMES: usize = 3;
-const READ_STREAM_TIMES: usize = 20;
+pub(crate) const READ_ALL_TIMES: usize = 3;
+pub(crate) const READ_STREAM_TIMES: usize = 20;
 /// Events per page of a read of the whole log.
-const PAGE: usize = 1000;
+pub(crate) const PAGE: usize = 1000;
 
-fn line(case: &str, side: &str, events: u64, seconds: f64) {
+/// Prints one measurement as a JSON line.
+pub(crate) fn line(case: &str, side: &str, events: u64, seconds: f64) {
     println!(
         "{}",
         serde_json::json!({"case": case, "side": side, "events": events, "seconds": seconds})
@@ -120,7 +123,7 @@ async fn append_1x100(store: &dyn EventStore, side: &str, time: Duration) -> Res
 }
 
 async fn reads(store: &dyn EventStore, side: &str) -> Result<(), Failure> {
-    read_fill::fill(store, FILL, TARGET_EVERY, 100).await?;
+    read_fill::fill(store, FILL, TARGET_EVERY, PER_APPEND).await?;
     let started = Instant::now();
     for _ in 0..READ_ALL_TIMES {
         let (mut after, mut n) = (0, 0u64);

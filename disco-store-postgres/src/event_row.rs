@@ -1,9 +1,10 @@
 //! The one map between the contract's events and the `events` table: rows
 //! read whole (`SELECT *`) and mapped by column name, and the columns a batch
 //! binds for `unnest`, in the one order both write paths take. A new stored
-//! field is this file, `write_batch.sql`, and a migration (with a new
-//! version of `append_fast`).
+//! field is this file, a field of `disco_backend::event_columns::EventColumns`,
+//! `write_batch.sql`, and a migration (with a new version of `append_fast`).
 
+use disco_backend::event_columns::EventColumns;
 use disco_core::{NewEvent, RecordedEvent, Result, StreamId, Timestamp, Uuid};
 use sqlx::postgres::PgRow;
 use sqlx::{Column, Row};
@@ -11,53 +12,27 @@ use sqlx::{Column, Row};
 use crate::errors::{db_error, sql_int, stored_u64};
 use crate::reads::stream_id;
 
-/// Where each column of `events` sits in a result's rows, found by name
-/// once per result: a name lookup per column per row (a hash of the name
-/// and a type check each) is a measurable part of a page's decoding.
-struct EventColumns {
-    position: usize,
-    stream_id: usize,
-    version: usize,
-    event_id: usize,
-    event_type: usize,
-    data: usize,
-    metadata: usize,
-    recorded_at: usize,
-    tags: usize,
+/// The columns of `row`'s result, found by name once: a name lookup per
+/// column per row (a hash of the name and a type check each) is a
+/// measurable part of a page's decoding.
+fn columns_of(row: &PgRow) -> Result<EventColumns> {
+    EventColumns::find(|name| row.try_column(name).map(Column::ordinal).map_err(db_error))
 }
 
-impl EventColumns {
-    /// The columns of `row`'s result.
-    fn of(row: &PgRow) -> Result<EventColumns> {
-        let at = |name: &str| row.try_column(name).map(Column::ordinal).map_err(db_error);
-        Ok(EventColumns {
-            position: at("position")?,
-            stream_id: at("stream_id")?,
-            version: at("version")?,
-            event_id: at("event_id")?,
-            event_type: at("event_type")?,
-            data: at("data")?,
-            metadata: at("metadata")?,
-            recorded_at: at("recorded_at")?,
-            tags: at("tags")?,
-        })
-    }
-
-    /// The event in `row`, a row of the result these columns were found in.
-    fn event(&self, row: &PgRow) -> Result<RecordedEvent> {
-        let get = |e: sqlx::Error| db_error(e);
-        Ok(RecordedEvent {
-            position: stored_u64(row.try_get(self.position).map_err(get)?, "position")?,
-            stream_id: stream_id(row.try_get(self.stream_id).map_err(get)?)?,
-            version: stored_u64(row.try_get(self.version).map_err(get)?, "version")?,
-            id: row.try_get::<Uuid, _>(self.event_id).map_err(get)?,
-            event_type: row.try_get(self.event_type).map_err(get)?,
-            data: row.try_get(self.data).map_err(get)?,
-            metadata: row.try_get(self.metadata).map_err(get)?,
-            recorded_at: Timestamp::from_micros(row.try_get(self.recorded_at).map_err(get)?),
-            tags: disco_backend::stored_tags::decode(row.try_get(self.tags).map_err(get)?),
-        })
-    }
+/// The event in `row`, a row of the result `columns` were found in.
+fn event_at(columns: &EventColumns, row: &PgRow) -> Result<RecordedEvent> {
+    let get = |e: sqlx::Error| db_error(e);
+    Ok(RecordedEvent {
+        position: stored_u64(row.try_get(columns.position).map_err(get)?, "position")?,
+        stream_id: stream_id(row.try_get(columns.stream_id).map_err(get)?)?,
+        version: stored_u64(row.try_get(columns.version).map_err(get)?, "version")?,
+        id: row.try_get::<Uuid, _>(columns.event_id).map_err(get)?,
+        event_type: row.try_get(columns.event_type).map_err(get)?,
+        data: row.try_get(columns.data).map_err(get)?,
+        metadata: row.try_get(columns.metadata).map_err(get)?,
+        recorded_at: Timestamp::from_micros(row.try_get(columns.recorded_at).map_err(get)?),
+        tags: disco_backend::stored_tags::decode(row.try_get(columns.tags).map_err(get)?),
+    })
 }
 
 /// The events of `rows`, rows of one result each holding a whole `events`
@@ -76,7 +51,7 @@ fn decode_rows(rows: &[PgRow], joined: bool) -> Result<Vec<RecordedEvent>> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
-    let columns = EventColumns::of(first)?;
+    let columns = columns_of(first)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         if joined {
@@ -85,7 +60,7 @@ fn decode_rows(rows: &[PgRow], joined: bool) -> Result<Vec<RecordedEvent>> {
                 continue;
             }
         }
-        out.push(columns.event(row)?);
+        out.push(event_at(&columns, row)?);
     }
     Ok(out)
 }

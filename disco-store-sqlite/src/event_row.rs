@@ -1,45 +1,20 @@
 //! The one map between the contract's events and a `disco_events` row.
 //! Reads select whole rows (`SELECT *`) and find their columns by name here,
-//! once per statement ([`EventColumns`]: a name lookup per column per row
+//! once per statement ([`columns_of`]: a name lookup per column per row
 //! cost reads a third of their speed); the insert binds its parameters by
-//! name here. A new stored field
-//! is this file, a migration and `insert_event.sql`.
+//! name here. A new stored field is this file, a field of
+//! `disco_backend::event_columns::EventColumns`, a migration and
+//! `insert_event.sql`.
 
+use disco_backend::event_columns::EventColumns;
 use disco_core::{Error, NewEvent, RecordedEvent, Result, StreamId, Timestamp, Uuid};
 use rusqlite::{named_params, CachedStatement, Row, Statement};
 
 use crate::errors::{sql_int, stored_u64};
 
-/// Where each column of `disco_events` sits in a statement's rows, found by
-/// name once per statement.
-pub(crate) struct EventColumns {
-    position: usize,
-    stream_id: usize,
-    version: usize,
-    event_id: usize,
-    event_type: usize,
-    data: usize,
-    metadata: usize,
-    recorded_at: usize,
-    tags: usize,
-}
-
-impl EventColumns {
-    /// The columns of `statement`'s rows.
-    pub(crate) fn of(statement: &Statement<'_>) -> rusqlite::Result<EventColumns> {
-        let at = |name: &str| statement.column_index(name);
-        Ok(EventColumns {
-            position: at("position")?,
-            stream_id: at("stream_id")?,
-            version: at("version")?,
-            event_id: at("event_id")?,
-            event_type: at("event_type")?,
-            data: at("data")?,
-            metadata: at("metadata")?,
-            recorded_at: at("recorded_at")?,
-            tags: at("tags")?,
-        })
-    }
+/// The columns of `statement`'s rows, found by name once.
+pub(crate) fn columns_of(statement: &Statement<'_>) -> rusqlite::Result<EventColumns> {
+    EventColumns::find(|name| statement.column_index(name))
 }
 
 /// A row of `disco_events` as SQLite gives it, before the contract's checks.

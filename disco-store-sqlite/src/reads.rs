@@ -9,7 +9,7 @@ use disco_core::{
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::errors::{db_error, sql_int, sql_limit, stored_u64};
-use crate::event_row::{EventColumns, EventRow};
+use crate::event_row::{columns_of, EventRow};
 
 const READ_STREAM_FORWARD: &str = include_str!("sql/read_stream_forward.sql");
 const READ_STREAM_BACKWARD: &str = include_str!("sql/read_stream_backward.sql");
@@ -100,7 +100,7 @@ fn fetch(conn: &Connection, fetch: &Fetch) -> Result<Vec<RecordedEvent>> {
         Source::All => (QUERY_ALL, None),
     };
     let mut st = conn.prepare_cached(sql).map_err(db_error)?;
-    let columns = EventColumns::of(&st).map_err(db_error)?;
+    let columns = columns_of(&st).map_err(db_error)?;
     let read = |r: &rusqlite::Row<'_>| EventRow::read(r, &columns);
     match key {
         Some(key) => collect(
@@ -177,7 +177,7 @@ pub(crate) fn read_stream(
         ReadDirection::Backward => READ_STREAM_BACKWARD,
     };
     let mut st = tx.prepare_cached(sql).map_err(db_error)?;
-    let columns = EventColumns::of(&st).map_err(db_error)?;
+    let columns = columns_of(&st).map_err(db_error)?;
     let rows = st
         .query_map(
             params![stream.as_str(), sql_int(from), sql_limit(limit)],
@@ -204,7 +204,7 @@ pub(crate) fn read_all(
     }
     if filter.is_empty() {
         let mut st = conn.prepare_cached(READ_ALL).map_err(db_error)?;
-        let columns = EventColumns::of(&st).map_err(db_error)?;
+        let columns = columns_of(&st).map_err(db_error)?;
         let rows = st
             .query_map(params![sql_int(after), sql_limit(limit)], |row| {
                 EventRow::read(row, &columns)
@@ -214,7 +214,7 @@ pub(crate) fn read_all(
     }
     let types = (!filter.event_types.is_empty()).then(|| json_array(&filter.event_types));
     let mut st = conn.prepare_cached(READ_ALL_FILTERED).map_err(db_error)?;
-    let columns = EventColumns::of(&st).map_err(db_error)?;
+    let columns = columns_of(&st).map_err(db_error)?;
     let rows = st
         .query_map(
             params![
@@ -239,7 +239,7 @@ pub(crate) fn read_all_backward(
         return Ok(Vec::new());
     }
     let mut st = conn.prepare_cached(READ_ALL_BACKWARD).map_err(db_error)?;
-    let columns = EventColumns::of(&st).map_err(db_error)?;
+    let columns = columns_of(&st).map_err(db_error)?;
     let rows = st
         .query_map(params![sql_int(from), sql_limit(limit)], |row| {
             EventRow::read(row, &columns)
