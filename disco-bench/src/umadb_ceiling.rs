@@ -27,7 +27,7 @@ use crate::backend::{Backend, Side};
 use crate::read_fill::stream_of;
 use crate::target::Target;
 use crate::umadb_workload::{
-    line, FILL, PAGE, PER_APPEND, READ_ALL_TIMES, READ_STREAM_TIMES, TARGET_EVERY, WRITERS,
+    line, time_read_all, FILL, PER_APPEND, READ_ALL_TIMES, READ_STREAM_TIMES, TARGET_EVERY, WRITERS,
 };
 use crate::workloads::Case;
 use crate::writers::{event, Failure};
@@ -145,27 +145,8 @@ async fn reads(target: Arc<dyn Target>, side: &str) -> Result<(), Failure> {
             .collect::<Result<Vec<_>, disco::Error>>()?;
         target.append_group(group).await?;
     }
-    let started = Instant::now();
-    for _ in 0..READ_ALL_TIMES {
-        let (mut after, mut read) = (0u64, 0u64);
-        loop {
-            let (n, last) = target.read_page(after, PAGE).await?;
-            if n == 0 {
-                break;
-            }
-            read += n as u64;
-            after = last;
-        }
-        if read != FILL {
-            return Err(format!("read {read} events of {FILL}").into());
-        }
-    }
-    line(
-        "read-all",
-        side,
-        FILL * READ_ALL_TIMES as u64,
-        started.elapsed().as_secs_f64(),
-    );
+    let seconds = time_read_all(&*target).await?;
+    line("read-all", side, FILL * READ_ALL_TIMES as u64, seconds);
     let want = FILL / TARGET_EVERY;
     let stream = StreamId::new("target")?;
     for case in ["read-stream", "read-query"] {
