@@ -145,9 +145,10 @@ fn ack_of(message: &Message) -> Result<std::result::Result<u64, Refused>> {
 }
 
 /// How long a request that reached nobody is tried again before it is
-/// reported: the time a cluster takes to route a new stream leader's
-/// interest to the server this client talks to (the official Go client
-/// waits about as long, in two tries).
+/// reported: time for a cluster to elect a stream's leader and route its
+/// interest to the server this client talks to (NATS's design note
+/// "JetStream Publish Retries on No Responders" asks clients to retry for
+/// the same reason).
 const NO_RESPONDERS_PATIENCE: Duration = Duration::from_secs(2);
 
 /// One try of a request: its answer, or `None` when nobody listens on the
