@@ -27,7 +27,8 @@ use crate::backend::{Backend, Side};
 use crate::read_fill::stream_of;
 use crate::target::Target;
 use crate::umadb_workload::{
-    line, time_read_all, FILL, PER_APPEND, READ_ALL_TIMES, READ_STREAM_TIMES, TARGET_EVERY, WRITERS,
+    line, repeat_for, time_read_all, FILL, PER_APPEND, READ_ALL_TIMES, READ_STREAM_TIMES,
+    TARGET_EVERY, WRITERS,
 };
 use crate::workloads::Case;
 use crate::writers::{event, Failure};
@@ -91,37 +92,30 @@ async fn group_8x1(target: Arc<dyn Target>, side: &str, time: Duration) -> Resul
     let streams = (0..WRITERS)
         .map(|w| StreamId::new(format!("writer-{w}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let started = Instant::now();
-    let (mut events, mut version) = (0u64, 0u64);
-    while started.elapsed() < time {
+    let (groups, seconds) = repeat_for(time, |version| {
         let group = streams
             .iter()
             .map(|s| (s.clone(), version, vec![event()]))
             .collect();
-        target.append_group(group).await?;
-        version += 1;
-        events += WRITERS as u64;
-    }
-    line("append-8x1", side, events, started.elapsed().as_secs_f64());
+        let target = target.clone();
+        async move { Ok(target.append_group(group).await?) }
+    })
+    .await?;
+    line("append-8x1", side, groups * WRITERS as u64, seconds);
     Ok(())
 }
 
 async fn append_1x100(target: Arc<dyn Target>, side: &str, time: Duration) -> Result<(), Failure> {
     let stream = StreamId::new("batch")?;
-    let started = Instant::now();
-    let mut events = 0u64;
-    while started.elapsed() < time {
-        target
-            .append(&stream, events, (0..100).map(|_| event()).collect())
-            .await?;
-        events += 100;
-    }
-    line(
-        "append-1x100",
-        side,
-        events,
-        started.elapsed().as_secs_f64(),
-    );
+    let (appends, seconds) = repeat_for(time, |i| {
+        let (target, stream) = (target.clone(), stream.clone());
+        async move {
+            let events = (0..100).map(|_| event()).collect();
+            Ok(target.append(&stream, i * 100, events).await?)
+        }
+    })
+    .await?;
+    line("append-1x100", side, appends * 100, seconds);
     Ok(())
 }
 

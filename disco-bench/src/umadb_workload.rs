@@ -102,9 +102,7 @@ async fn append_8x1(
 
 async fn append_1x100(store: &dyn EventStore, side: &str, time: Duration) -> Result<(), Failure> {
     let stream = StreamId::new("batch")?;
-    let started = Instant::now();
-    let mut events = 0;
-    while started.elapsed() < time {
+    let (appends, seconds) = repeat_for(time, |_| async {
         store
             .append(
                 &stream,
@@ -112,15 +110,28 @@ async fn append_1x100(store: &dyn EventStore, side: &str, time: Duration) -> Res
                 (0..100).map(|_| event()).collect(),
             )
             .await?;
-        events += 100;
-    }
-    line(
-        "append-1x100",
-        side,
-        events,
-        started.elapsed().as_secs_f64(),
-    );
+        Ok(())
+    })
+    .await?;
+    line("append-1x100", side, appends * 100, seconds);
     Ok(())
+}
+
+/// Calls `call(i)` for its `i`th time, one call after another, until
+/// `time` has passed: the calls made and the seconds they took (the store's
+/// side and the raw side both).
+pub(crate) async fn repeat_for<C, Fut>(time: Duration, mut call: C) -> Result<(u64, f64), Failure>
+where
+    C: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
+{
+    let started = Instant::now();
+    let mut calls = 0u64;
+    while started.elapsed() < time {
+        call(calls).await?;
+        calls += 1;
+    }
+    Ok((calls, started.elapsed().as_secs_f64()))
 }
 
 async fn reads(store: &Arc<dyn EventStore>, side: &str) -> Result<(), Failure> {
