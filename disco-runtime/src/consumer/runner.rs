@@ -719,11 +719,14 @@ impl Work for Stretch<'_> {
     }
 
     fn announce(&mut self) {
+        // Invariant: the lag at a position is reported before anyone waiting
+        // on the handle learns the position (a caller of `wait_for` then
+        // reads the lag of where the consumer is, not of an earlier batch).
+        self.r.report_lag(self.s.position);
         if self.s.unannounced > 0 {
             self.s.unannounced = 0;
             self.r.shared.advance(self.s.position);
         }
-        self.r.report_lag(self.s.position);
     }
 
     async fn obey(&mut self, command: Control) -> Result<(), Halt> {
