@@ -3,12 +3,18 @@
 
 use serde::de::DeserializeOwned;
 
+use disco_backend::registry::BoxFuture;
+
 use disco_projections::sql::{
     DocumentProjection, Documents, Portable, Row, SqlProjection, SqlValue,
 };
 use disco_projections::{GenerationRow, PartitionRow, ProjectionError, Projector, Tables};
 
 /// A database holding projections' read models.
+///
+/// The databases this build knows are listed twice, here and in
+/// [`each_database!`]: adding one is a variant, a line of that macro and an
+/// opener in [`OPENERS`]; every method dispatches through the macro.
 #[derive(Clone, Debug)]
 pub enum ReadModelDb {
     /// A SQLite file (or an in-memory database).
@@ -17,6 +23,20 @@ pub enum ReadModelDb {
     /// A PostgreSQL database (and schema).
     #[cfg(feature = "postgres")]
     Postgres(disco_projections::postgres::PgReadModels),
+}
+
+/// `$call` on the read-model handle of whichever database `$db` is: each
+/// adapter's handle has the same inherent methods (`projection`, `query`,
+/// `list`, `list_partitions`, `rebuild`, `drop_retired`).
+macro_rules! each_database {
+    ($db:expr, $models:ident => $call:expr) => {
+        match $db {
+            #[cfg(feature = "sqlite")]
+            ReadModelDb::Sqlite($models) => $call,
+            #[cfg(feature = "postgres")]
+            ReadModelDb::Postgres($models) => $call,
+        }
+    };
 }
 
 /// Where an application keeps its read models when they live with the
@@ -78,37 +98,9 @@ pub async fn open_read_models(
     url: &str,
     existing_only: bool,
 ) -> Result<ReadModelDb, ProjectionError> {
-    #[cfg(feature = "sqlite")]
-    {
-        if url == "memory:" {
-            return Ok(ReadModelDb::Sqlite(
-                disco_projections::sqlite::SqliteReadModels::in_memory()?,
-            ));
-        }
-        if let Some(path) = url.strip_prefix("sqlite:") {
-            let path = path.strip_prefix("//").unwrap_or(path);
-            let models = if existing_only {
-                disco_projections::sqlite::SqliteReadModels::open_existing(path)?
-            } else {
-                disco_projections::sqlite::SqliteReadModels::open(path)?
-            };
-            return Ok(ReadModelDb::Sqlite(models));
-        }
-    }
-    #[cfg(feature = "postgres")]
-    {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let (base, schema) = disco_store_postgres::split_schema(url);
-            let models = if existing_only {
-                disco_projections::postgres::PgReadModels::connect_existing(
-                    &base,
-                    schema.as_deref(),
-                )
-                .await?
-            } else {
-                disco_projections::postgres::PgReadModels::connect(&base, schema.as_deref()).await?
-            };
-            return Ok(ReadModelDb::Postgres(models));
+    for opener in OPENERS {
+        if let Some(opened) = opener(url, existing_only).await {
+            return opened;
         }
     }
     Err(ProjectionError::Invalid(format!(
@@ -116,45 +108,73 @@ pub async fn open_read_models(
     )))
 }
 
+/// What an opener returns: `None` when the URL is not its database's.
+type Opened<'a> = BoxFuture<'a, Option<Result<ReadModelDb, ProjectionError>>>;
+
+/// One opener per read-model database of this build, tried in turn.
+const OPENERS: &[for<'a> fn(&'a str, bool) -> Opened<'a>] = &[
+    #[cfg(feature = "sqlite")]
+    |url, existing_only| Box::pin(async move { open_sqlite(url, existing_only) }),
+    #[cfg(feature = "postgres")]
+    |url, existing_only| Box::pin(open_postgres(url, existing_only)),
+];
+
+/// `memory:` or `sqlite:PATH`.
+#[cfg(feature = "sqlite")]
+fn open_sqlite(url: &str, existing_only: bool) -> Option<Result<ReadModelDb, ProjectionError>> {
+    use disco_projections::sqlite::SqliteReadModels;
+    let models = if url == "memory:" {
+        SqliteReadModels::in_memory()
+    } else {
+        let path = url.strip_prefix("sqlite:")?;
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if existing_only {
+            SqliteReadModels::open_existing(path)
+        } else {
+            SqliteReadModels::open(path)
+        }
+    };
+    Some(models.map(ReadModelDb::Sqlite))
+}
+
+/// `postgres://...` or `postgresql://...`, with an optional `?schema=`.
+#[cfg(feature = "postgres")]
+async fn open_postgres(
+    url: &str,
+    existing_only: bool,
+) -> Option<Result<ReadModelDb, ProjectionError>> {
+    use disco_projections::postgres::PgReadModels;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    let (base, schema) = disco_store_postgres::split_schema(url);
+    let models = if existing_only {
+        PgReadModels::connect_existing(&base, schema.as_deref()).await
+    } else {
+        PgReadModels::connect(&base, schema.as_deref()).await
+    };
+    Some(models.map(ReadModelDb::Postgres))
+}
+
 impl ReadModelDb {
     /// Every generation of every projection here.
     pub async fn list(&self) -> Result<Vec<GenerationRow>, ProjectionError> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => models.list().await,
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => models.list().await,
-        }
+        each_database!(self, models => models.list().await)
     }
 
     /// The partitions of every partitioned projection here.
     pub async fn partitions(&self) -> Result<Vec<PartitionRow>, ProjectionError> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => models.list_partitions().await,
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => models.list_partitions().await,
-        }
+        each_database!(self, models => models.list_partitions().await)
     }
 
     /// Starts a blue-green rebuild of projection `name`; the new generation.
     pub async fn rebuild(&self, name: &str) -> Result<u32, ProjectionError> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => models.rebuild(name).await,
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => models.rebuild(name).await,
-        }
+        each_database!(self, models => models.rebuild(name).await)
     }
 
     /// Drops the tables of `name`'s retired generations; their numbers.
     pub async fn drop_retired(&self, name: &str) -> Result<Vec<u32>, ProjectionError> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => models.drop_retired(name).await,
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => models.drop_retired(name).await,
-        }
+        each_database!(self, models => models.drop_retired(name).await)
     }
 
     /// `projection`, written once for every database ([`SqlProjection`]),
@@ -200,28 +220,14 @@ impl ReadModelDb {
     /// # Ok(()) }
     /// ```
     pub fn projection<P: SqlProjection>(&self, projection: P) -> Projector {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => Projector::new(models.projection(Portable(projection))),
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => {
-                Projector::new(models.projection(Portable(projection)))
-            }
-        }
+        each_database!(self, models => Projector::new(models.projection(Portable(projection))))
     }
 
     /// `projection`, a document per key ([`DocumentProjection`]), on this
     /// database: start it with [`Projector::start`]; read its documents
     /// with [`ReadModelDb::document`] and [`ReadModelDb::document_page`].
     pub fn document_projection<P: DocumentProjection>(&self, projection: P) -> Projector {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => Projector::new(models.projection(Documents(projection))),
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => {
-                Projector::new(models.projection(Documents(projection)))
-            }
-        }
+        each_database!(self, models => Projector::new(models.projection(Documents(projection))))
     }
 
     /// Runs the query `sql`, in the SQL SQLite and PostgreSQL share, with
@@ -232,12 +238,7 @@ impl ReadModelDb {
         sql: &str,
         args: Vec<SqlValue>,
     ) -> Result<Vec<Row>, ProjectionError> {
-        match self {
-            #[cfg(feature = "sqlite")]
-            ReadModelDb::Sqlite(models) => models.query(sql, args).await,
-            #[cfg(feature = "postgres")]
-            ReadModelDb::Postgres(models) => models.query(sql, args).await,
-        }
+        each_database!(self, models => models.query(sql, args).await)
     }
 
     /// [`ReadModelDb::query_rows`], each row as a `T` (its columns by name).

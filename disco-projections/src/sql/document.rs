@@ -20,7 +20,7 @@ pub const DOCUMENT_TABLE_SQL: &str =
 /// [`DocumentProjection::apply`] and written back, in the batch's
 /// transaction, exactly once. It keeps one table, `TABLES[0]`
 /// ([`DOCUMENT_TABLE_SQL`]); queries read it by key with the facade's
-/// `ReadModelDb::document` and `ReadModelDb::documents`.
+/// `ReadModelDb::document` and `ReadModelDb::document_page`.
 ///
 /// ```
 /// use disco::cqrs::doc_fixture::{Added, Counter};
