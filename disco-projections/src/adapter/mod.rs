@@ -20,8 +20,6 @@ mod read_model;
 mod values;
 
 use std::future::Future;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 
 use async_trait::async_trait;
 
@@ -49,7 +47,9 @@ pub(crate) enum Kind {
     Bookkeeping,
     /// A batch of events: the tables exist (its generation was claimed).
     Batch,
-    /// A read of the bookkeeping: nothing is created or locked.
+    /// A read of the bookkeeping: nothing is created or locked (SQLite's
+    /// reads; PostgreSQL reads outside a transaction).
+    #[cfg(feature = "sqlite")]
     Read,
 }
 
@@ -152,7 +152,11 @@ mod private {
 /// Runs `future`, which never waits, to its end on this thread: how a
 /// SQLite transaction's steps, synchronous under an async signature, run on
 /// the blocking thread that holds the connection.
+#[cfg(feature = "sqlite")]
 pub(crate) fn finish<F: Future>(future: F) -> Result<F::Output, ProjectionError> {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
     struct Never;
     impl Wake for Never {
         fn wake(self: Arc<Self>) {}
