@@ -62,7 +62,40 @@ impl RawNats {
         if answer.get("error").is_some() {
             return Err(failed("create the stream", answer));
         }
+        raw.ready().await?;
         Ok(raw)
+    }
+
+    /// Waits until a publish to the new stream is answered: right after a
+    /// stream is made, its leader's interest may not yet have reached the
+    /// server this client talks to, and a publish then reaches nobody (the
+    /// store under test retries the same way). The probe is purged, so the
+    /// stream holds only what the case writes.
+    async fn ready(&self) -> Result<()> {
+        let probe = format!("{}.ready", self.root);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            match self.client.request(probe.clone(), Vec::new().into()).await {
+                Ok(_) => break,
+                Err(e)
+                    if e.kind() == async_nats::client::RequestErrorKind::NoResponders
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(e) => return Err(failed("wait for the stream", e)),
+            }
+        }
+        let answer = self
+            .api(
+                &format!("STREAM.PURGE.{}", self.stream),
+                json!({ "filter": probe }),
+            )
+            .await?;
+        if answer.get("error").is_some() {
+            return Err(failed("purge the probe", answer));
+        }
+        Ok(())
     }
 
     /// Removes the baseline's stream.
