@@ -1,5 +1,5 @@
 //! `read_all_filtered` with a [`StreamPartition`] for a store whose query
-//! cannot hash stream ids (SQLite, PostgreSQL): pages are read with the rest
+//! cannot hash stream ids (PostgreSQL; SQLite hashes them in its query): pages are read with the rest
 //! of the filter and the partition is kept from their rows, until `limit`
 //! of them or the end of the log. [`PartitionPages`] is the paging;
 //! [`read_partition`] runs it with a synchronous read.

@@ -47,6 +47,7 @@ mod errors;
 mod event_row;
 mod leases;
 mod options;
+mod partition_fn;
 mod readers;
 mod reads;
 mod schema;

@@ -197,11 +197,6 @@ pub(crate) fn read_all(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    if filter.partition.is_some() {
-        return disco_backend::partition_reads::read_partition(after, limit, filter, |a, l, f| {
-            read_all(conn, a, l, f)
-        });
-    }
     if filter.is_empty() {
         let mut st = conn.prepare_cached(READ_ALL).map_err(db_error)?;
         let columns = columns_of(&st).map_err(db_error)?;
@@ -213,6 +208,11 @@ pub(crate) fn read_all(
         return collect(rows);
     }
     let types = (!filter.event_types.is_empty()).then(|| json_array(&filter.event_types));
+    // The partition is kept in SQLite (`disco_partition`), so only its rows
+    // are decoded.
+    let (count, index) = filter
+        .partition
+        .map_or((None, None), |p| (Some(p.count.max(1)), Some(p.index)));
     let mut st = conn.prepare_cached(READ_ALL_FILTERED).map_err(db_error)?;
     let columns = columns_of(&st).map_err(db_error)?;
     let rows = st
@@ -221,7 +221,9 @@ pub(crate) fn read_all(
                 sql_int(after),
                 sql_limit(limit),
                 filter.stream_prefix,
-                types
+                types,
+                count,
+                index
             ],
             |row| EventRow::read(row, &columns),
         )

@@ -177,7 +177,6 @@ fn open_file_writer(path: &Path, options: &SqliteOptions) -> Result<Connection> 
 }
 
 /// Opens a read connection to an existing file.
-/// Opens a read connection to an existing file.
 pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connection> {
     let conn = Connection::open_with_flags(path, open_flags(false))
         .map_err(|e| with_path(path, db_error(e)))?;
@@ -188,6 +187,7 @@ pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connec
         options.mmap_size.min(i64::MAX.unsigned_abs())
     ))
     .map_err(db_error)?;
+    crate::partition_fn::register(&conn).map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(conn)
 }
@@ -201,6 +201,7 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()> {
         options.mmap_size.min(i64::MAX.unsigned_abs())
     ))
     .map_err(db_error)?;
+    crate::partition_fn::register(conn).map_err(db_error)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

@@ -7,7 +7,10 @@
 
 use disco_conformance::fuzz;
 use disco_conformance::helpers::TempDir;
-use disco_core::{Error, EventStore, ExpectedVersion, NewEvent, ReadDirection, StreamId};
+use disco_core::{
+    Error, EventFilter, EventStore, ExpectedVersion, NewEvent, ReadDirection, StreamId,
+    StreamPartition,
+};
 use disco_store_sqlite::{SqliteOptions, SqliteStore};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -127,6 +130,14 @@ fn fuzz_damaged_rows() {
                 Err(e) => return check("open", Err::<(), _>(e)),
             };
             check("read_all", store.read_all(0, 100).await)?;
+            for index in 0..2 {
+                let partition =
+                    EventFilter::default().with_partition(StreamPartition::new(index, 2));
+                check(
+                    "a partitioned read_all",
+                    store.read_all_filtered(0, 100, &partition).await,
+                )?;
+            }
             check(
                 "read_all_backward",
                 store.read_all_backward(u64::MAX, 100).await,
