@@ -10,11 +10,11 @@ use disco_projections::sql::{
 };
 use disco_projections::{GenerationRow, PartitionRow, ProjectionError, Projector, Tables};
 
+// The databases this build knows are listed here, in `each_database!` and
+// in `OPENERS`: adding one is a variant, a line of that macro and an opener;
+// every method dispatches through the macro.
+
 /// A database holding projections' read models.
-///
-/// The databases this build knows are listed twice, here and in
-/// [`each_database!`]: adding one is a variant, a line of that macro and an
-/// opener in [`OPENERS`]; every method dispatches through the macro.
 #[derive(Clone, Debug)]
 pub enum ReadModelDb {
     /// A SQLite file (or an in-memory database).
