@@ -11,7 +11,9 @@ its ratio to the UmaDB side the goal names, and the store's ratio to it.
 Then the goals (issue 29), each met in every round, in some, or not: the
 SQLite and redb stores at least 1.5x UmaDB embedded at its fastest (mmap),
 PostgreSQL at least 1.0x UmaDB's server, on every workload; one not met
-whose ceiling is below it in every round is marked above the ceiling."""
+whose ceiling is below it in every round is marked above the ceiling (a
+conditional case's ceiling is the raw engine's plain appends: a condition
+only adds work)."""
 import json
 import sys
 from collections import defaultdict
@@ -31,6 +33,10 @@ NAMES = {
 }
 # UmaDB reads one stream's events by a tag: its read-stream is its query read.
 UMADB_CASE = {"read-stream": "read-query"}
+# A conditional append cannot beat a plain one: the ceiling of the
+# conditional case is the raw engine's plain appends of the same shape
+# (perfect batching of the 8 writers' one-event appends), round by round.
+CEILING_CASE = {"cond-8x1": "append-8x1"}
 
 rates = defaultdict(lambda: defaultdict(list))
 with open(sys.argv[1]) as lines:
@@ -58,7 +64,7 @@ for case in NAMES:
     )
 
 print()
-print("Ceilings (the raw engine on the same work; no raw side for the conditional cases):")
+print("Ceilings (the raw engine on the same work; the conditional cases' is the plain appends' below, as their goals say):")
 print()
 print("| workload | raw SQLite ev/s | / UmaDB mmap | disco / raw | raw redb ev/s | / UmaDB mmap | disco / raw | raw PostgreSQL ev/s | / UmaDB server | disco / raw |")
 print("|---|---|---|---|---|---|---|---|---|---|")
@@ -79,6 +85,7 @@ for case in NAMES:
     u = rates.get(UMADB_CASE.get(case, case))
     if not s or not u:
         continue
+    raw_sides = rates.get(CEILING_CASE.get(case, case), {})
     for store, name, peer, peer_name, goal in (
         ("sqlite", "SQLite", "umadb-embedded-mmap", "UmaDB mmap", 1.5),
         ("redb", "redb", "umadb-embedded-mmap", "UmaDB mmap", 1.5),
@@ -88,6 +95,6 @@ for case in NAMES:
             f"{case}: disco {name} / {peer_name}",
             goal,
             pairs(s[f"disco-{store}"], u[peer]),
-            pairs(s.get(f"raw-{store}", []), u[peer]),
+            pairs(raw_sides.get(f"raw-{store}", []), u[peer]),
         ))
 print_goals(goals)
