@@ -1,17 +1,29 @@
 //! `read_all_filtered` with a [`StreamPartition`] for a store whose query
-//! cannot hash stream ids (PostgreSQL; SQLite hashes them in its query): pages are read with the rest
-//! of the filter and the partition is kept from their rows, until `limit`
-//! of them or the end of the log. [`PartitionPages`] is the paging;
-//! [`read_partition`] runs it with a synchronous read.
+//! cannot hash stream ids (PostgreSQL; SQLite hashes them in its query):
+//! pages are read with the rest of the filter and the partition is kept
+//! from their rows, until `limit` of them or the end of the log
+//! ([`PartitionPages`]).
 //!
 //! [`StreamPartition`]: disco_core::StreamPartition
 
-use disco_core::{EventFilter, RecordedEvent, Result};
+use disco_core::{EventFilter, RecordedEvent};
 
 /// The pages of one partitioned read: ask [`PartitionPages::next`] what to
 /// read (with [`PartitionPages::rest`] as the filter), hand the rows to
 /// [`PartitionPages::take`], and [`PartitionPages::finish`] when `next`
 /// says `None`.
+///
+/// ```
+/// use disco::backend::partition_reads::PartitionPages;
+/// use disco::{EventFilter, StreamPartition};
+/// let filter = EventFilter::default().with_partition(StreamPartition::new(0, 1));
+/// let mut pages = PartitionPages::new(0, 10, &filter);
+/// assert_eq!(pages.next(), Some((0, 10)));
+/// assert!(pages.rest().partition.is_none());
+/// pages.take(Vec::new()); // the log is empty
+/// assert_eq!(pages.next(), None);
+/// assert!(pages.finish().is_empty());
+/// ```
 #[derive(Debug)]
 pub struct PartitionPages {
     filter: EventFilter,
@@ -67,27 +79,4 @@ impl PartitionPages {
         self.kept.truncate(self.limit);
         self.kept
     }
-}
-
-/// A partitioned read with a synchronous `read(after, limit, filter)`.
-///
-/// ```
-/// use disco::backend::partition_reads::read_partition;
-/// use disco::{EventFilter, StreamPartition};
-/// let filter = EventFilter::default().with_partition(StreamPartition::new(0, 1));
-/// let none = read_partition(0, 10, &filter, |_, _, _| Ok(Vec::new())).unwrap();
-/// assert!(none.is_empty());
-/// ```
-pub fn read_partition(
-    after: u64,
-    limit: usize,
-    filter: &EventFilter,
-    mut read: impl FnMut(u64, usize, &EventFilter) -> Result<Vec<RecordedEvent>>,
-) -> Result<Vec<RecordedEvent>> {
-    let mut pages = PartitionPages::new(after, limit, filter);
-    while let Some((after, limit)) = pages.next() {
-        let rows = read(after, limit, pages.rest())?;
-        pages.take(rows);
-    }
-    Ok(pages.finish())
 }
